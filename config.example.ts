@@ -1,0 +1,100 @@
+// btda configuration: copy to my-config.ts, change what you need, run `btda --config my-config.ts`.
+// Every value here is the default. Every setting also has a flag (shown in brackets); a flag given on the
+// command line wins over the config file. Durations are seconds. The 2015 tool's values are quoted where
+// they were the starting point (../shared/SPEC.md).
+import type { Config } from './src/config.ts';
+
+const config: Partial<Config> = {
+  // --- storage ---
+  /** [--db] SQLite database file. Scheduled runs append to the same file. */
+  db: 'data/btda.sqlite',
+  /** [--store-ip] Store raw IP addresses. Off by default: peers are stored as their /24 (IPv4) or /48 (IPv6)
+   *  network plus a keyed hash that tells hosts apart. Only turn on where the law and your ethics board allow. */
+  storeIp: false,
+  /** [--key-file] Secret key of the address hash, created on first use. Keep it out of shared copies of the
+   *  database: with it a /24 has only 256 candidates. Keep it across runs, or the same peer gets a new row. */
+  keyFile: 'data/btda.key',
+  /** [--flush-interval] Milliseconds of results kept in memory before they are written (in one transaction).
+   *  This is the most a crash (kill -9, power loss aside) can lose. */
+  flushIntervalMs: 1000,
+
+  // --- what is measured ---
+  /** [--input] Folder scanned recursively for .torrent files at the start of every run (2015: input/). */
+  inputPath: 'input',
+  /** [--magnet-file] Magnet links, one per line, imported at the start of every run (2015: magnet.txt). */
+  magnetFile: 'magnet.txt',
+  /** [--set] Set label given to newly imported torrents (the thesis compared sets A, B, C). */
+  setLabel: undefined,
+  /** [--threshold] Share of pieces (0..1) at which a peer counts as complete: it needs ceil(threshold × pieces)
+   *  pieces. 0.98, as in 2015, tolerates clients that announce a few pieces late or skip unwanted files. */
+  threshold: 0.98,
+
+  // --- evaluation of peers ---
+  /** [--active] Outgoing contacts in flight at once. 2015: 1024 threads (512 in the thesis run). Async I/O
+   *  makes this cheap; the limit is file descriptors (ulimit -n) and what the network tolerates. 0 = none. */
+  active: 512,
+  /** [--timeout] Seconds a peer may stay quiet after its last message before the contact ends. 2015: 6 s,
+   *  because 93.9% of the longest waits for one message were below 6 s (thesis fig. 5.1). */
+  timeout: 6,
+  /** [--connect-timeout] Seconds for the TCP connect plus the peer's handshake. */
+  connectTimeout: 6,
+  /** [--contact-limit] Hard limit on one contact in seconds, whatever the peer sends. */
+  contactLimit: 60,
+  /** [--max-messages] Messages read per contact at most (2015: 256). */
+  maxMessages: 256,
+  /** [--opening-grace] Seconds after the first bitfield during which `have` messages still belong to the
+   *  opening state: many clients send a "lazy" bitfield and add the left-out pieces as haves at once. */
+  openingGrace: 1,
+  /** [--revisit-delay] Seconds until a peer below the threshold is visited again (2015: 300 s). */
+  revisitDelay: 300,
+  /** [--revisit-complete] Keep visiting peers that crossed the threshold (off: they are done). */
+  revisitComplete: false,
+  /** [--max-failures] Failed contacts in a row after which a peer is retired until a collector reports it
+   *  again. The 2015 tool dropped a peer after one failure and lost ~85% of peers that way. */
+  maxFailures: 4,
+  /** [--retry-delay] Seconds before the first retry of a failed contact; doubles with each failure. */
+  retryDelay: 60,
+
+  // --- collection of peers ---
+  /** [--tracker-interval] Seconds between announces to each tracker (2015: 300 s). A tracker's own
+   *  `min interval` wins when it is longer (logged). Scrapes run on the same schedule. */
+  trackerInterval: 300,
+  /** [--numwant] Peers asked of a tracker per announce. */
+  numwant: 200,
+  /** [--dht] Run our own DHT node and look up peers there (BEP 5). */
+  dht: false,
+  /** [--dht-port] UDP port of our DHT node; announced to peers in PORT messages. */
+  dhtPort: 6881,
+  /** [--dht-bootstrap] DHT bootstrap nodes as host:port (comma-separated on the command line). */
+  dhtBootstrap: ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881'],
+  /** [--dht-state] The DHT routing table is saved here at shutdown and loaded at start, so runs start warm. */
+  dhtState: 'data/dht-state.json',
+  /** [--dht-interval] Seconds between DHT lookups of each torrent (2015: 300 s). */
+  dhtInterval: 300,
+  /** [--passive] Accept inbound connections: peers behind NAT can only be measured when they dial us. */
+  passive: false,
+  /** [--port] TCP port of the inbound listener; also the port told to trackers (2015: 6884). */
+  port: 6884,
+  /** [--max-incoming] Inbound connections open at once. */
+  maxIncoming: 256,
+  /** [--max-incoming-per-ip] Inbound connections open at once from one address. */
+  maxIncomingPerIp: 4,
+  /** [--peers-file] Extra peers, `ip:port` (or `infohash ip:port`) per line, source `file`. */
+  peersFile: undefined,
+
+  // --- run control and output ---
+  /** [--duration] Seconds the run lasts (also 90m, 2h, 1d); 0 = until SIGINT/SIGTERM. */
+  duration: 0,
+  /** [--stats-interval] Seconds between rows of the `statistics` table (2015: 300 s). */
+  statsInterval: 300,
+  /** [--geoip] MaxMind City or Country .mmdb file for country/continent/city; empty = none. */
+  geoipDb: '',
+  /** [--log] Append log lines to this file instead of standard error. */
+  log: '',
+  /** [--debug] Debug logging. */
+  debug: false,
+  /** [--quiet] Warnings and errors only. */
+  quiet: false,
+};
+
+export default config;

@@ -1,0 +1,62 @@
+// Builds the collectors a Config asks for. Each one is started and stopped by the crawl.
+import type { Socket } from 'node:net';
+import type { Config } from '../config.ts';
+import type { Collector } from '../collectors/collector.ts';
+import { DhtCollector } from '../collectors/dht-collector.ts';
+import { InboundListener } from '../collectors/listener.ts';
+import { PeersFileCollector } from '../collectors/peers-file.ts';
+import { TrackerCollector } from '../collectors/tracker/tracker-collector.ts';
+import type { Logger } from '../log.ts';
+import type { Torrent } from '../types.ts';
+
+export interface CollectorInputs {
+  torrents: Torrent[];
+  peerId: Buffer;
+  /** Evaluates one inbound connection (the listener only guards the door). */
+  handleIncoming: (socket: Socket) => Promise<void>;
+  log: Logger;
+}
+
+export function buildCollectors(config: Config, inputs: CollectorInputs): Collector[] {
+  const { torrents, peerId, handleIncoming } = inputs;
+  const collectors: Collector[] = [];
+  if (config.peersFile) collectors.push(new PeersFileCollector({ path: config.peersFile, torrents }));
+  if (config.passive) {
+    collectors.push(
+      new InboundListener({
+        port: config.port,
+        maxConnections: config.maxIncoming,
+        maxPerIp: config.maxIncomingPerIp,
+        // the contact's own timeouts end honest peers; this only cuts sockets that trickle nothing
+        idleTimeoutMs: (config.connectTimeout + config.timeout) * 1000,
+        maxConnectionMs: (config.contactLimit + config.connectTimeout + 5) * 1000,
+        logIntervalS: config.statsInterval,
+        handle: handleIncoming,
+      }),
+    );
+  }
+  if (torrents.some((t) => t.trackers.length > 0)) {
+    collectors.push(
+      new TrackerCollector({
+        torrents,
+        peerId,
+        port: config.port,
+        numwant: config.numwant,
+        intervalS: config.trackerInterval,
+      }),
+    );
+  }
+  if (config.dht) {
+    collectors.push(
+      new DhtCollector({
+        torrents,
+        port: config.dhtPort,
+        bootstrap: config.dhtBootstrap,
+        intervalS: config.dhtInterval,
+        statePath: config.dhtState,
+        announcePort: config.passive ? config.port : undefined,
+      }),
+    );
+  }
+  return collectors;
+}

@@ -1,0 +1,274 @@
+// Wires the stages into one crawl: collectors → queue → evaluator → store, from one Config.
+// Stops on the abort signal (SIGINT/SIGTERM in the CLI) or after config.duration, and always
+// flushes what was measured before it returns.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hostname, loadavg } from 'node:os';
+import type { Socket } from 'node:net';
+import { thresholdPieces, type Config } from '../config.ts';
+import type { Collector, CollectorContext, PeerAddress } from '../collectors/collector.ts';
+import { contactPeer, evaluateIncoming, type ContactOptions, type ContactTorrent } from '../evaluator/contact.ts';
+import { Scheduler } from '../evaluator/scheduler.ts';
+import type { Logger } from '../log.ts';
+import { DueQueue, type QueuedPeer } from '../queue/due-queue.ts';
+import { Database } from '../store/database.ts';
+import { Geolocator } from '../store/geolocation.ts';
+import { AddressHasher } from '../store/peer-identity.ts';
+import { ResultWriter } from '../store/result-writer.ts';
+import { importTorrents } from '../torrents/import-torrents.ts';
+import type { ContactResult, PeerSource, Torrent } from '../types.ts';
+import { VERSION } from '../version.ts';
+import { buildCollectors } from './collectors.ts';
+
+export interface CrawlOptions {
+  log: Logger;
+  /** Aborting ends the crawl cleanly. */
+  signal?: AbortSignal;
+  /** The command line, stored in `runs.args`. */
+  args?: string[];
+  /** Called every second with live counters (progress display). */
+  onProgress?: (p: CrawlProgress) => void;
+}
+
+export interface CrawlProgress {
+  runId: number;
+  elapsedMs: number;
+  queued: number;
+  inFlight: number;
+  known: number;
+  contacts: number;
+  successes: number;
+  failures: number;
+  incoming: number;
+  confirmed: number;
+}
+
+export interface CrawlSummary extends CrawlProgress {
+  exitReason: string;
+}
+
+/** Our peer id: Azureus style, "-BD0100-" + 12 random bytes. */
+export function makePeerId(): Buffer {
+  const [major, minor] = VERSION.split('.').map((n) => Number(n) % 100);
+  const prefix = `-BD${String(major).padStart(2, '0')}${String(minor).padStart(2, '0')}-`;
+  return Buffer.concat([Buffer.from(prefix), randomBytes(12)]);
+}
+
+export async function runCrawl(config: Config, opts: CrawlOptions): Promise<CrawlSummary> {
+  const { log } = opts;
+  const startedAt = Date.now();
+  const db = Database.open(config.db);
+  const runId = db.startRun({
+    version: VERSION,
+    args: JSON.stringify(opts.args ?? []),
+    host: hostname(),
+    threshold: config.threshold,
+    startedAt,
+  });
+  let exitReason = 'completed';
+  let fatal: Error | undefined;
+  const stopController = new AbortController();
+  const stopWith = (reason: string) => {
+    if (!stopController.signal.aborted) {
+      exitReason = reason;
+      stopController.abort();
+    }
+  };
+
+  importInputs(db, config, log);
+  db.setThreshold(config.threshold);
+  const torrents = db.torrents();
+  const byId = new Map(torrents.map((t) => [t.id, t]));
+  const contactTorrents = new Map<number, ContactTorrent>();
+  const byHash = new Map<string, ContactTorrent>();
+  for (const t of torrents) {
+    if (t.pieces === null) continue; // a magnet whose metadata is unknown: its peers are only collected
+    const ct = {
+      torrentId: t.id,
+      infoHash: Buffer.from(t.infoHash, 'hex'),
+      pieces: t.pieces,
+      thresholdPieces: thresholdPieces(t.pieces, config.threshold),
+    };
+    contactTorrents.set(t.id, ct);
+    byHash.set(t.infoHash, ct);
+  }
+  log.info(`run ${runId}: ${torrents.length} torrents, database ${config.db}`);
+
+  const writer = new ResultWriter(db, {
+    runId,
+    hasher: AddressHasher.fromKeyFile(config.keyFile),
+    geo: await Geolocator.open(config.geoipDb),
+    storeIp: config.storeIp,
+    flushIntervalMs: config.flushIntervalMs,
+    onError: (err) => {
+      fatal = new Error(`cannot write to ${config.db}: ${err.message}`);
+      log.error(fatal.message);
+      stopWith(`error: ${err.message}`);
+    },
+  });
+
+  const queue = new DueQueue({
+    revisitDelayMs: config.revisitDelay * 1000,
+    revisitComplete: config.revisitComplete,
+    maxFailures: config.maxFailures,
+    retryDelayMs: config.retryDelay * 1000,
+  });
+  const counters = { contacts: 0, successes: 0, failures: 0, incoming: 0, confirmed: 0 };
+  const peerId = makePeerId();
+  const contactOptions: ContactOptions = {
+    peerId,
+    timeoutMs: config.timeout * 1000,
+    connectTimeoutMs: config.connectTimeout * 1000,
+    contactLimitMs: config.contactLimit * 1000,
+    maxMessages: config.maxMessages,
+    openingGraceMs: config.openingGrace * 1000,
+    dhtPort: config.dht ? config.dhtPort : undefined,
+  };
+
+  let collectors: Collector[] = [];
+  const onDhtNode = (host: string, port: number) => {
+    for (const c of collectors) (c as { addNode?: (h: string, p: number) => void }).addNode?.(host, port);
+  };
+
+  const record = (result: ContactResult, source: PeerSource | null) => {
+    const torrent = byId.get(result.torrentId);
+    writer.contact(result, source, {
+      pieceSize: torrent?.pieceSize ?? null,
+      thresholdPieces: contactTorrents.get(result.torrentId)?.thresholdPieces ?? null,
+    });
+    counters.contacts++;
+    if (result.reason === 'success') counters.successes++;
+    else counters.failures++;
+    if (result.crossedAt !== null) counters.confirmed++;
+    if (result.dhtPort) onDhtNode(result.ip, result.dhtPort);
+  };
+
+  const scheduler = new Scheduler(queue, {
+    active: config.active,
+    contact: async (peer: QueuedPeer) => {
+      const ct = contactTorrents.get(peer.torrentId)!;
+      const event = peer.attempts > 1 ? 'later' : 'first';
+      const result = await contactPeer(ct, peer.ip, peer.port, event, contactOptions);
+      record(result, peer.firstSource);
+      const complete = result.endPieces !== null && result.endPieces >= ct.thresholdPieces;
+      queue.finish(peer, result.reason === 'success', complete, Date.now());
+    },
+  });
+
+  // Peers of magnets whose metadata is unknown are remembered (and stored) but not dialled.
+  const undialled = new Set<string>();
+  const ctx: CollectorContext = {
+    addPeers: (torrentId: number, peers: PeerAddress[], source: PeerSource) => {
+      let fresh = 0;
+      const now = Date.now();
+      const dial = contactTorrents.has(torrentId);
+      for (const p of peers) {
+        if (!validPeer(p)) continue;
+        let isNew: boolean;
+        if (dial) isNew = queue.add(torrentId, p.ip, p.port, source, now) === 'new';
+        else {
+          const key = DueQueue.key(torrentId, p.ip, p.port);
+          isNew = !undialled.has(key);
+          undialled.add(key);
+        }
+        if (isNew) {
+          fresh++;
+          writer.peerDiscovered(torrentId, p.ip, p.port, source, now);
+        }
+      }
+      return { new: fresh, duplicates: peers.length - fresh };
+    },
+    logRequest: (entry) => writer.request(entry),
+    logScrape: (entry) => writer.scrape(entry),
+    log,
+    now: Date.now,
+  };
+
+  const handleIncoming = async (socket: Socket) => {
+    counters.incoming++;
+    const result = await evaluateIncoming(socket, (hash) => byHash.get(hash), contactOptions);
+    record(result, 'incoming');
+    if (result.torrentId >= 0 && result.listenPort) {
+      ctx.addPeers(result.torrentId, [{ ip: result.ip, port: result.listenPort }], 'incoming');
+    }
+  };
+
+  collectors = buildCollectors(config, { torrents, peerId, handleIncoming, log });
+  const statsTimer = setInterval(() => {
+    writer.statistics({
+      at: Date.now(),
+      queue: queue.queued,
+      inFlight: scheduler.active,
+      evaluations: counters.contacts,
+      successes: counters.successes,
+      incoming: counters.incoming,
+      peersKnown: queue.known,
+      rssMb: process.memoryUsage.rss() / 1048576,
+      loadAverage: loadavg()[0],
+    });
+  }, config.statsInterval * 1000);
+  statsTimer.unref();
+
+  const progress = (): CrawlProgress => ({
+    runId,
+    elapsedMs: Date.now() - startedAt,
+    queued: queue.queued,
+    inFlight: scheduler.active,
+    known: queue.known,
+    ...counters,
+  });
+  const progressTimer = opts.onProgress ? setInterval(() => opts.onProgress!(progress()), 1000) : undefined;
+
+  const onAbort = () => stopWith(opts.signal?.reason instanceof Error ? 'aborted' : String(opts.signal?.reason ?? 'aborted'));
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
+  const durationTimer = config.duration > 0 ? setTimeout(() => stopWith('completed'), config.duration * 1000) : undefined;
+
+  try {
+    if (config.active > 0) scheduler.start();
+    for (const c of collectors) {
+      try {
+        await c.start(ctx);
+      } catch (err) {
+        if (c.name === 'incoming') throw err; // the user asked for the listener: a taken port is fatal
+        log.warn(`${c.name}: ${(err as Error).message}`);
+      }
+    }
+    if (!stopController.signal.aborted) {
+      await new Promise<void>((resolve) => stopController.signal.addEventListener('abort', () => resolve(), { once: true }));
+    }
+  } catch (err) {
+    fatal = err as Error;
+    exitReason = `error: ${fatal.message}`;
+  } finally {
+    clearTimeout(durationTimer);
+    clearInterval(statsTimer);
+    clearInterval(progressTimer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    await Promise.allSettled(collectors.map((c) => c.stop()));
+    await scheduler.stop();
+    const flushed = writer.close();
+    try {
+      db.endRun(runId, flushed ? exitReason : `${exitReason}; results not written`, Date.now());
+    } catch (err) {
+      log.error(`cannot record the end of run ${runId}: ${(err as Error).message}`);
+    }
+    db.close();
+  }
+  if (fatal) throw fatal;
+  return { ...progress(), exitReason };
+}
+
+function validPeer(p: PeerAddress): boolean {
+  return Number.isInteger(p.port) && p.port > 0 && p.port < 65536 && typeof p.ip === 'string' && p.ip.length > 0;
+}
+
+function importInputs(db: Database, config: Config, log: Logger): void {
+  const inputs = [config.inputPath, config.magnetFile].filter((p) => p && existsSync(p));
+  if (inputs.length === 0) return;
+  const report = importTorrents(db, inputs, config.setLabel ?? null);
+  if (report.added.length > 0) log.info(`imported ${report.added.length} torrents from ${inputs.join(', ')}`);
+  for (const e of report.errors) log.warn(`cannot import ${e.source}: ${e.message}`);
+}
+
+export type { Torrent };

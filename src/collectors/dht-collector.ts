@@ -1,0 +1,349 @@
+// Peers from the mainline DHT (BEP 5): our own bittorrent-dht node runs get_peers lookups for every torrent
+// every `intervalS`, staggered so the lookups of many torrents do not start in one burst.
+import DHT from 'bittorrent-dht';
+import { isIPv4 } from 'node:net';
+import type { Torrent } from '../types.ts';
+import type { Collector, CollectorContext, PeerAddress } from './collector.ts';
+import { loadRoutingTable, parseBootstrap, saveRoutingTable, unmapIPv4, type SavedDhtNode } from './dht-state.ts';
+
+export interface DhtCollectorOptions {
+  torrents: Torrent[];
+  /** UDP port of our node (0 = any free port). */
+  port: number;
+  /** Bind address (IPv4; bittorrent-dht has no IPv6). Default: all interfaces. */
+  host?: string;
+  /** 'host:port' entries. An empty list means: only the saved routing table (never the public routers). */
+  bootstrap: string[];
+  /** Seconds between two lookups of one torrent. */
+  intervalS: number;
+  /** Routing table file: loaded at start, written at stop. */
+  statePath?: string;
+  /** When set, announce this (TCP listener) port for every torrent after each completed lookup. */
+  announcePort?: number;
+  /** Longest time one lookup may take; the peers found until then still count. Default 30 s. */
+  lookupTimeoutMs?: number;
+  /** Longest wait for the bootstrap before the first lookups start anyway. Default 10 s. */
+  bootstrapWaitMs?: number;
+}
+
+export interface DhtStats {
+  /** Nodes in our routing table now. */
+  nodes: number;
+  lookupsDone: number;
+  lookupsRunning: number;
+  /** Peer addresses received, deduplicated within each lookup. */
+  peersReceived: number;
+  /** Nodes offered through addNode() (PORT messages of peers). */
+  nodesOffered: number;
+}
+
+/** One get_peers lookup in flight. */
+interface ActiveLookup {
+  torrent: Torrent;
+  startedAt: number;
+  seen: Set<string>;
+  unflushed: PeerAddress[];
+  flushScheduled: boolean;
+  received: number;
+  new: number;
+  duplicates: number;
+  timer: NodeJS.Timeout;
+  abort: () => void;
+}
+
+const DEFAULT_LOOKUP_TIMEOUT_MS = 30_000;
+const DEFAULT_BOOTSTRAP_WAIT_MS = 10_000;
+/** addNode() pings a node; remember recent ones so peers repeating their PORT message cost nothing. */
+const RECENT_NODES_LIMIT = 10_000;
+const BIND_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
+
+export class DhtCollector implements Collector {
+  readonly name = 'dht';
+  private dht: DHT | null = null;
+  private ctx: CollectorContext | null = null;
+  private stopped = false;
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private startTimer: NodeJS.Timeout | null = null;
+  /** Keyed by info hash (hex): the 'peer' event of bittorrent-dht is shared by all lookups. */
+  private readonly active = new Map<string, ActiveLookup>();
+  private readonly recentNodes = new Set<string>();
+  private lookupsDone = 0;
+  private peersReceived = 0;
+  private nodesOffered = 0;
+
+  constructor(private readonly opts: DhtCollectorOptions) {}
+
+  async start(ctx: CollectorContext): Promise<void> {
+    this.ctx = ctx;
+    const log = ctx.log;
+    const saved = this.opts.statePath ? await loadRoutingTable(this.opts.statePath, (m) => log.warn(m)) : [];
+    const { nodes: bootstrap, skipped } = parseBootstrap(this.opts.bootstrap);
+    if (skipped.length) log.warn(`DHT: bootstrap entries skipped (not IPv4 host:port): ${skipped.join(', ')}`);
+
+    // Always an array: an absent option would make bittorrent-dht fall back to the public routers.
+    const dht = new DHT({ bootstrap });
+    this.dht = dht;
+    dht.on('error', (err) => log.warn(`DHT: ${err.message}`));
+    dht.on('warning', (err) => log.debug(`DHT warning: ${err.message}`));
+    dht.on('peer', (peer, infoHash) => this.onPeer(peer.host, peer.port, infoHash));
+    // Saved nodes go in before the constructor's bootstrap runs (next tick), so it starts from them.
+    for (const node of saved) this.addSavedNode(node);
+    await this.listen(dht);
+    if (saved.length) log.info(`DHT: loaded ${saved.length} nodes from ${this.opts.statePath}`);
+
+    void this.waitReady(dht).then(() => {
+      if (this.stopped) return;
+      const n = dht.nodes.count();
+      if (n === 0) log.warn('DHT: no nodes after bootstrap (no network?); each lookup retries the bootstrap nodes');
+      else log.info(`DHT: ${n} nodes in the routing table`);
+      this.scheduleLookups();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.startTimer) clearTimeout(this.startTimer);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const lookup of [...this.active.values()]) this.finish(lookup, 'stopped');
+    const dht = this.dht;
+    if (!dht) return;
+    await this.saveState(dht);
+    // Bounded: a close that never calls back must not hang the shutdown.
+    await new Promise<void>((resolve) => {
+      const guard = setTimeout(resolve, 2000);
+      dht.destroy(() => {
+        clearTimeout(guard);
+        resolve();
+      });
+    });
+  }
+
+  /** A DHT node learned from a peer's PORT message (BEP 5). Unusable addresses are ignored. */
+  addNode(host: string, port: number): void {
+    const dht = this.dht;
+    if (!dht || this.stopped) return;
+    const ip = unmapIPv4(host);
+    if (!isIPv4(ip) || !Number.isInteger(port) || port <= 0 || port > 65535) return;
+    const key = `${ip}:${port}`;
+    if (this.recentNodes.has(key)) return;
+    if (this.recentNodes.size >= RECENT_NODES_LIMIT) this.recentNodes.clear();
+    this.recentNodes.add(key);
+    this.nodesOffered++;
+    try {
+      dht.addNode({ host: ip, port }); // pings it; added to the table only if it answers
+    } catch (err) {
+      this.ctx?.log.debug(`DHT addNode ${key}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Nodes in the routing table now. */
+  get nodeCount(): number {
+    return this.dht && !this.dht.destroyed ? this.dht.nodes.count() : 0;
+  }
+
+  /** The UDP port our node listens on (useful with port 0). */
+  get boundPort(): number | null {
+    return this.dht?.listening ? this.dht.address().port : null;
+  }
+
+  stats(): DhtStats {
+    return {
+      nodes: this.nodeCount,
+      lookupsDone: this.lookupsDone,
+      lookupsRunning: this.active.size,
+      peersReceived: this.peersReceived,
+      nodesOffered: this.nodesOffered,
+    };
+  }
+
+  private addSavedNode(node: SavedDhtNode): void {
+    // With an id the node enters the table at once; without one bittorrent-dht pings it first.
+    const entry = node.id ? { host: node.host, port: node.port, id: Buffer.from(node.id, 'hex') } : node;
+    try {
+      this.dht?.addNode(entry);
+    } catch (err) {
+      this.ctx?.log.debug(`DHT: saved node ${node.host}:${node.port} rejected: ${(err as Error).message}`);
+    }
+  }
+
+  private listen(dht: DHT): Promise<void> {
+    const { port, host } = this.opts;
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        dht.removeListener('listening', onListening);
+        dht.removeListener('error', onError);
+        dht.removeListener('warning', onError);
+      };
+      const onListening = () => {
+        cleanup();
+        resolve();
+      };
+      // k-rpc-socket reports EADDRINUSE/EACCES as 'error' but e.g. EADDRNOTAVAIL only as 'warning'.
+      const onError = (err: NodeJS.ErrnoException) => {
+        if (err.syscall !== 'bind' && !BIND_ERRORS.has(err.code ?? '')) return;
+        cleanup();
+        this.dht = null;
+        dht.destroy();
+        reject(new Error(`DHT: cannot listen on UDP ${host ?? '0.0.0.0'}:${port}: ${err.message}`));
+      };
+      dht.on('listening', onListening);
+      dht.on('error', onError);
+      dht.on('warning', onError);
+      try {
+        dht.listen(port, host);
+      } catch (err) {
+        onError(err as NodeJS.ErrnoException);
+      }
+    });
+  }
+
+  private waitReady(dht: DHT): Promise<void> {
+    if (dht.ready) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (this.startTimer) clearTimeout(this.startTimer);
+        this.startTimer = null;
+        dht.removeListener('ready', done);
+        resolve();
+      };
+      this.startTimer = setTimeout(done, this.opts.bootstrapWaitMs ?? DEFAULT_BOOTSTRAP_WAIT_MS);
+      dht.on('ready', done);
+    });
+  }
+
+  /** Torrent i first runs at i/n of the interval, then every interval. */
+  private scheduleLookups(): void {
+    const intervalMs = Math.max(1, this.opts.intervalS) * 1000;
+    const n = this.opts.torrents.length;
+    this.opts.torrents.forEach((torrent, i) => {
+      const run = () => {
+        if (this.stopped) return;
+        try {
+          this.startLookup(torrent);
+        } catch (err) {
+          this.ctx?.log.error(`DHT lookup of torrent ${torrent.id} failed to start: ${(err as Error).message}`);
+        }
+        this.timers.set(torrent.id, setTimeout(run, intervalMs));
+      };
+      this.timers.set(torrent.id, setTimeout(run, Math.floor((i * intervalMs) / n)));
+    });
+  }
+
+  private startLookup(torrent: Torrent): void {
+    const dht = this.dht;
+    const ctx = this.ctx;
+    if (!dht || !ctx || dht.destroyed) return;
+    const hash = torrent.infoHash.toLowerCase();
+    if (this.active.has(hash)) {
+      ctx.log.debug(`DHT: lookup of torrent ${torrent.id} still running, round skipped`);
+      return;
+    }
+    const timeoutMs = this.opts.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
+    const lookup: ActiveLookup = {
+      torrent,
+      startedAt: ctx.now(),
+      seen: new Set(),
+      unflushed: [],
+      flushScheduled: false,
+      received: 0,
+      new: 0,
+      duplicates: 0,
+      timer: setTimeout(() => this.finish(lookup, `timed out after ${timeoutMs} ms`), timeoutMs),
+      abort: () => {},
+    };
+    this.active.set(hash, lookup);
+    lookup.abort = dht.lookup(hash, (err, nodesAnswered) => {
+      if (this.active.get(hash) !== lookup) return; // timed out or stopped already
+      const error = err ? err.message : nodesAnswered === 0 && lookup.received === 0 ? 'no DHT node answered' : null;
+      this.finish(lookup, error);
+      if (!error && this.opts.announcePort) this.announce(dht, hash, this.opts.announcePort);
+    });
+  }
+
+  private onPeer(host: string, port: number, infoHash: Buffer): void {
+    const lookup = this.active.get(infoHash.toString('hex'));
+    if (!lookup || !Number.isInteger(port) || port <= 0 || port > 65535) return;
+    const key = `${host}:${port}`;
+    if (lookup.seen.has(key)) return;
+    lookup.seen.add(key);
+    lookup.received++;
+    this.peersReceived++;
+    lookup.unflushed.push({ ip: host, port });
+    // One reply emits all its values synchronously: flushing after them hands the queue one batch per reply.
+    if (!lookup.flushScheduled) {
+      lookup.flushScheduled = true;
+      setImmediate(() => this.flush(lookup));
+    }
+  }
+
+  private flush(lookup: ActiveLookup): void {
+    lookup.flushScheduled = false;
+    if (!lookup.unflushed.length || !this.ctx) return;
+    const batch = lookup.unflushed;
+    lookup.unflushed = [];
+    try {
+      const r = this.ctx.addPeers(lookup.torrent.id, batch, 'dht');
+      lookup.new += r.new;
+      lookup.duplicates += r.duplicates;
+    } catch (err) {
+      this.ctx.log.error(`DHT: queueing peers of torrent ${lookup.torrent.id} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private finish(lookup: ActiveLookup, error: string | null): void {
+    const hash = lookup.torrent.infoHash.toLowerCase();
+    if (this.active.get(hash) !== lookup) return;
+    this.active.delete(hash);
+    clearTimeout(lookup.timer);
+    lookup.abort();
+    this.flush(lookup);
+    this.lookupsDone++;
+    const ctx = this.ctx;
+    if (!ctx) return;
+    try {
+      ctx.logRequest({
+        torrentId: lookup.torrent.id,
+        kind: 'dht',
+        url: 'dht',
+        startedAt: lookup.startedAt,
+        durationMs: Math.max(0, ctx.now() - lookup.startedAt),
+        received: lookup.received,
+        new: lookup.new,
+        duplicates: lookup.duplicates,
+        error,
+      });
+    } catch (err) {
+      ctx.log.error(`DHT: logging a lookup failed: ${(err as Error).message}`);
+    }
+  }
+
+  private announce(dht: DHT, hash: string, port: number): void {
+    try {
+      // Right after a completed lookup bittorrent-dht reuses its tokens: no second lookup.
+      dht.announce(hash, port, (err) => {
+        if (err) this.ctx?.log.debug(`DHT announce ${hash}: ${err.message}`);
+      });
+    } catch (err) {
+      this.ctx?.log.debug(`DHT announce ${hash}: ${(err as Error).message}`);
+    }
+  }
+
+  private async saveState(dht: DHT): Promise<void> {
+    const path = this.opts.statePath;
+    if (!path || dht.destroyed) return;
+    const nodes: SavedDhtNode[] = dht.nodes
+      .toArray()
+      .filter((n) => isIPv4(n.host))
+      .map((n) => ({ host: n.host, port: n.port, id: Buffer.from(n.id).toString('hex') }));
+    // An empty table (no network this run) must not overwrite a good one from an earlier run.
+    if (!nodes.length) return;
+    try {
+      await saveRoutingTable(path, nodes);
+      this.ctx?.log.info(`DHT: saved ${nodes.length} nodes to ${path}`);
+    } catch (err) {
+      this.ctx?.log.warn(`DHT: cannot save the routing table to ${path}: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// The one typed configuration of btda. Every value is documented (unit, default, why) in
+// config.example.ts at the top of the repository; every value also has a command-line flag
+// (src/cli/options.ts). Durations are seconds unless the name says otherwise.
+
+export interface Config {
+  /** SQLite database file. */
+  db: string;
+  /** Concurrent outgoing peer contacts (0 = no active evaluation). */
+  active: number;
+  /** Accept inbound BitTorrent connections on `port`. */
+  passive: boolean;
+  /** TCP port of the inbound listener; also the port announced to trackers and the DHT. */
+  port: number;
+  /** Run our own DHT node and look up peers there. */
+  dht: boolean;
+  /** UDP port of our DHT node. */
+  dhtPort: number;
+  /** DHT bootstrap nodes, host:port. */
+  dhtBootstrap: string[];
+  /** File where the DHT routing table is saved at shutdown and loaded at start. */
+  dhtState: string;
+  /** Seconds a peer may stay quiet after its last message before the contact ends. */
+  timeout: number;
+  /** Seconds allowed for the TCP connect and the peer's handshake. */
+  connectTimeout: number;
+  /** Hard limit on one contact, seconds, whatever the peer sends. */
+  contactLimit: number;
+  /** Messages read per contact at most. */
+  maxMessages: number;
+  /** Seconds after the opening bitfield during which `have` messages still count as the opening state. */
+  openingGrace: number;
+  /** Share of pieces (0..1) at which a peer counts as complete. */
+  threshold: number;
+  /** Seconds until a peer below the threshold is visited again. */
+  revisitDelay: number;
+  /** Keep visiting peers that have crossed the threshold. */
+  revisitComplete: boolean;
+  /** Failed contacts in a row after which a peer is retired until a collector reports it again. */
+  maxFailures: number;
+  /** Seconds before the first retry of a failed contact; doubles with each failure. */
+  retryDelay: number;
+  /** Seconds between announces to each tracker (a tracker's `min interval` wins if longer). */
+  trackerInterval: number;
+  /** Peers asked of a tracker per announce. */
+  numwant: number;
+  /** Seconds between DHT lookups for each torrent. */
+  dhtInterval: number;
+  /** Seconds between rows in the `statistics` table. */
+  statsInterval: number;
+  /** Seconds the run lasts; 0 = until SIGINT/SIGTERM. */
+  duration: number;
+  /** File of peers to add (`ip:port` or `infohash ip:port` per line). */
+  peersFile?: string;
+  /** Folder scanned (recursively) for .torrent files at the start of `btda run`. */
+  inputPath: string;
+  /** File of magnet links (one per line) imported at the start of `btda run`. */
+  magnetFile: string;
+  /** Set label given to torrents imported by `btda run` and `btda add`. */
+  setLabel?: string;
+  /** MaxMind City (or Country) .mmdb file for geolocation; empty = no geolocation. */
+  geoipDb: string;
+  /** Store raw IP addresses (off: only the anonymized prefix and a keyed hash). */
+  storeIp: boolean;
+  /** File holding the secret key of the address hash (created on first use). */
+  keyFile: string;
+  /** Inbound connections open at once at most. */
+  maxIncoming: number;
+  /** Inbound connections open at once from one IP address at most. */
+  maxIncomingPerIp: number;
+  /** Most milliseconds of results kept in memory before they are written. */
+  flushIntervalMs: number;
+  /** Log file (appended); empty = standard error. */
+  log: string;
+  /** Debug logging. */
+  debug: boolean;
+  /** No progress line and no informational logging. */
+  quiet: boolean;
+}
+
+export const DEFAULT_DHT_BOOTSTRAP = [
+  'router.bittorrent.com:6881',
+  'router.utorrent.com:6881',
+  'dht.transmissionbt.com:6881',
+];
+
+export const defaultConfig: Readonly<Config> = Object.freeze({
+  db: 'data/btda.sqlite',
+  active: 512,
+  passive: false,
+  port: 6884,
+  dht: false,
+  dhtPort: 6881,
+  dhtBootstrap: DEFAULT_DHT_BOOTSTRAP,
+  dhtState: 'data/dht-state.json',
+  timeout: 6,
+  connectTimeout: 6,
+  contactLimit: 60,
+  maxMessages: 256,
+  openingGrace: 1,
+  threshold: 0.98,
+  revisitDelay: 300,
+  revisitComplete: false,
+  maxFailures: 4,
+  retryDelay: 60,
+  trackerInterval: 300,
+  numwant: 200,
+  dhtInterval: 300,
+  statsInterval: 300,
+  duration: 0,
+  peersFile: undefined,
+  inputPath: 'input',
+  magnetFile: 'magnet.txt',
+  setLabel: undefined,
+  geoipDb: '',
+  storeIp: false,
+  keyFile: 'data/btda.key',
+  maxIncoming: 256,
+  maxIncomingPerIp: 4,
+  flushIntervalMs: 1000,
+  log: '',
+  debug: false,
+  quiet: false,
+});
+
+/** Pieces a peer must have to count as complete: ceil(threshold × pieces). */
+export function thresholdPieces(pieces: number, threshold: number): number {
+  return Math.ceil(threshold * pieces - 1e-9);
+}

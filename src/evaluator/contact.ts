@@ -1,0 +1,408 @@
+// One contact with one peer, outgoing or inbound, turned into a ContactResult. We send our
+// handshake, our extension handshake (only to peers that announce BEP 10) and, when we run a DHT
+// node, a PORT message before closing: never interested, request or piece. We read what the peer
+// volunteers until it goes quiet, its state is final, or a limit is reached.
+//
+// Two clocks: `opts.now` (injectable) stamps everything recorded in the result and decides the
+// opening grace; the monotonic clock drives the deadlines, which only need real elapsed time.
+// One timer serves all deadlines: a message only moves `lastActivity`, the timer re-arms itself
+// when it fires early, so nothing is re-armed per message.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ContactEvent, ContactReason, ContactResult } from '../types.ts';
+import { buildHandshake, parseHandshake, type PeerHandshake } from '../wire/handshake.ts';
+import { MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
+import {
+  buildExtensionHandshake,
+  EXTENDED_HANDSHAKE_ID,
+  OUR_EXTENSION_IDS,
+  parseDontHave,
+  parseExtensionHandshake,
+} from '../wire/extension-handshake.ts';
+import { buildPortMessage, parsePortPayload } from '../wire/port.ts';
+import { ContactProgress } from './contact-progress.ts';
+
+export interface ContactTorrent {
+  torrentId: number;
+  infoHash: Buffer; // 20 bytes
+  pieces: number;
+  thresholdPieces: number;
+}
+
+export interface ContactOptions {
+  /** Our 20-byte peer id. */
+  peerId: Buffer;
+  /** Quiet time after the last data from the peer that ends the contact (config.timeout). */
+  timeoutMs: number;
+  /** TCP connect plus the peer's handshake. */
+  connectTimeoutMs: number;
+  /** Hard limit per contact. */
+  contactLimitMs: number;
+  maxMessages: number;
+  /** State updates this soon after the opening bitfield still belong to the opening state. */
+  openingGraceMs: number;
+  /**
+   * Our DHT node's port: sets the DHT bit in our handshake, and a PORT message is sent before we
+   * close any contact whose handshake completed. Sent whatever the peer's DHT bit says: the bit is
+   * not trustworthy either way (qBittorrent sets it with the DHT off), and 7 bytes are harmless.
+   */
+  dhtPort?: number;
+  /** Our listener's port, announced as `p` in our extension handshake (so peers may connect back). */
+  listenPort?: number;
+  /** Milliseconds since the epoch; injectable. */
+  now?: () => number;
+}
+
+/** How long a socket may take to flush our PORT message after `end()` before it is destroyed. */
+const PORT_LINGER_MS = 2000;
+
+/** How far a contact got: TCP connect, the peer's handshake, its messages. */
+export type ContactPhase = 'connecting' | 'handshake' | 'messages' | 'done';
+
+/** The reason a socket error gives, by how far the contact got. */
+export function reasonForSocketError(code: string | undefined, phase: ContactPhase, hasState: boolean): ContactReason {
+  if (hasState) return 'success';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return phase === 'messages' ? 'no-state' : 'reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EHOSTDOWN':
+    case 'ENETDOWN':
+    case 'EADDRNOTAVAIL':
+    case 'EAFNOSUPPORT':
+    case 'EACCES':
+    case 'EPERM':
+      return 'unreachable';
+    case 'ETIMEDOUT':
+      return phase === 'messages' ? 'no-state' : 'timeout';
+    default:
+      return 'error';
+  }
+}
+
+/** Contact a peer at ip:port for a torrent. Never rejects; resolves once. */
+export function contactPeer(
+  torrent: ContactTorrent,
+  ip: string,
+  port: number,
+  event: 'first' | 'later',
+  opts: ContactOptions,
+): Promise<ContactResult> {
+  return new Promise((resolve) => {
+    const socket = new net.Socket();
+    try {
+      new Contact(socket, torrent, null, ip, port, event, opts, resolve).connect();
+    } catch {
+      socket.destroy();
+      resolve(failedResult(torrent.torrentId, ip, port, event));
+    }
+  });
+}
+
+/**
+ * Read an inbound connection: the peer's handshake names the torrent (looked up by lower-case hex
+ * info hash), we answer with our handshake, then read as for an outgoing contact.
+ */
+export function evaluateIncoming(
+  socket: net.Socket,
+  lookup: (infoHashHex: string) => ContactTorrent | undefined,
+  opts: ContactOptions,
+): Promise<ContactResult> {
+  return new Promise((resolve) => {
+    let ip = socket.remoteAddress ?? '';
+    if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
+    const port = socket.remotePort ?? 0;
+    try {
+      new Contact(socket, null, lookup, ip, port, 'incoming', opts, resolve).accept();
+    } catch {
+      socket.destroy();
+      resolve(failedResult(-1, ip, port, 'incoming'));
+    }
+  });
+}
+
+/** A result with nothing learnt yet (reason 'error' until the contact says otherwise). */
+function failedResult(torrentId: number, ip: string, port: number, event: ContactEvent, at = Date.now()): ContactResult {
+  return {
+    torrentId,
+    ip,
+    port,
+    event,
+    reason: 'error',
+    startedAt: at,
+    endedAt: at,
+    openingPieces: null,
+    openedAt: null,
+    endPieces: null,
+    crossedAt: null,
+    peerId: null,
+    clientVersion: null,
+    listenPort: null,
+    longestWaitMs: 0,
+    messages: 0,
+    dhtPort: null,
+    metadataSize: null,
+    extensions: null,
+  };
+}
+
+class Contact {
+  private phase: ContactPhase = 'connecting';
+  private readonly result: ContactResult;
+  private readonly now: () => number;
+  private readonly startMono = performance.now();
+  private timer: NodeJS.Timeout | null = null;
+  /** Monotonic time of the last bytes from the peer (quiet timeout). */
+  private lastActivity = 0;
+  /** Monotonic time the last message completed (longest wait). */
+  private lastMessage = 0;
+  /** Handshake bytes received so far (at most 67 are kept while waiting for the rest). */
+  private handshakeBytes: Buffer | null = null;
+  private sentHandshake = false;
+  private reader: MessageReader | null = null;
+  private progress: ContactProgress | null = null;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private torrent: ContactTorrent | null,
+    private readonly lookup: ((infoHashHex: string) => ContactTorrent | undefined) | null,
+    ip: string,
+    port: number,
+    event: ContactEvent,
+    private readonly opts: ContactOptions,
+    private readonly resolve: (r: ContactResult) => void,
+  ) {
+    this.now = opts.now ?? Date.now;
+    const startedAt = this.now();
+    this.result = failedResult(torrent ? torrent.torrentId : -1, ip, port, event, startedAt);
+    // The error listener stays for the socket's whole life: a late error must never go unhandled.
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.phase !== 'done') this.finish(reasonForSocketError(err.code, this.phase, this.hasState()));
+    });
+    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    socket.on('end', () => this.onClosed());
+    socket.on('close', () => this.onClosed());
+  }
+
+  connect(): void {
+    this.guard(() => {
+      if (this.torrent) this.prepare(this.torrent);
+      this.socket.once('connect', () =>
+        this.guard(() => {
+          if (this.phase !== 'connecting') return;
+          this.socket.setNoDelay(true);
+          this.phase = 'handshake';
+          this.sendHandshake();
+        }),
+      );
+      this.arm();
+      this.socket.connect({ host: this.result.ip, port: this.result.port });
+    });
+  }
+
+  accept(): void {
+    this.guard(() => {
+      // The peer may have gone before the listener handed the socket over: 'close' has fired already.
+      if (this.socket.destroyed) return this.finish('closed-early');
+      this.socket.setNoDelay(true);
+      this.phase = 'handshake';
+      this.arm();
+    });
+  }
+
+  /** Run a step; an unexpected exception ends the contact as 'error' instead of escaping. */
+  private guard(step: () => void): void {
+    try {
+      step();
+    } catch {
+      this.finish('error');
+    }
+  }
+
+  private hasState(): boolean {
+    return this.progress !== null && this.progress.hasState;
+  }
+
+  private prepare(torrent: ContactTorrent): void {
+    this.torrent = torrent;
+    this.result.torrentId = torrent.torrentId;
+    this.progress = new ContactProgress(torrent.pieces, torrent.thresholdPieces, this.opts.openingGraceMs);
+    this.reader = new MessageReader(maxMessageLength(torrent.pieces), (id, payload) => this.onMessage(id, payload));
+  }
+
+  private sendHandshake(): void {
+    if (this.sentHandshake || !this.torrent) return;
+    this.sentHandshake = true;
+    this.socket.write(buildHandshake(this.torrent.infoHash, this.opts.peerId, { dht: this.opts.dhtPort !== undefined }));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === 'done') return;
+    this.lastActivity = performance.now();
+    if (this.phase === 'messages') {
+      if (!this.reader!.feed(chunk) && this.reader!.failed) this.finish('bad-message');
+      return;
+    }
+    const buf = this.handshakeBytes ? Buffer.concat([this.handshakeBytes, chunk]) : chunk;
+    const parsed = parseHandshake(buf);
+    if (parsed.status === 'bad') return this.finish('unknown-protocol');
+    // Inbound: the info hash (first 48 bytes) picks the torrent; we answer before the peer id arrives.
+    const infoHash = parsed.status === 'done' ? parsed.handshake.infoHash : parsed.infoHash;
+    if (!this.torrent && infoHash) {
+      const torrent = this.lookup!(infoHash.toString('hex'));
+      if (!torrent) return this.finish('unknown-info-hash');
+      this.prepare(torrent);
+      this.sendHandshake();
+    }
+    if (parsed.status === 'partial') {
+      this.handshakeBytes = Buffer.from(buf); // a copy: never retain a large chunk for a few bytes
+      return;
+    }
+    this.handshakeBytes = null;
+    this.onHandshake(parsed.handshake, buf.subarray(parsed.consumed));
+  }
+
+  private onHandshake(hs: PeerHandshake, rest: Buffer): void {
+    if (!hs.infoHash.equals(this.torrent!.infoHash)) return this.finish('wrong-info-hash');
+    this.result.peerId = hs.peerId;
+    // Ourselves (a tracker lists our own address): nothing to learn, end at once.
+    if (hs.peerId.equals(this.opts.peerId)) return this.finish('no-state');
+    this.phase = 'messages';
+    this.lastMessage = performance.now();
+    if (hs.extensionProtocol) {
+      this.socket.write(buildExtensionHandshake({ listenPort: this.opts.listenPort }));
+    }
+    this.arm();
+    if (rest.length > 0 && !this.reader!.feed(rest) && this.reader!.failed) this.finish('bad-message');
+  }
+
+  private onMessage(id: number, payload: Buffer): void {
+    const r = this.result;
+    r.messages++;
+    const t = performance.now();
+    const wait = Math.round(t - this.lastMessage);
+    if (wait > r.longestWaitMs) r.longestWaitMs = wait;
+    this.lastMessage = t;
+
+    const progress = this.progress!;
+    let ok = true;
+    switch (id) {
+      case MessageId.bitfield:
+        ok = progress.bitfield(payload, this.now());
+        break;
+      case MessageId.have:
+        ok = payload.length === 4 && progress.have(payload.readUInt32BE(0), this.now());
+        break;
+      case MessageId.haveAll:
+        progress.haveAll(this.now());
+        break;
+      case MessageId.haveNone:
+        progress.haveNone(this.now());
+        break;
+      case MessageId.port:
+        r.dhtPort = parsePortPayload(payload) ?? r.dhtPort;
+        break;
+      case MessageId.extended:
+        ok = this.onExtended(payload);
+        break;
+      default: // keep-alive, choke, allowed_fast, ...: nothing to learn
+    }
+    if (!ok) return this.finish('bad-message');
+    if (progress.complete) return this.finish('success');
+    if (r.messages >= this.opts.maxMessages) this.finish(progress.hasState ? 'success' : 'no-state');
+  }
+
+  private onExtended(payload: Buffer): boolean {
+    if (payload.length === 0) return true;
+    const extId = payload[0];
+    if (extId === EXTENDED_HANDSHAKE_ID) {
+      const hs = parseExtensionHandshake(payload.subarray(1));
+      if (!hs) return false;
+      // A later extension handshake updates what it names.
+      const r = this.result;
+      r.clientVersion = hs.clientVersion ?? r.clientVersion;
+      r.listenPort = hs.listenPort ?? r.listenPort;
+      r.metadataSize = hs.metadataSize ?? r.metadataSize;
+      if (hs.extensions) r.extensions = { ...r.extensions, ...hs.extensions };
+      return true;
+    }
+    if (extId === OUR_EXTENSION_IDS.lt_donthave) {
+      const index = parseDontHave(payload.subarray(1));
+      return index !== null && this.progress!.dontHave(index, this.now());
+    }
+    return true; // an extension we did not announce: ignore
+  }
+
+  private onClosed(): void {
+    if (this.phase === 'done') return;
+    if (this.phase === 'messages') this.finish(this.hasState() ? 'success' : 'no-state');
+    else this.finish('closed-early');
+  }
+
+  private deadline(): number {
+    const hard = this.startMono + this.opts.contactLimitMs;
+    if (this.phase === 'messages') return Math.min(this.lastActivity + this.opts.timeoutMs, hard);
+    return Math.min(this.startMono + this.opts.connectTimeoutMs, hard);
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const delay = Math.max(0, Math.ceil(this.deadline() - performance.now()));
+    this.timer = setTimeout(this.onTimer, delay);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.guard(() => {
+      if (this.phase === 'done') return;
+      if (performance.now() < this.deadline()) return this.arm();
+      if (this.phase === 'messages') this.finish(this.hasState() ? 'success' : 'no-state');
+      else this.finish('timeout');
+    });
+  };
+
+  /** End the contact: exactly once, timers cleared, socket closed, result delivered. */
+  private finish(reason: ContactReason): void {
+    if (this.phase === 'done') return;
+    const handshakeDone = this.phase === 'messages';
+    this.phase = 'done';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.reader?.stop();
+
+    const r = this.result;
+    r.reason = reason;
+    r.endedAt = this.now();
+    if (this.progress) {
+      r.openingPieces = this.progress.openingPieces;
+      r.openedAt = this.progress.openedAt;
+      r.endPieces = this.progress.endPieces;
+      r.crossedAt = this.progress.crossedAt;
+    }
+    this.close(handshakeDone);
+    this.resolve(r);
+  }
+
+  private close(handshakeDone: boolean): void {
+    const socket = this.socket;
+    try {
+      const dhtPort = this.opts.dhtPort;
+      if (dhtPort !== undefined && handshakeDone && !socket.destroyed && socket.writable) {
+        // end() flushes the PORT message before the FIN; destroy() now could drop it.
+        socket.end(buildPortMessage(dhtPort));
+        const linger = setTimeout(() => socket.destroy(), PORT_LINGER_MS);
+        linger.unref();
+        socket.once('close', () => clearTimeout(linger));
+      } else {
+        socket.destroy();
+      }
+    } catch {
+      socket.destroy();
+    }
+  }
+}

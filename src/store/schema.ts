@@ -1,0 +1,192 @@
+// The database schema: a public interface for analysts (README "Database schema").
+// Times are ISO-8601 UTC text ("2026-11-22T17:32:37.123Z"), which SQLite's date functions read directly.
+// Change it only by adding columns or tables, then run `npm run db:generate` and commit the migration.
+import { sql } from 'drizzle-orm';
+import { index, integer, real, sqliteTable, sqliteView, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const runs = sqliteTable('runs', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  startedAt: text('started_at').notNull(),
+  endedAt: text('ended_at'),
+  version: text('version').notNull(),
+  args: text('args').notNull(),
+  host: text('host').notNull(),
+  /** completed (duration reached) | signal SIGINT/SIGTERM | error: ... ; null while running or after a crash. */
+  exitReason: text('exit_reason'),
+  /** The completion threshold (0..1) this run used. */
+  threshold: real('threshold').notNull(),
+});
+
+export const torrents = sqliteTable(
+  'torrents',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    infoHash: text('info_hash').notNull(),
+    infoHashV2: text('info_hash_v2'),
+    name: text('name'),
+    setLabel: text('set_label'),
+    /** Null until the metadata of a magnet link is known. */
+    pieces: integer('pieces'),
+    pieceSize: integer('piece_size'),
+    totalSize: integer('total_size'),
+    /** JSON array of tracker URLs, all tiers flattened in order. */
+    trackers: text('trackers').notNull().default('[]'),
+    /** The file path or magnet link it was imported from. */
+    source: text('source').notNull(),
+    addedAt: text('added_at').notNull(),
+    /** ceil(threshold × pieces) of the latest run: the piece count that counts as complete. */
+    thresholdPieces: integer('threshold_pieces'),
+  },
+  (t) => [uniqueIndex('torrents_info_hash').on(t.infoHash)],
+);
+
+export const peers = sqliteTable(
+  'peers',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    torrentId: integer('torrent_id').notNull(),
+    /** Anonymized address: IPv4 /24 or IPv6 /48 network, e.g. "81.2.69.0/24". */
+    address: text('address').notNull(),
+    /** Keyed hash of the full address: tells peers of one network apart without revealing them. */
+    addressKey: text('address_key').notNull(),
+    /** Raw IP address, only with --store-ip. */
+    ip: text('ip'),
+    port: integer('port').notNull(),
+    /** Hex peer id from the handshake. */
+    peerId: text('peer_id'),
+    /** Client decoded from the peer id, e.g. "Transmission 3.00". */
+    client: text('client'),
+    /** The client's own name from the extension handshake (`v`). */
+    clientVersion: text('client_version'),
+    /** Listen port from the extension handshake (`p`). */
+    listenPort: integer('listen_port'),
+    firstPieces: integer('first_pieces'),
+    firstSeen: text('first_seen'),
+    lastPieces: integer('last_pieces'),
+    lastSeen: text('last_seen'),
+    /** When the peer was first seen at or above the threshold after having been seen below it. */
+    crossedAt: text('crossed_at'),
+    /** Successful contacts. */
+    visits: integer('visits').notNull().default(0),
+    /** Highest download speed between two visits, bytes/s. */
+    maxSpeed: real('max_speed'),
+    /** Comma-separated sources that reported this peer: http, udp, dht, incoming, pex, file. */
+    sources: text('sources').notNull().default(''),
+    country: text('country'),
+    continent: text('continent'),
+    city: text('city'),
+    /** First time any collector reported this peer. */
+    discoveredAt: text('discovered_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('peers_torrent_address_port').on(t.torrentId, t.addressKey, t.port),
+    index('peers_crossed_at').on(t.crossedAt),
+  ],
+);
+
+export const requests = sqliteTable(
+  'requests',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: integer('run_id').notNull(),
+    torrentId: integer('torrent_id'),
+    /** http | udp | dht | incoming | pex | file */
+    kind: text('kind').notNull(),
+    url: text('url'),
+    startedAt: text('started_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    received: integer('received').notNull().default(0),
+    new: integer('new').notNull().default(0),
+    duplicates: integer('duplicates').notNull().default(0),
+    error: text('error'),
+  },
+  (t) => [index('requests_run').on(t.runId, t.kind)],
+);
+
+export const scrapes = sqliteTable(
+  'scrapes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: integer('run_id').notNull(),
+    torrentId: integer('torrent_id').notNull(),
+    tracker: text('tracker').notNull(),
+    at: text('at').notNull(),
+    seeders: integer('seeders'),
+    leechers: integer('leechers'),
+    downloaded: integer('downloaded'),
+  },
+  (t) => [index('scrapes_torrent_at').on(t.torrentId, t.at)],
+);
+
+export const outcomes = sqliteTable(
+  'outcomes',
+  {
+    runId: integer('run_id').notNull(),
+    torrentId: integer('torrent_id').notNull(),
+    /** first | later | incoming */
+    event: text('event').notNull(),
+    /** success | timeout | refused | reset | unreachable | closed-early | unknown-protocol | wrong-info-hash | bad-message | ... */
+    reason: text('reason').notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [uniqueIndex('outcomes_key').on(t.runId, t.torrentId, t.event, t.reason)],
+);
+
+export const statistics = sqliteTable('statistics', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  runId: integer('run_id').notNull(),
+  at: text('at').notNull(),
+  /** Peers waiting in the queue. */
+  queue: integer('queue').notNull(),
+  /** Contacts open at this moment. */
+  inFlight: integer('in_flight').notNull(),
+  /** Contacts finished since the run started. */
+  evaluations: integer('evaluations').notNull(),
+  /** Successful contacts since the run started. */
+  successes: integer('successes').notNull().default(0),
+  /** Inbound connections accepted since the run started. */
+  incoming: integer('incoming').notNull().default(0),
+  /** Distinct peers known to this run. */
+  peersKnown: integer('peers_known').notNull().default(0),
+  rssMb: real('rss_mb').notNull(),
+  loadAverage: real('load_average'),
+});
+
+/** Peers seen once below the threshold and later at or above it. */
+export const confirmedDownloads = sqliteView('confirmed_downloads').as((qb) =>
+  qb
+    .select({
+      peerId: sql<number>`p.id`.as('peer_row'),
+      torrentId: sql<number>`p.torrent_id`.as('torrent_id'),
+      infoHash: sql<string>`t.info_hash`.as('info_hash'),
+      name: sql<string>`t.name`.as('name'),
+      setLabel: sql<string>`t.set_label`.as('set_label'),
+      address: sql<string>`p.address`.as('address'),
+      client: sql<string>`p.client`.as('client'),
+      country: sql<string>`p.country`.as('country'),
+      firstPieces: sql<number>`p.first_pieces`.as('first_pieces'),
+      firstSeen: sql<string>`p.first_seen`.as('first_seen'),
+      lastPieces: sql<number>`p.last_pieces`.as('last_pieces'),
+      lastSeen: sql<string>`p.last_seen`.as('last_seen'),
+      crossedAt: sql<string>`coalesce(p.crossed_at, p.last_seen)`.as('crossed_at'),
+      thresholdPieces: sql<number>`t.threshold_pieces`.as('threshold_pieces'),
+      pieces: sql<number>`t.pieces`.as('pieces'),
+    })
+    .from(sql`peers p join torrents t on t.id = p.torrent_id`)
+    .where(
+      sql`t.threshold_pieces is not null and p.first_pieces < t.threshold_pieces and p.last_pieces >= t.threshold_pieces`,
+    ),
+);
+
+/** Confirmed downloads per torrent and hour of crossing (UTC). */
+export const hourlyConfirmed = sqliteView('hourly_confirmed').as((qb) =>
+  qb
+    .select({
+      torrentId: sql<number>`torrent_id`.as('torrent_id'),
+      infoHash: sql<string>`info_hash`.as('info_hash'),
+      hour: sql<string>`strftime('%Y-%m-%d %H:00', crossed_at)`.as('hour'),
+      confirmed: sql<number>`count(*)`.as('confirmed'),
+    })
+    .from(sql`confirmed_downloads`)
+    .groupBy(sql`torrent_id, info_hash, strftime('%Y-%m-%d %H:00', crossed_at)`),
+);

@@ -1,0 +1,141 @@
+// Turns the bytes of a .torrent file (v1, v2 or hybrid, BEP 3/52) or a magnet link (BEP 9) into
+// what btda stores about a torrent. Every problem is a TorrentParseError with a clear message.
+import { createHash } from 'node:crypto';
+import bencode from 'bencode';
+import magnet from 'magnet-uri';
+import { BencodeError, findTopLevelValue, scanValue } from './bencode-scan.ts';
+
+export class TorrentParseError extends Error {}
+
+export interface ParsedTorrent {
+  infoHash: string;
+  infoHashV2: string | null;
+  name: string | null;
+  pieces: number | null;
+  pieceSize: number | null;
+  totalSize: number | null;
+  trackers: string[];
+}
+
+/** Tracker schemes btda announces to; others (wss, dht, ...) are dropped at import. */
+const TRACKER_SCHEMES = /^(https?|udp):\/\//i;
+
+export function parseTorrentFile(data: Uint8Array): ParsedTorrent {
+  let span: { start: number; end: number } | undefined;
+  let meta: Record<string, unknown>;
+  try {
+    if (scanValue(data, 0) !== data.length) throw new BencodeError('trailing bytes after the dictionary');
+    span = findTopLevelValue(data, 'info');
+    meta = bencode.decode(data);
+  } catch (err) {
+    if (err instanceof BencodeError) throw new TorrentParseError(`not valid bencode: ${err.message}`);
+    throw new TorrentParseError(`not valid bencode: ${(err as Error).message}`);
+  }
+  if (!span || !isDict(meta.info)) throw new TorrentParseError('no info dictionary');
+  const info = meta.info as Record<string, unknown>;
+  const rawInfo = data.subarray(span.start, span.end);
+
+  const pieceSize = info['piece length'];
+  if (!isPositiveInt(pieceSize)) throw new TorrentParseError('missing or invalid "piece length"');
+  const version = info['meta version'];
+  const isV2 = version === 2;
+  const v1Pieces = info.pieces instanceof Uint8Array ? info.pieces : null;
+  if (!v1Pieces && !isV2) throw new TorrentParseError('missing "pieces"');
+  if (v1Pieces && v1Pieces.length % 20 !== 0) throw new TorrentParseError('"pieces" length is not a multiple of 20');
+
+  const totalSize = isV2 && !v1Pieces ? v2TotalAndPieces(info, pieceSize).total : v1TotalSize(info);
+  const pieces = v1Pieces ? v1Pieces.length / 20 : v2TotalAndPieces(info, pieceSize).pieces;
+  if (pieces === 0 && totalSize > 0) throw new TorrentParseError('no pieces');
+
+  const sha256 = isV2 ? createHash('sha256').update(rawInfo).digest('hex') : null;
+  const infoHash = v1Pieces ? createHash('sha1').update(rawInfo).digest('hex') : sha256!.slice(0, 40);
+  return {
+    infoHash,
+    infoHashV2: sha256,
+    name: text(info['name.utf-8']) ?? text(info.name),
+    pieces,
+    pieceSize,
+    totalSize,
+    trackers: trackersOf(meta),
+  };
+}
+
+export function parseMagnet(uri: string): ParsedTorrent {
+  let parsed: ReturnType<typeof magnet>;
+  try {
+    parsed = magnet(uri.trim());
+  } catch (err) {
+    throw new TorrentParseError(`not a magnet link: ${(err as Error).message}`);
+  }
+  const v1 = typeof parsed.infoHash === 'string' && /^[0-9a-f]{40}$/.test(parsed.infoHash) ? parsed.infoHash : null;
+  const v2 = typeof parsed.infoHashV2 === 'string' && /^[0-9a-f]{64}$/.test(parsed.infoHashV2) ? parsed.infoHashV2 : null;
+  if (!v1 && !v2) throw new TorrentParseError('magnet link has no btih/btmh info hash');
+  const name = Array.isArray(parsed.dn) ? parsed.dn[0] : parsed.dn;
+  const trackers = (parsed.announce ?? []).filter((t) => TRACKER_SCHEMES.test(t));
+  return {
+    infoHash: v1 ?? v2!.slice(0, 40),
+    infoHashV2: v2,
+    name: typeof name === 'string' ? name : null,
+    pieces: null,
+    pieceSize: null,
+    totalSize: null,
+    trackers: [...new Set(trackers)],
+  };
+}
+
+function v1TotalSize(info: Record<string, unknown>): number {
+  if (isNonNegativeInt(info.length)) return info.length;
+  if (!Array.isArray(info.files)) throw new TorrentParseError('neither "length" nor "files" in info');
+  let total = 0;
+  for (const f of info.files) {
+    if (!isDict(f) || !isNonNegativeInt(f.length)) throw new TorrentParseError('a file without a valid "length"');
+    total += f.length;
+  }
+  return total;
+}
+
+/** v2 pieces are per file (BEP 52): each file of the tree starts on a piece boundary. */
+function v2TotalAndPieces(info: Record<string, unknown>, pieceSize: number): { total: number; pieces: number } {
+  let total = 0;
+  let pieces = 0;
+  const stack: unknown[] = [info['file tree']];
+  if (!isDict(stack[0])) throw new TorrentParseError('v2 torrent without "file tree"');
+  for (let guard = 0; stack.length > 0; guard++) {
+    if (guard > 10_000_000) throw new TorrentParseError('file tree too large');
+    const node = stack.pop();
+    if (!isDict(node)) continue;
+    for (const [key, child] of Object.entries(node)) {
+      if (key === '' && isDict(child) && isNonNegativeInt(child.length)) {
+        total += child.length;
+        pieces += Math.ceil(child.length / pieceSize);
+      } else stack.push(child);
+    }
+  }
+  return { total, pieces };
+}
+
+function trackersOf(meta: Record<string, unknown>): string[] {
+  const urls: string[] = [];
+  if (Array.isArray(meta['announce-list'])) {
+    for (const tier of meta['announce-list']) {
+      if (Array.isArray(tier)) for (const u of tier) urls.push(text(u) ?? '');
+    }
+  }
+  const single = text(meta.announce);
+  if (single) urls.push(single);
+  return [...new Set(urls.map((u) => u.trim()).filter((u) => TRACKER_SCHEMES.test(u)))];
+}
+
+function text(v: unknown): string | null {
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  return typeof v === 'string' ? v : null;
+}
+function isDict(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+function isPositiveInt(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) > 0;
+}
+function isNonNegativeInt(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}

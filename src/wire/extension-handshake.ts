@@ -1,0 +1,119 @@
+// The extension protocol (BEP 10): the extended handshake (extended id 0) both sides send, and the
+// few extension messages we read (lt_donthave, BEP 54). Fields of a peer's handshake are read
+// defensively: undecodable bytes are a bad message, a field of the wrong type is ignored.
+import bencode from 'bencode';
+import { bdecodePrefix, isDict, type BValue } from './bdecode.ts';
+import { encodeMessage, MessageId } from './message-reader.ts';
+
+/** Extended message id 0 is the handshake. */
+export const EXTENDED_HANDSHAKE_ID = 0;
+
+/**
+ * The ids WE assign (the peer sends these messages to us with these ids). We announce lt_donthave so
+ * a peer can tell us it lost a piece; ut_metadata only when we fetch metadata (magnet links).
+ */
+export const OUR_EXTENSION_IDS = { ut_metadata: 1, lt_donthave: 2 } as const;
+
+export const CLIENT_VERSION = 'btda 0.1';
+
+const MAX_VERSION_LENGTH = 100;
+const MAX_EXTENSIONS = 64;
+
+export interface ExtensionHandshake {
+  /** `v`: client name and version. */
+  clientVersion: string | null;
+  /** `p`: the peer's TCP listen port. */
+  listenPort: number | null;
+  /** `yourip`: our address as the peer sees it (dotted IPv4 or IPv6 text). */
+  yourIp: string | null;
+  /** `upload_only` (BEP 21): a (partial) seed that wants nothing. */
+  uploadOnly: boolean;
+  /** `metadata_size` (BEP 9). */
+  metadataSize: number | null;
+  /** `m`: extension name → the id the peer wants for it; 0 (disabled) is left out. Null when `m` is absent. */
+  extensions: Record<string, number> | null;
+}
+
+export interface OurHandshakeOptions {
+  /** Announce ut_metadata (we want metadata from the peer). */
+  metadata?: boolean;
+  /** Add `p`: our listen port, so the peer may connect back to our listener. */
+  listenPort?: number;
+}
+
+/**
+ * Our extended handshake, framed. No `upload_only`: BEP 21 would tell the peer we want nothing,
+ * and libtorrent drops connections between two upload-only peers (a seed would close on us before
+ * we read it) and may skip `have`s to such peers. Since we never send interested, no peer will
+ * serve us payload anyway, and having announced no pieces, no peer will request any from us.
+ */
+export function buildExtensionHandshake(opts: OurHandshakeOptions = {}): Buffer {
+  const m: Record<string, number> = { lt_donthave: OUR_EXTENSION_IDS.lt_donthave };
+  if (opts.metadata) m.ut_metadata = OUR_EXTENSION_IDS.ut_metadata;
+  const dict: Record<string, unknown> = { m, v: CLIENT_VERSION };
+  if (opts.listenPort !== undefined) dict.p = opts.listenPort;
+  return buildExtendedMessage(EXTENDED_HANDSHAKE_ID, bencode.encode(dict));
+}
+
+/** A framed extended message: <len><20><ext id><payload>. */
+export function buildExtendedMessage(extId: number, payload: Uint8Array): Buffer {
+  const body = Buffer.allocUnsafe(1 + payload.length);
+  body[0] = extId;
+  body.set(payload, 1);
+  return encodeMessage(MessageId.extended, body);
+}
+
+const int = (v: BValue | undefined): number | null => (typeof v === 'number' ? v : null);
+
+function text(v: BValue | undefined): string | null {
+  if (!Buffer.isBuffer(v)) return null;
+  const s = v.subarray(0, MAX_VERSION_LENGTH * 4).toString('utf8');
+  return s.length > MAX_VERSION_LENGTH ? s.slice(0, MAX_VERSION_LENGTH) : s;
+}
+
+function ipText(v: BValue | undefined): string | null {
+  if (!Buffer.isBuffer(v)) return null;
+  if (v.length === 4) return `${v[0]}.${v[1]}.${v[2]}.${v[3]}`;
+  if (v.length !== 16) return null;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(v.readUInt16BE(i).toString(16));
+  return groups.join(':');
+}
+
+/**
+ * Parse the payload of an extended handshake (after the extended id byte). Null when it is not a
+ * bencoded dictionary: the caller treats that as a bad message. Bytes after the dictionary are ignored.
+ */
+export function parseExtensionHandshake(payload: Buffer): ExtensionHandshake | null {
+  const decoded = bdecodePrefix(payload, 0, { maxDepth: 4, maxItems: 1000 });
+  if (!decoded || !isDict(decoded.value)) return null;
+  const d = decoded.value;
+
+  const port = int(d.p);
+  const size = int(d.metadata_size);
+  let extensions: Record<string, number> | null = null;
+  if (isDict(d.m)) {
+    extensions = {};
+    let n = 0;
+    for (const name of Object.keys(d.m)) {
+      const id = int(d.m[name]);
+      if (id === null || id < 1 || id > 255 || name.length > 64 || name === '__proto__') continue;
+      if (++n > MAX_EXTENSIONS) break;
+      extensions[name] = id;
+    }
+  }
+  return {
+    clientVersion: text(d.v),
+    listenPort: port !== null && port >= 1 && port <= 65535 ? port : null,
+    yourIp: ipText(d.yourip),
+    uploadOnly: int(d.upload_only) === 1,
+    metadataSize: size !== null && size > 0 ? size : null,
+    extensions,
+  };
+}
+
+/** lt_donthave payload (4-byte piece index); null when malformed. */
+export function parseDontHave(payload: Uint8Array): number | null {
+  if (payload.length !== 4) return null;
+  return ((payload[0] << 24) >>> 0) + (payload[1] << 16) + (payload[2] << 8) + payload[3];
+}

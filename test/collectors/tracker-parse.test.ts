@@ -1,0 +1,104 @@
+// Property tests of the pure tracker-reply parsers: whatever bytes arrive, they return a value
+// (never throw, never hang), and what is well formed comes back exactly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import bencode from 'bencode';
+import { bdecode, BdecodeError, type BValue } from '../../src/collectors/tracker/bdecode.ts';
+import { parseAnnounceReply, parseScrapeReply } from '../../src/collectors/tracker/http-tracker.ts';
+import { formatIpv6, parseCompactPeers } from '../../src/collectors/tracker/tracker-client.ts';
+
+const bytes = fc.uint8Array({ maxLength: 300 });
+
+/** Arbitrary bencodable values: safe integers, byte strings, lists, dictionaries. */
+const { value: bencodable } = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.maxSafeInteger(),
+    fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ unit: 'binary-ascii', maxLength: 8 }), tie('value'), { maxKeys: 4 }),
+  ),
+}));
+
+/** What bdecode gives for a value (keys as latin1, which equals ASCII for these keys). */
+function normalise(v: unknown): BValue {
+  if (typeof v === 'number' || Buffer.isBuffer(v)) return v;
+  if (Array.isArray(v)) return v.map(normalise);
+  return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, normalise(x)]));
+}
+
+test('bdecode reads back what bencode wrote', () => {
+  fc.assert(
+    fc.property(bencodable, (v) => {
+      const decoded = bdecode(Buffer.from(bencode.encode(v)));
+      assert.deepEqual(JSON.stringify(toPlain(decoded)), JSON.stringify(toPlain(normalise(v))));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+function toPlain(v: BValue): unknown {
+  if (Buffer.isBuffer(v)) return `b:${v.toString('hex')}`;
+  if (Array.isArray(v)) return v.map(toPlain);
+  if (typeof v === 'number') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, toPlain(v[k])]));
+}
+
+test('bdecode on any bytes returns or throws BdecodeError, nothing else', () => {
+  fc.assert(
+    fc.property(bytes, (b) => {
+      try {
+        bdecode(b);
+      } catch (err) {
+        assert.ok(err instanceof BdecodeError, String(err));
+      }
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('reply parsers never throw, also on damaged valid replies', () => {
+  const validish = fc
+    .record({ interval: fc.nat(), peers: fc.uint8Array({ maxLength: 60 }), complete: fc.integer() })
+    .chain((d) =>
+      fc.tuple(fc.constant(Buffer.from(bencode.encode({ ...d, peers: Buffer.from(d.peers) }))), fc.nat(200), fc.nat(255)).map(([buf, at, byte]) => {
+        const copy = Buffer.from(buf);
+        if (copy.length > 0) copy[at % copy.length] = byte;
+        return copy;
+      }),
+    );
+  fc.assert(
+    fc.property(fc.oneof(bytes.map((b) => Buffer.from(b)), validish), fc.integer({ min: 100, max: 599 }), (body, status) => {
+      for (const r of [parseAnnounceReply(body, status), parseScrapeReply(body, status)]) {
+        assert.equal(typeof r.ok, 'boolean');
+        if (!r.ok) assert.equal(typeof r.error, 'string');
+      }
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('compact peers: every port 1..65535 survives, IPv4 and IPv6', () => {
+  const entry = fc.record({ ip: fc.uint8Array({ minLength: 16, maxLength: 16 }), port: fc.integer({ min: 1, max: 65535 }) });
+  fc.assert(
+    fc.property(fc.array(entry, { maxLength: 20 }), (entries) => {
+      const v4 = Buffer.concat(entries.map((e) => Buffer.from([...e.ip.subarray(0, 4), e.port >> 8, e.port & 255])));
+      const v6 = Buffer.concat(entries.map((e) => Buffer.from([...e.ip, e.port >> 8, e.port & 255])));
+      const p4 = parseCompactPeers(v4, 6);
+      const p6 = parseCompactPeers(v6, 18);
+      assert.deepEqual(p4.map((p) => p.port), entries.map((e) => e.port));
+      assert.deepEqual(p6.map((p) => p.port), entries.map((e) => e.port));
+      assert.deepEqual(p4.map((p) => p.ip), entries.map((e) => [...e.ip.subarray(0, 4)].join('.')));
+      // Our IPv6 text is what the WHATWG URL parser calls canonical.
+      for (const [i, p] of p6.entries()) {
+        const mapped = Buffer.from(entries[i].ip.subarray(0, 12)).equals(Buffer.from('00000000000000000000ffff', 'hex'));
+        if (!mapped) assert.equal(p.ip, new URL(`http://[${p.ip}]/`).hostname.slice(1, -1));
+      }
+    }),
+    { numRuns: 500 },
+  );
+  assert.equal(formatIpv6(Buffer.from('00000000000000000000000000000001', 'hex')), '::1');
+  assert.equal(formatIpv6(Buffer.from('20010db8000000010000000000000000', 'hex')), '2001:db8:0:1::');
+  assert.equal(formatIpv6(Buffer.from('20010db8000100000001000000000001', 'hex')), '2001:db8:1:0:1::1');
+});

@@ -1,0 +1,236 @@
+// A scripted BitTorrent peer on 127.0.0.1 for tests: it plays a list of steps (handshake, bitfield,
+// haves, waits, garbage, close...) on each connection and records every byte it receives, so a test
+// can check what our side sent. As a server (startScriptedPeer) it answers our outgoing contacts,
+// with a script per connection number (a peer that changes between visits); as a client
+// (connectScriptedPeer) it plays an inbound peer against our listener.
+import net from 'node:net';
+import bencode from 'bencode';
+import { buildHandshake, buildReserved, parseHandshake, HANDSHAKE_LENGTH, type PeerHandshake } from '../../src/wire/handshake.ts';
+import { encodeMessage, KEEP_ALIVE_MESSAGE, MessageId, readAllMessages, type WireMessage } from '../../src/wire/message-reader.ts';
+import { buildExtendedMessage } from '../../src/wire/extension-handshake.ts';
+import { buildPortMessage } from '../../src/wire/port.ts';
+
+const HOST = '127.0.0.1';
+/** Longest a step waits for the other side's handshake: keeps every script bounded. */
+const AWAIT_HANDSHAKE_MS = 5000;
+
+export type Step =
+  /** Send a handshake (ours by default; override fields to lie). */
+  | { handshake: true | { infoHash?: Buffer; peerId?: Buffer; reserved?: Buffer } }
+  /** Wait until the other side's 68-byte handshake has arrived. */
+  | { awaitHandshake: true }
+  /** Bitfield: the first n pieces, a list of piece indices, or raw payload bytes. */
+  | { bitfield: number | number[] | Buffer }
+  | { have: number | number[] }
+  | { haveAll: true }
+  | { haveNone: true }
+  /** Extended handshake with this dictionary (bencoded). */
+  | { extHandshake: Record<string, unknown> }
+  | { extended: { id: number; payload: Uint8Array } }
+  | { message: { id: number; payload?: Uint8Array } }
+  | { port: number }
+  | { keepAlive: true }
+  | { raw: Uint8Array }
+  /** A bare 4-byte length prefix (e.g. 0xffffffff). */
+  | { lengthPrefix: number }
+  | { wait: number }
+  /** Close with a FIN. */
+  | { close: true }
+  /** Close with a RST. */
+  | { reset: true };
+
+export interface ScriptedPeerOptions {
+  infoHash: Buffer;
+  /** Default: '-SP0001-' + 12 bytes. */
+  peerId?: Buffer;
+  /** Default: extension protocol + fast. */
+  reserved?: Buffer;
+  /** Piece count, for `bitfield: n` and index lists (default 64). */
+  pieces?: number;
+  script: Step[] | ((connection: number) => Step[]);
+  /** Wait for the other side's handshake before the first step (default: true as server, false as client). */
+  awaitHandshake?: boolean;
+}
+
+export interface ReceivedWire {
+  handshake: PeerHandshake | null;
+  messages: WireMessage[];
+  /** Message ids received (-1 = keep-alive). */
+  ids: number[];
+}
+
+export interface ScriptedConnection {
+  index: number;
+  socket: net.Socket;
+  /** All bytes received so far. */
+  received(): Buffer;
+  /** The received bytes parsed: the handshake, then messages. */
+  parsed(): ReceivedWire;
+  /** Resolves when the socket has closed. */
+  closed: Promise<void>;
+  /** Resolves when the script has run (or stopped because the socket closed). */
+  scriptDone: Promise<void>;
+}
+
+export interface ScriptedPeer {
+  port: number;
+  connections: ScriptedConnection[];
+  /** Resolves with connection number `index` once it has been accepted. */
+  connection(index: number): Promise<ScriptedConnection>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_PEER_ID = Buffer.from('-SP0001-abcdefghijkl', 'latin1');
+
+/** Ids our side may ever send: extended, port, keep-alive (never interested/request/piece...). */
+export const ALLOWED_FROM_US = new Set<number>([MessageId.extended, MessageId.port, -1]);
+
+/** Ids received that we must never send. */
+export function forbiddenIds(conn: ScriptedConnection): number[] {
+  return conn.parsed().ids.filter((id) => !ALLOWED_FROM_US.has(id));
+}
+
+function bitfieldPayload(spec: number | number[] | Buffer, pieces: number): Buffer {
+  if (Buffer.isBuffer(spec)) return spec;
+  const bits = Buffer.alloc(Math.ceil(pieces / 8));
+  const indices = typeof spec === 'number' ? Array.from({ length: spec }, (_, i) => i) : spec;
+  for (const i of indices) bits[i >> 3] |= 0x80 >> (i & 7);
+  return bits;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0, 0);
+  return b;
+}
+
+function encodeStep(step: Step, opts: ScriptedPeerOptions): Buffer | null {
+  const pieces = opts.pieces ?? 64;
+  if ('handshake' in step) {
+    const o = step.handshake === true ? {} : step.handshake;
+    const hs = buildHandshake(o.infoHash ?? opts.infoHash, o.peerId ?? opts.peerId ?? DEFAULT_PEER_ID);
+    (o.reserved ?? opts.reserved ?? buildReserved()).copy(hs, 20);
+    return hs;
+  }
+  if ('bitfield' in step) return encodeMessage(MessageId.bitfield, bitfieldPayload(step.bitfield, pieces));
+  if ('have' in step) {
+    const list = Array.isArray(step.have) ? step.have : [step.have];
+    return Buffer.concat(list.map((i) => encodeMessage(MessageId.have, u32(i))));
+  }
+  if ('haveAll' in step) return encodeMessage(MessageId.haveAll);
+  if ('haveNone' in step) return encodeMessage(MessageId.haveNone);
+  if ('extHandshake' in step) return buildExtendedMessage(0, bencode.encode(step.extHandshake));
+  if ('extended' in step) return buildExtendedMessage(step.extended.id, step.extended.payload);
+  if ('message' in step) return encodeMessage(step.message.id, step.message.payload);
+  if ('port' in step) return buildPortMessage(step.port);
+  if ('keepAlive' in step) return KEEP_ALIVE_MESSAGE;
+  if ('raw' in step) return Buffer.from(step.raw);
+  if ('lengthPrefix' in step) return u32(step.lengthPrefix);
+  return null;
+}
+
+export function parseReceived(bytes: Buffer): ReceivedWire {
+  const hs = parseHandshake(bytes);
+  if (hs.status !== 'done') return { handshake: null, messages: [], ids: [] };
+  const ids: number[] = [];
+  const { messages } = readAllMessages(bytes.subarray(hs.consumed), 1 << 24);
+  for (const m of messages) {
+    if (m.type === 'keep-alive') ids.push(-1);
+    else if (m.type === 'bad' || m.type === 'unknown') ids.push(m.id);
+    else ids.push(messageIdOf(m.type));
+  }
+  return { handshake: hs.handshake, messages, ids };
+}
+
+const TYPE_IDS: Record<string, number> = {
+  choke: 0, unchoke: 1, interested: 2, 'not-interested': 3, have: 4, bitfield: 5, request: 6, piece: 7,
+  cancel: 8, port: 9, suggest: 0x0d, 'have-all': 0x0e, 'have-none': 0x0f, reject: 0x10, 'allowed-fast': 0x11, extended: 20,
+};
+const messageIdOf = (type: string): number => TYPE_IDS[type] ?? -2;
+
+/** Play `steps` on a connected socket, recording what arrives. */
+export function runScript(socket: net.Socket, index: number, steps: Step[], opts: ScriptedPeerOptions, awaitFirst: boolean): ScriptedConnection {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let wake: (() => void) | null = null;
+  socket.on('error', () => {}); // resets are part of the tests
+  socket.on('data', (c: Buffer) => {
+    chunks.push(c);
+    size += c.length;
+    wake?.();
+  });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => {
+    wake?.();
+    resolve();
+  }));
+  const received = () => Buffer.concat(chunks, size);
+
+  const awaitHandshake = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, AWAIT_HANDSHAKE_MS);
+      function done() {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      }
+      wake = () => {
+        if (size >= HANDSHAKE_LENGTH || socket.destroyed) done();
+      };
+      wake();
+    });
+
+  const play = async () => {
+    if (awaitFirst) await awaitHandshake();
+    for (const step of steps) {
+      if (socket.destroyed) return;
+      if ('wait' in step) await new Promise((r) => setTimeout(r, step.wait));
+      else if ('awaitHandshake' in step) await awaitHandshake();
+      else if ('close' in step) socket.end();
+      else if ('reset' in step) socket.resetAndDestroy();
+      else {
+        const bytes = encodeStep(step, opts);
+        if (bytes && socket.writable) socket.write(bytes);
+      }
+    }
+  };
+  return { index, socket, received, parsed: () => parseReceived(received()), closed, scriptDone: play() };
+}
+
+/** A scripted peer listening on 127.0.0.1 (an ephemeral port). */
+export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<ScriptedPeer> {
+  const connections: ScriptedConnection[] = [];
+  const waiters = new Map<number, (c: ScriptedConnection) => void>();
+  const server = net.createServer((socket) => {
+    const index = connections.length;
+    const steps = typeof opts.script === 'function' ? opts.script(index) : opts.script;
+    const conn = runScript(socket, index, steps, opts, opts.awaitHandshake ?? true);
+    connections.push(conn);
+    waiters.get(index)?.(conn);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    connections,
+    connection: (index) =>
+      connections[index] ? Promise.resolve(connections[index]) : new Promise((resolve) => waiters.set(index, resolve)),
+    close: async () => {
+      for (const c of connections) c.socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A scripted peer that connects to `port` on 127.0.0.1 (an inbound peer for our listener). */
+export async function connectScriptedPeer(port: number, opts: ScriptedPeerOptions): Promise<ScriptedConnection> {
+  const socket = net.connect({ host: HOST, port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  const steps = typeof opts.script === 'function' ? opts.script(0) : opts.script;
+  return runScript(socket, 0, steps, opts, opts.awaitHandshake ?? false);
+}
