@@ -10,11 +10,12 @@ import type { Collector, CollectorContext, PeerAddress } from '../collectors/col
 import { contactPeer, evaluateIncoming, type ContactOptions, type ContactTorrent } from '../evaluator/contact.ts';
 import { Scheduler } from '../evaluator/scheduler.ts';
 import type { Logger } from '../log.ts';
-import { DueQueue, type QueuedPeer } from '../queue/due-queue.ts';
+import { DueQueue, SOURCE_BITS, type QueuedPeer } from '../queue/due-queue.ts';
 import { Database } from '../store/database.ts';
 import { Geolocator } from '../store/geolocation.ts';
 import { AddressHasher } from '../store/peer-identity.ts';
 import { ResultWriter } from '../store/result-writer.ts';
+import { RunLock } from '../store/run-lock.ts';
 import { importTorrents } from '../torrents/import-torrents.ts';
 import type { ContactResult, PeerSource, Torrent } from '../types.ts';
 import { VERSION } from '../version.ts';
@@ -57,7 +58,14 @@ export function makePeerId(): Buffer {
 export async function runCrawl(config: Config, opts: CrawlOptions): Promise<CrawlSummary> {
   const { log } = opts;
   const startedAt = Date.now();
-  const db = Database.open(config.db);
+  const lock = RunLock.acquire(config.db);
+  let db: Database;
+  try {
+    db = Database.open(config.db);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const runId = db.startRun({
     version: VERSION,
     args: JSON.stringify(opts.args ?? []),
@@ -165,16 +173,19 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       for (const p of peers) {
         if (!validPeer(p)) continue;
         let isNew: boolean;
-        if (dial) isNew = queue.add(torrentId, p.ip, p.port, source, now) === 'new';
-        else {
+        let newSource = false;
+        if (dial) {
+          const known = queue.get(torrentId, p.ip, p.port);
+          newSource = known !== undefined && (known.sources & SOURCE_BITS[source]) === 0;
+          isNew = queue.add(torrentId, p.ip, p.port, source, now) === 'new';
+        } else {
           const key = DueQueue.key(torrentId, p.ip, p.port);
           isNew = !undialled.has(key);
           undialled.add(key);
         }
-        if (isNew) {
-          fresh++;
-          writer.peerDiscovered(torrentId, p.ip, p.port, source, now);
-        }
+        if (isNew) fresh++;
+        // a new peer, or a known one reported by another source: the store keeps all sources
+        if (isNew || newSource) writer.peerDiscovered(torrentId, p.ip, p.port, source, now);
       }
       return { new: fresh, duplicates: peers.length - fresh };
     },
@@ -217,7 +228,9 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     known: queue.known,
     ...counters,
   });
-  const progressTimer = opts.onProgress ? setInterval(() => opts.onProgress!(progress()), 1000) : undefined;
+  // A referenced timer: it also keeps the process alive while the crawl waits for its end (with nothing
+  // else scheduled, Node would exit with an unsettled await).
+  const progressTimer = setInterval(() => opts.onProgress?.(progress()), 1000);
 
   const onAbort = () => stopWith(opts.signal?.reason instanceof Error ? 'aborted' : String(opts.signal?.reason ?? 'aborted'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -254,6 +267,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       log.error(`cannot record the end of run ${runId}: ${(err as Error).message}`);
     }
     db.close();
+    lock.release();
   }
   if (fatal) throw fatal;
   return { ...progress(), exitReason };

@@ -2,6 +2,11 @@
 import { createLogger } from '../../log.ts';
 import { runCrawl } from '../crawl.ts';
 import { resolveConfig } from '../options.ts';
+import { createProgressDisplay } from '../progress.ts';
+import { RunLockedError } from '../../store/run-lock.ts';
+
+/** Exit code when another run holds the database. */
+export const EXIT_LOCKED = 3;
 
 export async function runCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv);
@@ -13,19 +18,27 @@ export async function runCommand(argv: Record<string, unknown>): Promise<number>
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const progress = config.quiet ? undefined : createProgressDisplay({ durationS: config.duration, log });
   try {
     const summary = await runCrawl(config, {
       log,
       signal: controller.signal,
       args: process.argv.slice(2),
-      onProgress: config.quiet ? undefined : (p) =>
-        log.debug(`queue ${p.queued} in flight ${p.inFlight} contacts ${p.contacts} ok ${p.successes} confirmed ${p.confirmed}`),
+      onProgress: progress ? (p) => progress.update(p) : undefined,
     });
+    progress?.stop();
     log.info(
       `run ${summary.runId} ended (${summary.exitReason}): ${summary.contacts} contacts, ` +
         `${summary.successes} successful, ${summary.known} peers, ${summary.confirmed} crossings seen`,
     );
     return 0;
+  } catch (err) {
+    progress?.stop();
+    if (err instanceof RunLockedError) {
+      process.stderr.write(`btda: ${err.message}\n`);
+      return EXIT_LOCKED;
+    }
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
