@@ -17,6 +17,7 @@ import { AddressHasher } from '../store/peer-identity.ts';
 import { ResultWriter } from '../store/result-writer.ts';
 import { RunLock } from '../store/run-lock.ts';
 import { importTorrents } from '../torrents/import-torrents.ts';
+import { MagnetResolver } from '../torrents/magnet-resolver.ts';
 import type { ContactResult, PeerSource, Torrent } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { buildCollectors } from './collectors.ts';
@@ -89,8 +90,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   const byId = new Map(torrents.map((t) => [t.id, t]));
   const contactTorrents = new Map<number, ContactTorrent>();
   const byHash = new Map<string, ContactTorrent>();
-  for (const t of torrents) {
-    if (t.pieces === null) continue; // a magnet whose metadata is unknown: its peers are only collected
+  const registerContactTorrent = (t: Torrent & { pieces: number }) => {
     const ct = {
       torrentId: t.id,
       infoHash: Buffer.from(t.infoHash, 'hex'),
@@ -99,7 +99,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     };
     contactTorrents.set(t.id, ct);
     byHash.set(t.infoHash, ct);
-  }
+  };
+  for (const t of torrents) if (t.pieces !== null) registerContactTorrent({ ...t, pieces: t.pieces });
   log.info(`run ${runId}: ${torrents.length} torrents, database ${config.db}`);
 
   const writer = new ResultWriter(db, {
@@ -163,8 +164,24 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     },
   });
 
-  // Peers of magnets whose metadata is unknown are remembered (and stored) but not dialled.
+  // Peers of magnets whose metadata is unknown are stored and handed to the resolver, but not dialled.
   const undialled = new Set<string>();
+  const resolver = new MagnetResolver({
+    peerId,
+    connectTimeoutMs: config.connectTimeout * 1000,
+    fetchTimeoutMs: Math.max(10_000, config.timeout * 5000),
+    retryMs: 60_000,
+    log,
+    onResolved: (magnet, parsed, peers) => {
+      db.completeTorrent(magnet.id, parsed, config.threshold);
+      const resolved = { ...magnet, ...parsed, trackers: magnet.trackers, pieces: parsed.pieces! };
+      byId.set(magnet.id, resolved);
+      registerContactTorrent(resolved);
+      const now = Date.now();
+      for (const p of peers) queue.add(magnet.id, p.ip, p.port, p.source, now);
+    },
+  });
+  for (const t of torrents) if (t.pieces === null) resolver.add(t);
   const ctx: CollectorContext = {
     addPeers: (torrentId: number, peers: PeerAddress[], source: PeerSource) => {
       let fresh = 0;
@@ -182,6 +199,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
           const key = DueQueue.key(torrentId, p.ip, p.port);
           isNew = !undialled.has(key);
           undialled.add(key);
+          resolver.addPeers(torrentId, [p], source);
         }
         if (isNew) fresh++;
         // a new peer, or a known one reported by another source: the store keeps all sources
@@ -239,6 +257,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   try {
     if (config.active > 0) scheduler.start();
+    resolver.start();
     for (const c of collectors) {
       try {
         await c.start(ctx);
@@ -258,6 +277,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     clearInterval(statsTimer);
     clearInterval(progressTimer);
     opts.signal?.removeEventListener('abort', onAbort);
+    resolver.stop();
     await Promise.allSettled(collectors.map((c) => c.stop()));
     await scheduler.stop();
     const flushed = writer.close();

@@ -1,9 +1,11 @@
 // Peers from the mainline DHT (BEP 5): our own bittorrent-dht node runs get_peers lookups for every torrent
 // every `intervalS`, staggered so the lookups of many torrents do not start in one burst.
-import DHT from 'bittorrent-dht';
+import DHT, { type DhtOptions } from 'bittorrent-dht';
+import type { Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import type { Torrent } from '../types.ts';
 import type { Collector, CollectorContext, PeerAddress } from './collector.ts';
+import { createGuardedDhtSocket, type GuardStats } from './dht-guard.ts';
 import { loadRoutingTable, parseBootstrap, saveRoutingTable, unmapIPv4, type SavedDhtNode } from './dht-state.ts';
 
 export interface DhtCollectorOptions {
@@ -35,6 +37,8 @@ export interface DhtStats {
   peersReceived: number;
   /** Nodes offered through addNode() (PORT messages of peers). */
   nodesOffered: number;
+  /** Incoming UDP packets dropped before the DHT code saw them (too large, not bencode, not KRPC). */
+  packetsDropped: number;
 }
 
 /** One get_peers lookup in flight. */
@@ -70,6 +74,7 @@ export class DhtCollector implements Collector {
   private lookupsDone = 0;
   private peersReceived = 0;
   private nodesOffered = 0;
+  private guard: GuardStats | null = null;
 
   constructor(private readonly opts: DhtCollectorOptions) {}
 
@@ -80,8 +85,15 @@ export class DhtCollector implements Collector {
     const { nodes: bootstrap, skipped } = parseBootstrap(this.opts.bootstrap);
     if (skipped.length) log.warn(`DHT: bootstrap entries skipped (not IPv4 host:port): ${skipped.join(', ')}`);
 
+    // Every packet passes our strict decoder before k-rpc-socket's (see dht-guard.ts). bittorrent-dht
+    // hands its options on to k-rpc and k-rpc-socket, which takes `socket` (not in DhtOptions' types).
+    const { socket, stats: guard } = createGuardedDhtSocket((reason, from) => {
+      if (guard.droppedBy[reason] === 1) log.debug(`DHT: dropped a packet from ${from.address}:${from.port} (${reason}); further drops are only counted`);
+    });
+    this.guard = guard;
     // Always an array: an absent option would make bittorrent-dht fall back to the public routers.
-    const dht = new DHT({ bootstrap });
+    const dhtOptions: DhtOptions & { socket: Socket } = { bootstrap, socket };
+    const dht = new DHT(dhtOptions);
     this.dht = dht;
     dht.on('error', (err) => log.warn(`DHT: ${err.message}`));
     dht.on('warning', (err) => log.debug(`DHT warning: ${err.message}`));
@@ -155,6 +167,7 @@ export class DhtCollector implements Collector {
       lookupsRunning: this.active.size,
       peersReceived: this.peersReceived,
       nodesOffered: this.nodesOffered,
+      packetsDropped: this.guard?.dropped ?? 0,
     };
   }
 

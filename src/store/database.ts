@@ -98,10 +98,11 @@ export class Database {
   }
 
   /** Fills in what a magnet link lacked once its metadata was fetched. */
-  completeTorrent(id: number, t: ParsedTorrent): void {
+  completeTorrent(id: number, t: ParsedTorrent, threshold: number): void {
+    const thresholdPieces = t.pieces === null ? null : thresholdPiecesOf(t.pieces, threshold);
     this.orm
       .update(schema.torrents)
-      .set({ name: t.name, pieces: t.pieces, pieceSize: t.pieceSize, totalSize: t.totalSize, infoHashV2: t.infoHashV2 })
+      .set({ name: t.name, pieces: t.pieces, pieceSize: t.pieceSize, totalSize: t.totalSize, infoHashV2: t.infoHashV2, thresholdPieces })
       .where(eq(schema.torrents.id, id))
       .run();
   }

@@ -1,9 +1,9 @@
 // Turns the bytes of a .torrent file (v1, v2 or hybrid, BEP 3/52) or a magnet link (BEP 9) into
 // what btda stores about a torrent. Every problem is a TorrentParseError with a clear message.
 import { createHash } from 'node:crypto';
-import bencode from 'bencode';
 import magnet from 'magnet-uri';
-import { BencodeError, findTopLevelValue, scanValue } from './bencode-scan.ts';
+import { BencodeError, decode, isDict, type BDict, type BValue } from '../bencode/decode.ts';
+import { findTopLevelValue, MAX_DEPTH } from '../bencode/scan.ts';
 
 export class TorrentParseError extends Error {}
 
@@ -20,26 +20,34 @@ export interface ParsedTorrent {
 /** Tracker schemes btda announces to; others (wss, dht, ...) are dropped at import. */
 const TRACKER_SCHEMES = /^(https?|udp):\/\//i;
 
+/**
+ * A .torrent may be 64 MiB (import-torrents.ts); a million-file torrent is ~5 million values. Odd
+ * extra integers beyond 2^53 (some creators write them) are kept approximate rather than rejecting
+ * the file: every number we use is checked to be a safe integer below.
+ */
+const TORRENT_LIMITS = { maxDepth: MAX_DEPTH, maxItems: 8_000_000, allowUnsafeIntegers: true };
+
 export function parseTorrentFile(data: Uint8Array): ParsedTorrent {
   let span: { start: number; end: number } | undefined;
-  let meta: Record<string, unknown>;
+  let meta: BValue;
   try {
-    if (scanValue(data, 0) !== data.length) throw new BencodeError('trailing bytes after the dictionary');
+    meta = decode(data, TORRENT_LIMITS);
+    if (!isDict(meta)) throw new TorrentParseError('not a bencoded dictionary');
+    // The exact bytes of `info`: its hash is the info hash, also when the file is not canonical.
     span = findTopLevelValue(data, 'info');
-    meta = bencode.decode(data);
   } catch (err) {
     if (err instanceof BencodeError) throw new TorrentParseError(`not valid bencode: ${err.message}`);
-    throw new TorrentParseError(`not valid bencode: ${(err as Error).message}`);
+    throw err;
   }
   if (!span || !isDict(meta.info)) throw new TorrentParseError('no info dictionary');
-  const info = meta.info as Record<string, unknown>;
+  const info = meta.info;
   const rawInfo = data.subarray(span.start, span.end);
 
   const pieceSize = info['piece length'];
   if (!isPositiveInt(pieceSize)) throw new TorrentParseError('missing or invalid "piece length"');
   const version = info['meta version'];
   const isV2 = version === 2;
-  const v1Pieces = info.pieces instanceof Uint8Array ? info.pieces : null;
+  const v1Pieces = Buffer.isBuffer(info.pieces) ? info.pieces : null;
   if (!v1Pieces && !isV2) throw new TorrentParseError('missing "pieces"');
   if (v1Pieces && v1Pieces.length % 20 !== 0) throw new TorrentParseError('"pieces" length is not a multiple of 20');
 
@@ -83,7 +91,7 @@ export function parseMagnet(uri: string): ParsedTorrent {
   };
 }
 
-function v1TotalSize(info: Record<string, unknown>): number {
+function v1TotalSize(info: BDict): number {
   if (isNonNegativeInt(info.length)) return info.length;
   if (!Array.isArray(info.files)) throw new TorrentParseError('neither "length" nor "files" in info');
   let total = 0;
@@ -95,10 +103,10 @@ function v1TotalSize(info: Record<string, unknown>): number {
 }
 
 /** v2 pieces are per file (BEP 52): each file of the tree starts on a piece boundary. */
-function v2TotalAndPieces(info: Record<string, unknown>, pieceSize: number): { total: number; pieces: number } {
+function v2TotalAndPieces(info: BDict, pieceSize: number): { total: number; pieces: number } {
   let total = 0;
   let pieces = 0;
-  const stack: unknown[] = [info['file tree']];
+  const stack: Array<BValue | undefined> = [info['file tree']];
   if (!isDict(stack[0])) throw new TorrentParseError('v2 torrent without "file tree"');
   for (let guard = 0; stack.length > 0; guard++) {
     if (guard > 10_000_000) throw new TorrentParseError('file tree too large');
@@ -114,7 +122,7 @@ function v2TotalAndPieces(info: Record<string, unknown>, pieceSize: number): { t
   return { total, pieces };
 }
 
-function trackersOf(meta: Record<string, unknown>): string[] {
+function trackersOf(meta: BDict): string[] {
   const urls: string[] = [];
   if (Array.isArray(meta['announce-list'])) {
     for (const tier of meta['announce-list']) {
@@ -126,12 +134,8 @@ function trackersOf(meta: Record<string, unknown>): string[] {
   return [...new Set(urls.map((u) => u.trim()).filter((u) => TRACKER_SCHEMES.test(u)))];
 }
 
-function text(v: unknown): string | null {
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-  return typeof v === 'string' ? v : null;
-}
-function isDict(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+function text(v: BValue | undefined): string | null {
+  return Buffer.isBuffer(v) ? v.toString('utf8') : null;
 }
 function isPositiveInt(v: unknown): v is number {
   return Number.isSafeInteger(v) && (v as number) > 0;

@@ -2,7 +2,7 @@
 // few extension messages we read (lt_donthave, BEP 54). Fields of a peer's handshake are read
 // defensively: undecodable bytes are a bad message, a field of the wrong type is ignored.
 import bencode from 'bencode';
-import { bdecodePrefix, isDict, type BValue } from './bdecode.ts';
+import { BencodeError, decodePrefix, isDict, type BValue } from '../bencode/decode.ts';
 import { encodeMessage, MessageId } from './message-reader.ts';
 
 /** Extended message id 0 is the handshake. */
@@ -85,9 +85,15 @@ function ipText(v: BValue | undefined): string | null {
  * bencoded dictionary: the caller treats that as a bad message. Bytes after the dictionary are ignored.
  */
 export function parseExtensionHandshake(payload: Buffer): ExtensionHandshake | null {
-  const decoded = bdecodePrefix(payload, 0, { maxDepth: 4, maxItems: 1000 });
-  if (!decoded || !isDict(decoded.value)) return null;
-  const d = decoded.value;
+  let decoded: BValue;
+  try {
+    decoded = decodePrefix(payload, 0, { maxDepth: 4, maxItems: 1000 }).value;
+  } catch (err) {
+    if (err instanceof BencodeError) return null;
+    throw err;
+  }
+  if (!isDict(decoded)) return null;
+  const d = decoded;
 
   const port = int(d.p);
   const size = int(d.metadata_size);

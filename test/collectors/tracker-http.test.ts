@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import bencode from 'bencode';
-import { bdecode } from '../../src/collectors/tracker/bdecode.ts';
+import { decode } from '../../src/bencode/decode.ts';
 import {
   buildAnnounceUrl,
   escapeBytes,
@@ -85,7 +85,7 @@ test('bad replies become error strings, quickly', () => {
     [Buffer.from('<html><body>Not here</body></html>'), /not a bencoded reply.*<html>/],
     [encode(['a', 'list']), /not a dictionary but a list/],
     [encode(42), /not a dictionary but an integer/],
-    [Buffer.alloc(0), /empty reply/],
+    [Buffer.alloc(0), /empty input/],
     [encode({ 'failure reason': 'unregistered torrent' }), /^failure reason: unregistered torrent$/],
     [Buffer.from('d8:intervali1800e'), /unterminated dictionary|unexpected end/],
     // The `bencode` package loops for ever on this one.
@@ -99,7 +99,7 @@ test('bad replies become error strings, quickly', () => {
   }
   const notFound = parseAnnounceReply(Buffer.from('Not Found'), 404);
   assert.deepEqual(notFound, { ok: false, error: 'HTTP 404' });
-  assert.throws(() => bdecode(Buffer.from('l'.repeat(100_000))), /nested too deeply/);
+  assert.throws(() => decode(Buffer.from('l'.repeat(100_000))), /nested deeper/);
 });
 
 test('scrape replies keyed by raw info hash', () => {

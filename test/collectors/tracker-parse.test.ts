@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import bencode from 'bencode';
-import { bdecode, BdecodeError, type BValue } from '../../src/collectors/tracker/bdecode.ts';
+import { BencodeError, decode, type BValue } from '../../src/bencode/decode.ts';
 import { parseAnnounceReply, parseScrapeReply } from '../../src/collectors/tracker/http-tracker.ts';
 import { formatIpv6, parseCompactPeers } from '../../src/collectors/tracker/tracker-client.ts';
 
@@ -21,17 +21,17 @@ const { value: bencodable } = fc.letrec<{ value: unknown }>((tie) => ({
   ),
 }));
 
-/** What bdecode gives for a value (keys as latin1, which equals ASCII for these keys). */
+/** What decode gives for a value (keys as latin1, which equals ASCII for these keys). */
 function normalise(v: unknown): BValue {
   if (typeof v === 'number' || Buffer.isBuffer(v)) return v;
   if (Array.isArray(v)) return v.map(normalise);
   return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, normalise(x)]));
 }
 
-test('bdecode reads back what bencode wrote', () => {
+test('decode reads back what bencode wrote', () => {
   fc.assert(
     fc.property(bencodable, (v) => {
-      const decoded = bdecode(Buffer.from(bencode.encode(v)));
+      const decoded = decode(Buffer.from(bencode.encode(v)));
       assert.deepEqual(JSON.stringify(toPlain(decoded)), JSON.stringify(toPlain(normalise(v))));
     }),
     { numRuns: 300 },
@@ -45,13 +45,13 @@ function toPlain(v: BValue): unknown {
   return Object.fromEntries(Object.keys(v).sort().map((k) => [k, toPlain(v[k])]));
 }
 
-test('bdecode on any bytes returns or throws BdecodeError, nothing else', () => {
+test('decode on any bytes returns or throws BencodeError, nothing else', () => {
   fc.assert(
     fc.property(bytes, (b) => {
       try {
-        bdecode(b);
+        decode(b);
       } catch (err) {
-        assert.ok(err instanceof BdecodeError, String(err));
+        assert.ok(err instanceof BencodeError, String(err));
       }
     }),
     { numRuns: 2000 },

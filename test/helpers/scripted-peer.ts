@@ -34,10 +34,37 @@ export type Step =
   /** A bare 4-byte length prefix (e.g. 0xffffffff). */
   | { lengthPrefix: number }
   | { wait: number }
+  /**
+   * Serve BEP 9 metadata: answer each ut_metadata request the other side sends with a data message
+   * holding that piece of `info`, until the socket closes or `forMs` (default 5000) has passed.
+   * `localId` is the ut_metadata id this peer announced in its extHandshake step (requests arrive
+   * with it; default 3); replies use the id the other side announced in its extension handshake.
+   * `answer` may replace the reply to a request: see MetadataAnswer.
+   */
+  | { serveMetadata: ServeMetadata }
   /** Close with a FIN. */
   | { close: true }
   /** Close with a RST. */
   | { reset: true };
+
+export interface ServeMetadata {
+  info: Buffer;
+  localId?: number;
+  forMs?: number;
+  answer?: (piece: number, info: Buffer) => MetadataAnswer;
+}
+
+/**
+ * The reply to one metadata request: undefined = the right piece; `data` = a data message with these
+ * bytes (and `piece` / `totalSize` when given, else the requested piece and info.length); `reject`;
+ * `raw` bytes as they are; null = no reply.
+ */
+export type MetadataAnswer =
+  | undefined
+  | null
+  | { data: Uint8Array; piece?: number; totalSize?: number }
+  | { reject: true }
+  | { raw: Uint8Array };
 
 export interface ScriptedPeerOptions {
   infoHash: Buffer;
@@ -148,6 +175,43 @@ const TYPE_IDS: Record<string, number> = {
 };
 const messageIdOf = (type: string): number => TYPE_IDS[type] ?? -2;
 
+function decodeDict(bytes: Uint8Array): Record<string, unknown> | null {
+  try {
+    const d = bencode.decode(bytes);
+    return d && typeof d === 'object' && !Array.isArray(d) && !ArrayBuffer.isView(d) ? (d as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The other side's ut_metadata id (from its extension handshake) and the pieces it requested, in order. */
+function metadataRequests(messages: WireMessage[], localId: number): { remoteId: number | null; requests: number[] } {
+  let remoteId: number | null = null;
+  const requests: number[] = [];
+  for (const m of messages) {
+    if (m.type !== 'extended') continue;
+    const d = decodeDict(m.payload);
+    if (!d) continue;
+    if (m.extId === 0) {
+      const id = (d.m as Record<string, unknown> | undefined)?.ut_metadata;
+      if (typeof id === 'number' && id > 0) remoteId = id;
+    } else if (m.extId === localId && d.msg_type === 0 && typeof d.piece === 'number') {
+      requests.push(d.piece);
+    }
+  }
+  return { remoteId, requests };
+}
+
+function metadataReply(remoteId: number, piece: number, spec: ServeMetadata): Buffer | null {
+  const answer = spec.answer?.(piece, spec.info);
+  if (answer === null) return null;
+  if (answer && 'raw' in answer) return Buffer.from(answer.raw);
+  if (answer && 'reject' in answer) return buildExtendedMessage(remoteId, bencode.encode({ msg_type: 2, piece }));
+  const data = answer ? answer.data : spec.info.subarray(piece * 16384, (piece + 1) * 16384);
+  const dict = bencode.encode({ msg_type: 1, piece: answer?.piece ?? piece, total_size: answer?.totalSize ?? spec.info.length });
+  return buildExtendedMessage(remoteId, Buffer.concat([dict, data]));
+}
+
 /** Play `steps` on a connected socket, recording what arrives. */
 export function runScript(socket: net.Socket, index: number, steps: Step[], opts: ScriptedPeerOptions, awaitFirst: boolean): ScriptedConnection {
   const chunks: Buffer[] = [];
@@ -179,6 +243,33 @@ export function runScript(socket: net.Socket, index: number, steps: Step[], opts
       wake();
     });
 
+  /** Resolves on new data, close, or after `ms`. */
+  const nextEvent = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      }
+      wake = done;
+    });
+
+  const serveMetadata = async (spec: ServeMetadata) => {
+    const localId = spec.localId ?? 3;
+    const deadline = Date.now() + (spec.forMs ?? 5000);
+    let answered = 0;
+    while (!socket.destroyed && Date.now() < deadline) {
+      const { remoteId, requests } = metadataRequests(parseReceived(received()).messages, localId);
+      for (; remoteId !== null && answered < requests.length; answered++) {
+        const bytes = metadataReply(remoteId, requests[answered], spec);
+        if (bytes && socket.writable) socket.write(bytes);
+      }
+      if (socket.readableEnded) return;
+      await nextEvent(deadline - Date.now());
+    }
+  };
+
   const play = async () => {
     if (awaitFirst) await awaitHandshake();
     for (const step of steps) {
@@ -187,6 +278,7 @@ export function runScript(socket: net.Socket, index: number, steps: Step[], opts
       else if ('awaitHandshake' in step) await awaitHandshake();
       else if ('close' in step) socket.end();
       else if ('reset' in step) socket.resetAndDestroy();
+      else if ('serveMetadata' in step) await serveMetadata(step.serveMetadata);
       else {
         const bytes = encodeStep(step, opts);
         if (bytes && socket.writable) socket.write(bytes);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import bencode from 'bencode';
-import { bdecode, bdecodePrefix, isDict } from '../../src/wire/bdecode.ts';
+import { decode, isDict } from '../../src/bencode/decode.ts';
 import {
   buildExtensionHandshake,
   CLIENT_VERSION,
@@ -13,37 +13,6 @@ import { readAllMessages } from '../../src/wire/message-reader.ts';
 import { buildPortMessage, parsePortPayload } from '../../src/wire/port.ts';
 
 const enc = (v: unknown) => Buffer.from(bencode.encode(v));
-
-test('bdecode: values, prefix end, hostile input', () => {
-  const v = bdecode(enc({ a: 1, b: 'xy', l: [1, -2, 'z'] }));
-  assert.ok(isDict(v));
-  assert.equal(v.a, 1);
-  assert.deepEqual(v.b, Buffer.from('xy'));
-  const p = bdecodePrefix(Buffer.from('d1:ai1eeRAW'));
-  assert.equal(p?.end, 8);
-  for (const bad of ['l-3:e', 'd1:a', 'i12', 'ie', 'i1.5e', '5:ab', 'lle', 'x', '', 'di1ei2ee', 'i99999999999999999e']) {
-    assert.equal(bdecode(Buffer.from(bad)), null, bad);
-  }
-  assert.equal(bdecode(Buffer.from('l'.repeat(100) + 'e'.repeat(100))), null, 'too deep');
-  const proto = bdecode(Buffer.from('d9:__proto__i1ee'));
-  assert.ok(isDict(proto) && proto['__proto__'] === 1 && Object.getPrototypeOf(proto) === null);
-});
-
-test('property: bdecode never throws and agrees with bencode on valid input', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => void bdecode(Buffer.from(b))), { numRuns: 1000 });
-  const value = fc.letrec((tie) => ({
-    v: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string(), fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.string(), tie('v'), { maxKeys: 4 })),
-  })).v;
-  fc.assert(
-    fc.property(value, (v) => {
-      const bytes = enc(v);
-      const r = bdecode(bytes);
-      assert.notEqual(r, null);
-      assert.deepEqual(enc(r), bytes);
-    }),
-    { numRuns: 300 },
-  );
-});
 
 test('parse a qBittorrent-like extension handshake', () => {
   const hs = parseExtensionHandshake(
@@ -96,7 +65,7 @@ test('our extension handshake: lt_donthave, v, no p or upload_only unless asked'
   const m = messages[0];
   assert.ok(m.type === 'extended' && m.extId === 0);
   if (m.type !== 'extended') return;
-  const d = bdecode(m.payload);
+  const d = decode(m.payload);
   assert.ok(isDict(d));
   assert.deepEqual(Object.keys(d).sort(), ['m', 'v']);
   assert.equal(d.v.toString(), CLIENT_VERSION);

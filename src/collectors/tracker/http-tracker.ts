@@ -2,7 +2,7 @@
 // (BEP 48). Replies are parsed defensively: whatever a tracker sends (HTML, a list, bad bencode,
 // a huge body) becomes an error string, never an exception.
 import { isIP } from 'node:net';
-import { bdecode, BdecodeError, intField, isDict, textField, type BDict, type BValue } from './bdecode.ts';
+import { BencodeError, decodePrefix, intField, isDict, textField, type BDict, type BValue } from '../../bencode/decode.ts';
 import { boundedGet } from './bounded-get.ts';
 import type { PeerAddress } from '../collector.ts';
 import {
@@ -129,11 +129,12 @@ function replyDict(body: Buffer, status: number): Outcome<BDict> {
   const httpOk = status >= 200 && status < 300;
   let value: BValue;
   try {
-    value = bdecode(body);
+    // The first value only: some trackers add a newline after it.
+    value = decodePrefix(body).value;
   } catch (err) {
+    if (!(err instanceof BencodeError)) throw err;
     if (!httpOk) return { ok: false, error: `HTTP ${status}` };
-    const why = err instanceof BdecodeError ? err.message : String(err);
-    return { ok: false, error: `not a bencoded reply (${why}): "${preview(body)}"` };
+    return { ok: false, error: `not a bencoded reply (bad bencode: ${err.message}): "${preview(body)}"` };
   }
   if (!isDict(value)) {
     if (!httpOk) return { ok: false, error: `HTTP ${status}` };

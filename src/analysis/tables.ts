@@ -1,0 +1,183 @@
+// The report as tables: one model for the text, CSV and HTML outputs. Cells keep raw values (CSV writes
+// them as they are); `formatCell` makes them readable for text and HTML.
+import { csvLine } from './csv.ts';
+import { speedText } from './plots.ts';
+import type { Report } from './report.ts';
+
+export type ColumnKind = 'text' | 'hash' | 'int' | 'ratio' | 'share' | 'speed' | 'hours' | 'rate' | 'time';
+
+export interface Column {
+  /** CSV header (the JSON key where there is one). */
+  key: string;
+  /** Header in text and HTML. */
+  title: string;
+  kind: ColumnKind;
+}
+
+export type Cell = string | number | boolean | null;
+
+export interface ReportTable {
+  /** File stem of its CSV, e.g. "sources". */
+  name: string;
+  title: string;
+  columns: Column[];
+  rows: Cell[][];
+  /** How it was counted, printed under the table. */
+  notes: string[];
+  /** Only in CSV (and JSON): too detailed for the text and HTML pages. */
+  csvOnly?: boolean;
+}
+
+const col = (key: string, title: string, kind: ColumnKind = 'int'): Column => ({ key, title, kind });
+
+export function reportTables(r: Report): ReportTable[] {
+  const hours = `${r.window.measuredHours.toFixed(1)} measured hours`;
+  return [
+    {
+      name: 'sets',
+      title: 'Confirmed vs reported downloads per torrent set (thesis table 5.6)',
+      columns: [
+        col('set', 'set', 'text'), col('torrents', 'torrents'), col('confirmed', 'confirmed'),
+        col('reportedDownloaded', 'reported'), col('ratio', 'confirmed/reported', 'ratio'),
+        col('uniquePeers', 'unique peers'), col('peersDiscovered', 'peers discovered'),
+        col('seeders', 'seeders (max)'), col('leechers', 'leechers (max)'),
+      ],
+      rows: r.sets.map((s) => [s.set, s.torrents, s.confirmed, s.reportedDownloaded, s.ratio, s.uniquePeers, s.peersDiscovered, s.seeders, s.leechers]),
+      notes: [
+        'confirmed: peers seen below the threshold and later at or above it, counted by crossed_at in the window.',
+        'reported: growth of the scrape "downloaded" over the window at each torrent\'s best tracker (largest growth), summed.',
+        'unique peers: peers contacted successfully at least once (visits > 0) whose first..last visit overlaps the window.',
+      ],
+    },
+    {
+      name: 'torrents',
+      title: 'Confirmed vs reported downloads per torrent',
+      columns: [
+        col('infoHash', 'info hash', 'hash'), col('name', 'name', 'text'), col('set', 'set', 'text'), col('pieces', 'pieces'),
+        col('confirmed', 'confirmed'), col('reportedDownloaded', 'reported'), col('ratio', 'confirmed/reported', 'ratio'),
+        col('reportedLatest', 'downloaded (latest)'), col('uniquePeers', 'unique peers'), col('peersDiscovered', 'peers discovered'),
+        col('seeders', 'seeders (max)'), col('leechers', 'leechers (max)'), col('bestTracker', 'best tracker', 'text'),
+      ],
+      rows: r.torrents.map((t) => [t.infoHash, t.name, t.set, t.pieces, t.confirmed, t.reportedDownloaded, t.ratio, t.reportedLatest,
+        t.uniquePeers, t.peersDiscovered, t.seeders, t.leechers, t.bestTracker]),
+      notes: ['downloaded (latest): the absolute count the best tracker reported at its latest scrape in the window.'],
+    },
+    {
+      name: 'trackers',
+      title: 'Scrape numbers per torrent and tracker',
+      columns: [
+        col('infoHash', 'info hash', 'hash'), col('tracker', 'tracker', 'text'), col('scrapes', 'scrapes'),
+        col('firstDownloaded', 'downloaded (first)'), col('latestDownloaded', 'downloaded (latest)'), col('growth', 'growth'),
+        col('best', 'best', 'text'), col('maxSeeders', 'seeders (max)'), col('maxLeechers', 'leechers (max)'), col('latestAt', 'latest scrape', 'time'),
+      ],
+      rows: r.torrents.flatMap((t) => t.trackers.map((k) => [t.infoHash, k.tracker, k.scrapes, k.firstDownloaded, k.latestDownloaded, k.growth,
+        k.tracker === t.bestTracker ? 'yes' : '', k.maxSeeders, k.maxLeechers, k.latestAt])),
+      notes: ['growth: the sum of the increases of "downloaded" between consecutive scrapes (a tracker restart does not count as negative).'],
+    },
+    {
+      name: 'sources',
+      title: 'Peer addresses per source (thesis table 5.5)',
+      columns: [
+        col('kind', 'source', 'text'), col('requests', 'requests'), col('errors', 'errors'), col('received', 'received'),
+        col('new', 'new'), col('shareNew', 'share new', 'share'), col('unique', 'unique'), col('uniquePerHour', 'unique/h', 'rate'),
+        col('firstSource', 'first source'), col('duplicates', 'duplicates'),
+      ],
+      rows: [
+        ...r.sources.map((s) => [s.kind, s.requests, s.errors, s.received, s.new, s.shareNew, s.unique, s.uniquePerHour, s.firstSource, s.duplicates]),
+        ['all', sumCol(r.sources.map((s) => s.requests)), sumCol(r.sources.map((s) => s.errors)), r.sourcesTotal.received, r.sourcesTotal.new,
+          r.sourcesTotal.shareNew, r.sourcesTotal.unique, r.sourcesTotal.uniquePerHour, r.sourcesTotal.unique, sumCol(r.sources.map((s) => s.duplicates))],
+      ],
+      notes: [
+        'received: addresses in the replies (incoming: connections accepted); new: addresses not known before.',
+        'unique: peers discovered in the window that this source reported; first source: ... that it reported first.',
+        `unique/h: unique / ${hours}. incoming "new" counts peers first reported by an inbound connection (the listener's rows cannot tell).`,
+        ...(r.set !== null ? ['the listener\'s rows (incoming) name no torrent: with --set their received count is left out.'] : []),
+      ],
+    },
+    {
+      name: 'outcomes',
+      title: 'Outcomes of contacts per event and reason (thesis table 5.7)',
+      columns: [col('event', 'event', 'text'), col('reason', 'reason', 'text'), col('count', 'count'), col('share', 'share of event', 'share')],
+      rows: r.outcomes.map((o) => [o.event, o.reason, o.count, o.share]),
+      notes: ['first: first attempt at a peer in a run; later: any further attempt; incoming: inbound connections. Outcomes have no time: a window selects the runs that overlap it.'],
+    },
+    {
+      name: 'clients',
+      title: `Clients (top ${r.clients.length} by peers)`,
+      columns: [col('client', 'client', 'text'), col('peers', 'peers'), col('share', 'share', 'share'), col('confirmed', 'confirmed')],
+      rows: r.clients.map((c) => [c.client, c.peers, c.share, c.confirmed]),
+      notes: ['peers evaluated in the window, by the client decoded from the peer id.'],
+    },
+    {
+      name: 'countries',
+      title: `Countries (top ${r.countries.length} by peers)`,
+      columns: [
+        col('country', 'country', 'text'), col('peers', 'peers'), col('share', 'share', 'share'), col('evaluated', 'evaluated'),
+        col('confirmed', 'confirmed'), col('medianSpeed', 'median speed', 'speed'),
+      ],
+      rows: r.countries.map((c) => [c.country, c.peers, c.share, c.evaluated, c.confirmed, c.medianSpeed]),
+      notes: ['peers discovered in the window (unknown: no --geoip database or an address it does not know).'],
+    },
+    {
+      name: 'speeds',
+      title: 'Download speed distribution (highest speed between two visits)',
+      columns: [
+        col('peers', 'peers'), ...(['min', 'p10', 'p25', 'median', 'p75', 'p90', 'p99', 'max', 'mean'] as const).map((k) => col(k, k, 'speed')),
+      ],
+      rows: [[r.speeds.peers, r.speeds.min, r.speeds.p10, r.speeds.p25, r.speeds.median, r.speeds.p75, r.speeds.p90, r.speeds.p99, r.speeds.max, r.speeds.mean]],
+      notes: ['peers: evaluated peers with a speed (two visits with progress between them); quantiles interpolate linearly.'],
+    },
+    {
+      name: 'speed-histogram',
+      title: 'Download speed histogram',
+      columns: [col('from', 'from (bytes/s)', 'speed'), col('to', 'to (bytes/s)', 'speed'), col('peers', 'peers')],
+      rows: r.speeds.histogram.map((h) => [h.from, h.to, h.peers]),
+      notes: [],
+      csvOnly: true,
+    },
+    {
+      name: 'runs',
+      title: 'Runs',
+      columns: [
+        col('id', 'run'), col('startedAt', 'started', 'time'), col('endedAt', 'ended', 'time'), col('lastActivity', 'last activity', 'time'), col('exitReason', 'exit', 'text'),
+        col('threshold', 'threshold', 'ratio'), col('hoursInWindow', 'hours in window', 'hours'),
+      ],
+      rows: r.runs.map((x) => [x.id, x.startedAt, x.endedAt, x.lastActivity, x.exitReason, x.threshold, x.hoursInWindow]),
+      notes: ['a run without an end time crashed or is still running: it counts until the last row it wrote.'],
+    },
+  ];
+}
+
+/** A cell for text and HTML. `short` shortens info hashes (the full one is in JSON and CSV). */
+export function formatCell(value: Cell, kind: ColumnKind, short = true): string {
+  if (value === null || value === '') return value === '' ? '' : '-';
+  if (typeof value === 'string' || typeof value === 'boolean') {
+    if (kind === 'hash' && short) return String(value).slice(0, 12);
+    if (kind === 'time') return String(value).replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    return String(value);
+  }
+  switch (kind) {
+    case 'int':
+      return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
+    case 'ratio':
+      return value.toFixed(2);
+    case 'share':
+      return `${(value * 100).toFixed(1)}%`;
+    case 'speed':
+      return speedText(value);
+    case 'hours':
+    case 'rate':
+      return value.toFixed(1);
+    default:
+      return String(value);
+  }
+}
+
+/** The CSV text of a table: a header row, then the rows. */
+export function tableCsv(t: ReportTable): string {
+  return csvLine(t.columns.map((c) => c.key)) + t.rows.map((r) => csvLine(r)).join('');
+}
+
+function sumCol(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0);
+}

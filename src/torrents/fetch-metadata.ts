@@ -1,0 +1,382 @@
+// Magnet links: fetch a torrent's info dictionary from a peer (BEP 9 ut_metadata over the BEP 10
+// extension protocol), so a torrent added by magnet gets its piece count and piece size.
+//
+// One fetch is one TCP connection: our handshake (extension bit set), the peer's handshake (the info
+// hash must match), our extension handshake announcing ut_metadata, the peer's (its ut_metadata id
+// and metadata_size), then requests for the 16 KiB metadata pieces, a few at a time, until the
+// assembled bytes hash to the info hash. Metadata requests are extension messages: we never send
+// interested, request or piece, so no payload moves either way. Everything else the peer sends
+// (bitfield, have, choke...) is ignored.
+//
+// Untrusted input is bounded: the claimed metadata_size is checked against a limit before the one
+// buffer of that size is allocated; data for a piece we did not ask for (or asked for and got) is
+// dropped without copying; messages above the extended-message cap fail the reader before anything
+// is buffered for them; one deadline bounds the whole fetch.
+//
+// Only v1 is verified (SHA-1 of the info dict = the 20-byte info hash). A v2-only magnet (btmh)
+// would need the full SHA-256 to verify, which a truncated hash cannot give: such fetches end in
+// 'hash-mismatch'. Hybrid torrents have a v1 hash and work.
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import { buildHandshake, parseHandshake, type PeerHandshake } from '../wire/handshake.ts';
+import { MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
+import {
+  buildExtensionHandshake,
+  EXTENDED_HANDSHAKE_ID,
+  OUR_EXTENSION_IDS,
+  parseExtensionHandshake,
+} from '../wire/extension-handshake.ts';
+import {
+  buildMetadataReject,
+  buildMetadataRequest,
+  METADATA_PIECE_SIZE,
+  metadataPieceCount,
+  metadataPieceLength,
+  parseMetadataMessage,
+  readMetadataSize,
+} from './metadata-messages.ts';
+
+export interface MetadataFetchOptions {
+  /** Our 20-byte peer id. */
+  peerId: Buffer;
+  /** TCP connect plus the peer's handshake. */
+  connectTimeoutMs: number;
+  /** The whole fetch from one peer. */
+  timeoutMs: number;
+  /** Largest metadata_size believed (default 16 MiB); a peer claiming more ends the fetch with 'bad-size'. */
+  maxMetadataSize?: number;
+  /** Ends the fetch early with 'aborted'. */
+  signal?: AbortSignal;
+}
+
+export interface FetchFromAnyOptions extends MetadataFetchOptions {
+  /** Peers tried at once (default 4). */
+  parallel?: number;
+  /** Peers tried at most, after removing duplicates (default 64): the whole call lasts at most about
+   * ceil(maxPeers / parallel) × timeoutMs. */
+  maxPeers?: number;
+}
+
+export type MetadataFetchFailure =
+  | 'refused'
+  | 'timeout' // no connection or handshake within connectTimeoutMs, or the fetch took longer than timeoutMs
+  | 'reset'
+  | 'unreachable'
+  | 'closed' // the peer closed the connection before the metadata was complete
+  | 'unknown-protocol' // not a BitTorrent handshake (e.g. an encrypted stream)
+  | 'wrong-info-hash'
+  | 'self' // we connected to ourselves
+  | 'no-ut-metadata' // no extension protocol, or no ut_metadata in the peer's extension handshake
+  | 'no-metadata' // ut_metadata without metadata_size: the peer has no metadata to give
+  | 'bad-size' // metadata_size not an integer, <= 0 or above the limit; or a data message's total_size differs
+  | 'rejected' // the peer rejected a piece we asked for
+  | 'hash-mismatch'
+  | 'bad-message'
+  | 'aborted'
+  | 'no-peers' // fetchMetadataFromAny: an empty list
+  | 'all-failed' // fetchMetadataFromAny: every peer failed, not all for the same reason
+  | 'error';
+
+export type MetadataFetchResult =
+  /** `info`: the raw bencoded info dictionary, SHA-1 verified; `from`: the peer (fetchMetadataFromAny). */
+  | { ok: true; info: Buffer; from?: { ip: string; port: number } }
+  /** `failures`: how many peers failed for each reason (fetchMetadataFromAny). */
+  | { ok: false; reason: MetadataFetchFailure; failures?: Partial<Record<MetadataFetchFailure, number>> };
+
+export const DEFAULT_MAX_METADATA_SIZE = 16 * 1024 * 1024;
+
+/**
+ * Metadata requests in flight at once. libtorrent queues up to 10 incoming metadata requests per
+ * peer and rejects the rest; a few in flight keep the pipe busy without ever reaching that.
+ */
+const REQUEST_WINDOW = 4;
+/** Rejects we send to a peer that asks us for metadata (we have none); more requests are ignored. */
+const MAX_REJECTS_SENT = 16;
+
+/** A .torrent file's bytes around a raw info dictionary (`d4:info<info>e`), for parseTorrentFile. */
+export function torrentFileFromInfo(info: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from('d4:info', 'latin1'), info, Buffer.from('e', 'latin1')]);
+}
+
+/** Fetch the info dictionary of `infoHash` from one peer. Never throws; resolves exactly once. */
+export function fetchMetadata(infoHash: Buffer, ip: string, port: number, opts: MetadataFetchOptions): Promise<MetadataFetchResult> {
+  return new Promise((resolve) => {
+    new MetadataFetch(infoHash, ip, port, opts, resolve).start();
+  });
+}
+
+/**
+ * Try `peers` (duplicates removed, at most `maxPeers`), `parallel` at a time, until one gives the
+ * metadata; the fetches still running then are aborted. Never throws.
+ */
+export async function fetchMetadataFromAny(
+  infoHash: Buffer,
+  peers: readonly { ip: string; port: number }[],
+  opts: FetchFromAnyOptions,
+): Promise<MetadataFetchResult> {
+  const seen = new Set<string>();
+  const list: { ip: string; port: number }[] = [];
+  const maxPeers = opts.maxPeers ?? 64;
+  for (const p of peers) {
+    if (list.length >= maxPeers) break;
+    const key = `${p.ip}|${p.port}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    list.push({ ip: p.ip, port: p.port });
+  }
+  if (list.length === 0) return { ok: false, reason: 'no-peers' };
+
+  const controller = new AbortController();
+  const outer = opts.signal;
+  const onOuterAbort = () => controller.abort();
+  if (outer?.aborted) controller.abort();
+  else outer?.addEventListener('abort', onOuterAbort, { once: true });
+
+  const { parallel: _p, maxPeers: _m, signal: _s, ...single } = opts;
+  // A holder, not a `let`: it is set inside the workers, which control-flow narrowing cannot see.
+  const found: { result: MetadataFetchResult | null } = { result: null };
+  const failures: Partial<Record<MetadataFetchFailure, number>> = {};
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (found.result === null && !controller.signal.aborted && next < list.length) {
+      const peer = list[next++];
+      const r = await fetchMetadata(infoHash, peer.ip, peer.port, { ...single, signal: controller.signal });
+      if (r.ok) {
+        found.result ??= { ok: true, info: r.info, from: peer };
+        controller.abort(); // the others stop now
+      } else if (found.result === null && !(r.reason === 'aborted' && outer?.aborted)) {
+        failures[r.reason] = (failures[r.reason] ?? 0) + 1;
+      }
+    }
+  };
+  const parallel = Math.max(1, Math.min(Math.floor(opts.parallel ?? 4) || 1, list.length));
+  await Promise.all(Array.from({ length: parallel }, worker));
+  outer?.removeEventListener('abort', onOuterAbort);
+
+  if (found.result) return found.result;
+  if (outer?.aborted) return { ok: false, reason: 'aborted', failures };
+  const reasons = Object.keys(failures) as MetadataFetchFailure[];
+  return { ok: false, reason: reasons.length === 1 ? reasons[0] : 'all-failed', failures };
+}
+
+function socketErrorReason(code: string | undefined): MetadataFetchFailure {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return 'reset';
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EHOSTDOWN':
+    case 'ENETDOWN':
+    case 'EADDRNOTAVAIL':
+    case 'EAFNOSUPPORT':
+    case 'EACCES':
+    case 'EPERM':
+      return 'unreachable';
+    default:
+      return 'error';
+  }
+}
+
+/** Per metadata piece: not asked yet, asked (in flight), received. */
+const NOT_ASKED = 0;
+const ASKED = 1;
+const RECEIVED = 2;
+
+class MetadataFetch {
+  private done = false;
+  private socket: net.Socket | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  /** Handshake bytes received so far (fewer than 68). */
+  private handshakeBytes: Buffer | null = null;
+  private reader: MessageReader | null = null;
+  /** The id the peer announced for ut_metadata: our requests carry it. */
+  private peerExtId: number | null = null;
+  private size = 0;
+  private metadata: Buffer | null = null;
+  private pieceState: Uint8Array | null = null;
+  private nextPiece = 0;
+  private inFlight = 0;
+  private receivedPieces = 0;
+  private rejectsSent = 0;
+
+  constructor(
+    private readonly infoHash: Buffer,
+    private readonly ip: string,
+    private readonly port: number,
+    private readonly opts: MetadataFetchOptions,
+    private readonly resolve: (r: MetadataFetchResult) => void,
+  ) {}
+
+  start(): void {
+    this.guard(() => {
+      if (this.opts.signal?.aborted) return this.fail('aborted');
+      if (this.infoHash.length !== 20 || this.opts.peerId.length !== 20) return this.fail('error');
+      this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+      const socket = new net.Socket();
+      this.socket = socket;
+      // The error listener stays for the socket's whole life: a late error must never go unhandled.
+      socket.on('error', (err: NodeJS.ErrnoException) => this.fail(socketErrorReason(err.code)));
+      socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+      socket.on('end', () => this.fail('closed'));
+      socket.on('close', () => this.fail('closed'));
+      socket.once('connect', () =>
+        this.guard(() => {
+          if (this.done) return;
+          socket.setNoDelay(true);
+          socket.write(buildHandshake(this.infoHash, this.opts.peerId));
+        }),
+      );
+      this.connectTimer = setTimeout(() => this.fail('timeout'), this.opts.connectTimeoutMs);
+      this.deadlineTimer = setTimeout(() => this.fail('timeout'), this.opts.timeoutMs);
+      socket.connect({ host: this.ip, port: this.port });
+    });
+  }
+
+  /** Run a step; an unexpected exception ends the fetch as 'error' instead of escaping. */
+  private guard(step: () => void): void {
+    try {
+      step();
+    } catch {
+      this.fail('error');
+    }
+  }
+
+  private readonly onAbort = (): void => this.fail('aborted');
+
+  private onData(chunk: Buffer): void {
+    if (this.done) return;
+    if (this.reader) {
+      if (!this.reader.feed(chunk) && this.reader.failed) this.fail('bad-message');
+      return;
+    }
+    const buf = this.handshakeBytes ? Buffer.concat([this.handshakeBytes, chunk]) : chunk;
+    const parsed = parseHandshake(buf);
+    if (parsed.status === 'bad') return this.fail('unknown-protocol');
+    if (parsed.status === 'partial') {
+      this.handshakeBytes = Buffer.from(buf); // a copy: never retain a large chunk for a few bytes
+      return;
+    }
+    this.handshakeBytes = null;
+    this.onHandshake(parsed.handshake, buf.subarray(parsed.consumed));
+  }
+
+  private onHandshake(hs: PeerHandshake, rest: Buffer): void {
+    if (!hs.infoHash.equals(this.infoHash)) return this.fail('wrong-info-hash');
+    if (hs.peerId.equals(this.opts.peerId)) return this.fail('self');
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    if (!hs.extensionProtocol) return this.fail('no-ut-metadata');
+    this.socket!.write(buildExtensionHandshake({ metadata: true }));
+    this.reader = new MessageReader(maxMessageLength(null), (id, payload) => this.onMessage(id, payload));
+    if (rest.length > 0 && !this.reader.feed(rest) && this.reader.failed) this.fail('bad-message');
+  }
+
+  private onMessage(id: number, payload: Buffer): void {
+    // Only extension messages matter; bitfield, have, choke, keep-alive... are ignored.
+    if (this.done || id !== MessageId.extended || payload.length === 0) return;
+    const extId = payload[0];
+    const body = payload.subarray(1);
+    if (extId === EXTENDED_HANDSHAKE_ID) this.onExtensionHandshake(body);
+    else if (extId === OUR_EXTENSION_IDS.ut_metadata) this.onMetadataMessage(body);
+    // lt_donthave and extensions we did not announce: ignored.
+  }
+
+  private onExtensionHandshake(body: Buffer): void {
+    if (this.peerExtId !== null) return; // a later handshake changes nothing we rely on
+    const hs = parseExtensionHandshake(body);
+    if (!hs) return this.fail('bad-message');
+    const extId = hs.extensions?.ut_metadata;
+    if (extId === undefined) return this.fail('no-ut-metadata');
+    const size = readMetadataSize(body);
+    if (size === 'absent') return this.fail('no-metadata');
+    const max = this.opts.maxMetadataSize ?? DEFAULT_MAX_METADATA_SIZE;
+    if (size === 'invalid' || !Number.isSafeInteger(size) || size <= 0 || size > max) return this.fail('bad-size');
+
+    // The size is validated: now, and only now, the one buffer of that size.
+    this.peerExtId = extId;
+    this.size = size;
+    this.metadata = Buffer.alloc(size);
+    this.pieceState = new Uint8Array(metadataPieceCount(size));
+    this.requestMore();
+  }
+
+  private requestMore(): void {
+    const state = this.pieceState!;
+    const requests: Buffer[] = [];
+    while (this.inFlight < REQUEST_WINDOW && this.nextPiece < state.length) {
+      const piece = this.nextPiece++;
+      state[piece] = ASKED;
+      this.inFlight++;
+      requests.push(buildMetadataRequest(this.peerExtId!, piece));
+    }
+    if (requests.length > 0) this.socket!.write(requests.length === 1 ? requests[0] : Buffer.concat(requests));
+  }
+
+  private onMetadataMessage(body: Buffer): void {
+    const msg = parseMetadataMessage(body);
+    if (!msg) return this.fail('bad-message');
+    const state = this.pieceState;
+    switch (msg.type) {
+      case 'request':
+        // BEP 9: a peer asking for metadata we do not have gets a reject (bounded: a few only).
+        if (this.peerExtId !== null && this.rejectsSent < MAX_REJECTS_SENT) {
+          this.rejectsSent++;
+          this.socket!.write(buildMetadataReject(this.peerExtId, msg.piece));
+        }
+        return;
+      case 'reject':
+        if (state && msg.piece < state.length && state[msg.piece] === ASKED) this.fail('rejected');
+        return;
+      case 'data': {
+        // Not asked for, already received, or before the peer's handshake: dropped without a copy.
+        if (!state || msg.piece >= state.length || state[msg.piece] !== ASKED) return;
+        if (msg.totalSize !== null && msg.totalSize !== this.size) return this.fail('bad-size');
+        // A wrong length for a piece we asked for: the peer will not send it again, so waiting for
+        // the deadline would only hold a slot; end now.
+        if (msg.data.length !== metadataPieceLength(this.size, msg.piece)) return this.fail('bad-message');
+        msg.data.copy(this.metadata!, msg.piece * METADATA_PIECE_SIZE);
+        state[msg.piece] = RECEIVED;
+        this.inFlight--;
+        if (++this.receivedPieces === state.length) return this.verify();
+        return this.requestMore();
+      }
+      default: // an unknown msg_type: BEP 9 says ignore it
+    }
+  }
+
+  private verify(): void {
+    const metadata = this.metadata!;
+    const digest = createHash('sha1').update(metadata).digest();
+    if (!digest.equals(this.infoHash)) return this.fail('hash-mismatch');
+    this.finish({ ok: true, info: metadata });
+  }
+
+  private fail(reason: MetadataFetchFailure): void {
+    this.finish({ ok: false, reason });
+  }
+
+  /** End the fetch: exactly once, timers cleared, socket destroyed, result delivered. */
+  private finish(result: MetadataFetchResult): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      if (this.connectTimer) clearTimeout(this.connectTimer);
+      if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+      this.connectTimer = this.deadlineTimer = null;
+      this.opts?.signal?.removeEventListener('abort', this.onAbort);
+      this.reader?.stop();
+      this.socket?.destroy();
+      this.metadata = null;
+      this.pieceState = null;
+    } finally {
+      this.resolve(result); // a cleanup problem must never keep the promise pending
+    }
+  }
+}
