@@ -31,7 +31,7 @@ import { ResultWriter } from '../../src/store/result-writer.ts';
 import type { PeerSource } from '../../src/types.ts';
 import { contactResult } from '../helpers/contact-result.ts';
 
-export const GEO = new URL('../../../shared/geoip/GeoLite2-City-Test.mmdb', import.meta.url).pathname;
+export const GEO = new URL('../fixtures/geoip/GeoLite2-City-Test.mmdb', import.meta.url).pathname;
 export const T0 = Date.parse('2026-01-01T10:00:00Z');
 export const MIN = 60_000;
 export const HOUR = 3_600_000;

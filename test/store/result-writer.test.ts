@@ -9,7 +9,7 @@ import { AddressHasher, anonymizeAddress } from '../../src/store/peer-identity.t
 import { ResultWriter } from '../../src/store/result-writer.ts';
 import { contactResult } from '../helpers/contact-result.ts';
 
-const GEO = new URL('../../../shared/geoip/GeoLite2-City-Test.mmdb', import.meta.url).pathname;
+const GEO = new URL('../fixtures/geoip/GeoLite2-City-Test.mmdb', import.meta.url).pathname;
 const T0 = Date.parse('2026-01-01T10:00:00Z');
 
 async function setup(opts: { storeIp?: boolean; geo?: string } = {}) {
@@ -133,4 +133,10 @@ test('a failed flush keeps the rows and reports the error (read-only database)',
   assert.equal(writer.pending, 0);
   assert.equal((db.sqlite.prepare('SELECT count(*) n FROM peers').get() as { n: number }).n, 1);
   db.close();
+});
+
+test('a broken .mmdb file gives a clear error naming it', async () => {
+  const broken = new URL('../fixtures/geoip/GeoIP2-City-Test-Invalid-Node-Count.mmdb', import.meta.url).pathname;
+  await assert.rejects(Geolocator.open(broken), /cannot read GeoIP database .*Invalid-Node-Count\.mmdb/);
+  await assert.rejects(Geolocator.open('/nonexistent/x.mmdb'), /cannot read GeoIP database \/nonexistent\/x\.mmdb/);
 });
