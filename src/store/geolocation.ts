@@ -16,7 +16,11 @@ export class Geolocator {
   static async open(path: string): Promise<Geolocator> {
     if (!path) return new Geolocator(null);
     try {
-      return new Geolocator(await maxmind.open<CityResponse>(path, { watchForUpdates: false }));
+      const reader = await maxmind.open<CityResponse>(path, { watchForUpdates: false });
+      // a corrupt search tree only shows on lookup: probe once so the user hears of it at start
+      reader.get('81.2.69.142');
+      reader.get('2001:218::1');
+      return new Geolocator(reader);
     } catch (err) {
       throw new Error(`cannot read GeoIP database ${path}: ${(err as Error).message}`);
     }
