@@ -23,7 +23,11 @@ export class RunLock {
         writeFileSync(path, JSON.stringify(me) + '\n', { flag: 'wx' });
         return new RunLock(path);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST') {
+          const why = code === 'EROFS' ? 'read-only file system' : code === 'ENOSPC' ? 'disk full' : (err as Error).message;
+          throw new Error(`cannot use ${dbPath}: cannot create its lock file ${path} (${why})`);
+        }
       }
       const owner = readOwner(path);
       if (owner && isAlive(owner)) {
