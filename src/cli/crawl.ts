@@ -150,6 +150,10 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     else counters.failures++;
     if (result.crossedAt !== null) counters.confirmed++;
     if (result.dhtPort) onDhtNode(result.ip, result.dhtPort);
+    if (config.debug) {
+      log.debug(`contact ${result.event} ${result.ip}:${result.port} torrent ${result.torrentId}: ${result.reason}` +
+        (result.endPieces !== null ? `, ${result.openingPieces} → ${result.endPieces} pieces` : ''));
+    }
   };
 
   const scheduler = new Scheduler(queue, {
