@@ -1,0 +1,139 @@
+// Abuse of the inbound listener during a crawl — a connection flood from one address, slowloris
+// clients, handshake floods and garbage — while honest peers (outgoing and inbound) are measured exactly.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Sqlite from 'better-sqlite3';
+import { defaultConfig, type Config } from '../../src/config.ts';
+import { runCrawl } from '../../src/cli/crawl.ts';
+import { silentLogger } from '../../src/log.ts';
+import { Database } from '../../src/store/database.ts';
+import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
+import { buildHandshake } from '../../src/wire/handshake.ts';
+import { makeTorrent } from '../helpers/make-torrent.ts';
+import { connectScriptedPeer, startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Opens a connection from `localAddress`, runs `play`, and always destroys it within `maxMs`. */
+function attacker(port: number, localAddress: string, play: (s: net.Socket) => void, maxMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress });
+    const done = () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, maxMs);
+    s.on('error', done);
+    s.on('close', done);
+    s.on('connect', () => play(s));
+  });
+}
+
+test('listener abuse: limits hold, memory stays bounded, honest peers are measured exactly', { timeout: 90_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'btda-abuse-'));
+  const made = await makeTorrent({ size: 100 * 16_384, pieceLength: 16_384, dir });
+  const parsed = parseTorrentFile(made.torrent);
+  const infoHash = Buffer.from(parsed.infoHash, 'hex');
+  const honest: ScriptedPeer[] = [];
+  for (let i = 0; i < 5; i++) {
+    honest.push(await startScriptedPeer({ infoHash, pieces: 100, script: (n) => [{ handshake: true }, { bitfield: n === 0 ? 20 + i : 100 }] }));
+  }
+  t.after(async () => {
+    for (const p of honest) await p.close();
+  });
+  writeFileSync(join(dir, 'peers.txt'), honest.map((p) => `127.0.0.1:${p.port}`).join('\n'));
+  const dbPath = join(dir, 'btda.sqlite');
+  const db = Database.open(dbPath);
+  db.addTorrent(parsed, made.path, null, Date.now());
+  db.close();
+  const config: Config = {
+    ...defaultConfig,
+    db: dbPath,
+    keyFile: join(dir, 'key'),
+    inputPath: join(dir, 'none'),
+    magnetFile: join(dir, 'none.txt'),
+    peersFile: join(dir, 'peers.txt'),
+    passive: true,
+    port: await freePort(),
+    maxIncoming: 64,
+    maxIncomingPerIp: 4,
+    timeout: 0.5,
+    connectTimeout: 1,
+    contactLimit: 3,
+    revisitDelay: 2,
+    flushIntervalMs: 100,
+  };
+  const controller = new AbortController();
+  const crawl = runCrawl(config, { log: silentLogger, signal: controller.signal });
+  const rssBefore = process.memoryUsage.rss();
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 100);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const port = config.port;
+    const attacks: Promise<void>[] = [];
+    // 1,000 connections from one address: at most 4 at a time get in
+    for (let i = 0; i < 1000; i++) attacks.push(attacker(port, '127.0.0.2', (s) => s.write(Buffer.alloc(10, 1)), 3000));
+    // slowloris: 40 clients from 10 addresses trickling one handshake byte every 300 ms
+    for (let i = 0; i < 40; i++) {
+      attacks.push(attacker(port, `127.0.1.${1 + (i % 10)}`, (s) => {
+        const hs = buildHandshake(infoHash, Buffer.alloc(20, i));
+        let at = 0;
+        const drip = setInterval(() => (at < hs.length && s.writable ? s.write(hs.subarray(at, ++at)) : clearInterval(drip)), 300);
+        s.on('close', () => clearInterval(drip));
+      }, 8000));
+    }
+    // handshake flood for unknown torrents, and garbage with a huge length prefix after a valid handshake
+    for (let i = 0; i < 200; i++) {
+      attacks.push(attacker(port, `127.0.2.${1 + (i % 50)}`, (s) => s.write(buildHandshake(Buffer.alloc(20, i), Buffer.alloc(20, 7))), 2000));
+      attacks.push(attacker(port, `127.0.3.${1 + (i % 50)}`, (s) => {
+        s.write(buildHandshake(infoHash, Buffer.alloc(20, 8)));
+        s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 5]));
+      }, 2000));
+    }
+    // an honest inbound peer in the middle of it all
+    const inbound = await connectScriptedPeer(port, {
+      infoHash,
+      pieces: 100,
+      script: [{ handshake: true }, { awaitHandshake: true }, { extHandshake: { m: {}, p: 9999 } }, { bitfield: 42 }, { wait: 1500 }],
+    });
+    await Promise.all(attacks);
+    await inbound.closed;
+    await new Promise((r) => setTimeout(r, 3000)); // the honest peers' second visits
+  } finally {
+    clearInterval(sampler);
+    controller.abort('test over');
+    await crawl;
+  }
+  const s = new Sqlite(dbPath, { readonly: true });
+  const rows = s.prepare('SELECT port, first_pieces, last_pieces FROM peers WHERE visits > 0 ORDER BY port').all() as { port: number; first_pieces: number; last_pieces: number }[];
+  for (const [i, p] of honest.entries()) {
+    const row = rows.find((r) => r.port === p.port);
+    assert.ok(row, `honest peer ${i} measured`);
+    assert.equal(row.first_pieces, 20 + i);
+    assert.equal(row.last_pieces, 100);
+  }
+  assert.equal(rows.find((r) => r.port === 9999)?.first_pieces, 42, 'the honest inbound peer is measured');
+  assert.equal((s.prepare('SELECT count(*) AS n FROM confirmed_downloads').get() as { n: number }).n, honest.length);
+  const outcomes = Object.fromEntries(
+    (s.prepare("SELECT reason, sum(count) AS n FROM outcomes WHERE event = 'incoming' GROUP BY reason").all() as { reason: string; n: number }[]).map((r) => [r.reason, r.n]),
+  );
+  assert.ok(outcomes['unknown-info-hash'] >= 150, JSON.stringify(outcomes));
+  assert.ok(outcomes['bad-message'] >= 150, JSON.stringify(outcomes));
+  assert.equal(outcomes.success, 1, JSON.stringify(outcomes));
+  s.close();
+  const growthMb = (rssPeak - rssBefore) / 1048576;
+  t.diagnostic(`listener abuse: RSS grew ${growthMb.toFixed(1)} MB at peak; incoming outcomes ${JSON.stringify(outcomes)}`);
+  assert.ok(growthMb < 150, `RSS grew ${growthMb.toFixed(1)} MB`);
+});
