@@ -2,28 +2,17 @@
 // bittorrent-dht nodes, and inbound connections to the listener; each step is logged.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import { defaultConfig, type Config } from '../../src/config.ts';
-import { runCrawl } from '../../src/cli/crawl.ts';
-import { silentLogger } from '../../src/log.ts';
 import { Database } from '../../src/store/database.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
+import { freePort, startCrawl, testConfig } from '../helpers/crawl.ts';
 import { createLocalDht } from '../helpers/local-dht.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { connectScriptedPeer, startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
 import { announceHttpPeer, startRealTracker, waitFor } from '../helpers/tracker-server.ts';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 test('trackers, the DHT and the listener feed one queue; every step is logged', { timeout: 90_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-collect-'));
@@ -45,32 +34,23 @@ test('trackers, the DHT and the listener feed one queue; every step is logged', 
   // one tracker peer is also in the DHT: it must be queued once, with both sources
   for (const p of [...dhtPeers, trackerPeers[0]]) await dht.announce(parsed.infoHash, p.port);
 
-  const dbPath = join(dir, 'btda.sqlite');
+  const dbPath = join(dir, 'btda.sqlite'); // testConfig's database
   const db = Database.open(dbPath);
   db.addTorrent(parsed, made.path, null, Date.now());
   db.close();
-  const config: Config = {
-    ...defaultConfig,
-    db: dbPath,
-    keyFile: join(dir, 'key'),
-    inputPath: join(dir, 'none'),
-    magnetFile: join(dir, 'none.txt'),
+  const config = testConfig(dir, {
     active: 8,
     passive: true,
     port: await freePort(),
     dht: true,
     dhtPort: 0,
     dhtBootstrap: [dht.bootstrap],
-    dhtState: join(dir, 'dht.json'),
     dhtInterval: 2,
     trackerInterval: 2,
     timeout: 0.5,
-    connectTimeout: 1,
     revisitDelay: 600,
-    flushIntervalMs: 100,
-  };
-  const controller = new AbortController();
-  const crawl = runCrawl(config, { log: silentLogger, signal: controller.signal });
+  });
+  const crawl = startCrawl(config);
   const sqlite = () => new Sqlite(dbPath, { readonly: true });
   const count = (sql: string) => {
     const s = sqlite();
@@ -93,8 +73,7 @@ test('trackers, the DHT and the listener feed one queue; every step is logged', 
     await waitFor(() => count('SELECT count(*) AS n FROM peers WHERE visits > 0') >= 6, 20_000, 'all peers visited');
     await waitFor(() => count("SELECT count(*) AS n FROM requests WHERE kind = 'dht' AND received > 0") >= 1, 20_000, 'a DHT lookup');
   } finally {
-    controller.abort('test over');
-    await crawl;
+    await crawl.stop();
   }
 
   const s = sqlite();

@@ -7,10 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { findTopLevelValue } from '../../src/bencode/scan.ts';
-import { defaultConfig, type Config } from '../../src/config.ts';
-import { runCrawl } from '../../src/cli/crawl.ts';
-import { silentLogger } from '../../src/log.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
+import { startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { startScriptedPeer, type Step } from '../helpers/scripted-peer.ts';
 import { waitFor } from '../helpers/tracker-server.ts';
@@ -43,19 +41,8 @@ test('a magnet is resolved from a peer, then its peers are evaluated', { timeout
   const magnets = join(dir, 'magnets.txt');
   writeFileSync(magnets, `magnet:?xt=urn:btih:${parsed.infoHash}&dn=pending\n`);
 
-  const config: Config = {
-    ...defaultConfig,
-    db: join(dir, 'btda.sqlite'),
-    keyFile: join(dir, 'key'),
-    inputPath: join(dir, 'none'),
-    magnetFile: magnets,
-    peersFile,
-    timeout: 0.5,
-    connectTimeout: 1,
-    flushIntervalMs: 100,
-  };
-  const controller = new AbortController();
-  const crawl = runCrawl(config, { log: silentLogger, signal: controller.signal });
+  const config = testConfig(dir, { magnetFile: magnets, peersFile, timeout: 0.5 });
+  const crawl = startCrawl(config);
   const read = <T>(sql: string) => {
     const s = new Sqlite(config.db, { readonly: true });
     try {
@@ -67,8 +54,7 @@ test('a magnet is resolved from a peer, then its peers are evaluated', { timeout
   try {
     await waitFor(() => read<{ n: number }>('SELECT count(*) AS n FROM peers WHERE visits > 0')[0].n === 2, 20_000, 'both peers evaluated');
   } finally {
-    controller.abort('test over');
-    await crawl;
+    await crawl.stop();
   }
   const [torrent] = read<{ name: string; pieces: number; piece_size: number; total_size: number; threshold_pieces: number }>(
     'SELECT name, pieces, piece_size, total_size, threshold_pieces FROM torrents',

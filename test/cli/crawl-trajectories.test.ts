@@ -6,11 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import { defaultConfig, type Config } from '../../src/config.ts';
-import { runCrawl } from '../../src/cli/crawl.ts';
-import { silentLogger } from '../../src/log.ts';
 import { Database } from '../../src/store/database.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
+import { startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { forbiddenIds, startScriptedPeer, type ScriptedPeer, type Step } from '../helpers/scripted-peer.ts';
 
@@ -56,32 +54,23 @@ test('confirmed downloads equal the truth for peers with known trajectories', { 
   db.addTorrent(parseTorrentFile(made.torrent), made.path, 'T', Date.now());
   db.close();
 
-  const config: Config = {
-    ...defaultConfig,
-    db: join(dir, 'btda.sqlite'),
-    keyFile: join(dir, 'key'),
-    inputPath: join(dir, 'no-input'),
-    magnetFile: join(dir, 'no-magnets'),
+  const config = testConfig(dir, {
     peersFile,
     active: 8,
     timeout: 0.6,
-    connectTimeout: 1,
     contactLimit: 5,
     openingGrace: 0.2,
     revisitDelay: 1.5,
     retryDelay: 0.5,
     maxFailures: 2,
-    flushIntervalMs: 100,
     statsInterval: 1,
-  };
-  const controller = new AbortController();
-  const crawl = runCrawl(config, { log: silentLogger, signal: controller.signal });
+  });
+  const crawl = startCrawl(config);
   // let every peer be visited twice, then take the leaver away
   await leaver.connection(0).then((c) => c.scriptDone);
   await leaver.close();
   await new Promise((r) => setTimeout(r, 4500));
-  controller.abort('test over');
-  const summary = await crawl;
+  const summary = await crawl.stop();
   assert.equal(summary.exitReason, 'test over');
 
   const sqlite = new Sqlite(config.db, { readonly: true });

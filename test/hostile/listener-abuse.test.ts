@@ -7,22 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import { defaultConfig, type Config } from '../../src/config.ts';
-import { runCrawl } from '../../src/cli/crawl.ts';
-import { silentLogger } from '../../src/log.ts';
 import { Database } from '../../src/store/database.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { buildHandshake } from '../../src/wire/handshake.ts';
+import { freePort, startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { connectScriptedPeer, startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Opens a connection from `localAddress`, runs `play`, and always destroys it within `maxMs`. */
 function attacker(port: number, localAddress: string, play: (s: net.Socket) => void, maxMs: number): Promise<void> {
@@ -57,25 +47,17 @@ test('listener abuse: limits hold, memory stays bounded, honest peers are measur
   const db = Database.open(dbPath);
   db.addTorrent(parsed, made.path, null, Date.now());
   db.close();
-  const config: Config = {
-    ...defaultConfig,
-    db: dbPath,
-    keyFile: join(dir, 'key'),
-    inputPath: join(dir, 'none'),
-    magnetFile: join(dir, 'none.txt'),
+  const config = testConfig(dir, {
     peersFile: join(dir, 'peers.txt'),
     passive: true,
     port: await freePort(),
     maxIncoming: 64,
     maxIncomingPerIp: 4,
     timeout: 0.5,
-    connectTimeout: 1,
     contactLimit: 3,
     revisitDelay: 2,
-    flushIntervalMs: 100,
-  };
-  const controller = new AbortController();
-  const crawl = runCrawl(config, { log: silentLogger, signal: controller.signal });
+  });
+  const crawl = startCrawl(config);
   const rssBefore = process.memoryUsage.rss();
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 100);
@@ -113,8 +95,7 @@ test('listener abuse: limits hold, memory stays bounded, honest peers are measur
     await new Promise((r) => setTimeout(r, 3000)); // the honest peers' second visits
   } finally {
     clearInterval(sampler);
-    controller.abort('test over');
-    await crawl;
+    await crawl.stop();
   }
   const s = new Sqlite(dbPath, { readonly: true });
   const rows = s.prepare('SELECT port, first_pieces, last_pieces FROM peers WHERE visits > 0 ORDER BY port').all() as { port: number; first_pieces: number; last_pieces: number }[];
