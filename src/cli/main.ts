@@ -2,6 +2,7 @@
 // 0 done, 1 failed (database, listener port, ...), 2 bad command line or config.
 import yargs from 'yargs';
 import { addCommand } from './commands/add.ts';
+import { demoCommand, demoOptions } from './commands/demo.ts';
 import { exportCommand, exportOptions } from './commands/export.ts';
 import { reportCommand, reportOptions } from './commands/report.ts';
 import { runCommand } from './commands/run.ts';
@@ -39,6 +40,8 @@ export async function main(args: string[]): Promise<number> {
         .options(yargsOptions(['db', 'setLabel'])), guard(addCommand))
     .command('torrents', 'list the torrents in the database', (y) => y.options(yargsOptions(['db', 'setLabel'])),
       guard(torrentsCommand))
+    .command('demo', 'the main job on a local swarm of simulated peers (loopback only), then btda vs the truth', (y) =>
+      y.options(demoOptions), guard(demoCommand))
     .command('report', 'confirmed vs reported downloads, sources, outcomes, clients (text, json, csv or html)',
       (y) => y.options(reportOptions()), guard(reportCommand))
     .command('export', 'write every table as CSV or JSON Lines files', (y) => y.options(exportOptions()), guard(exportCommand))

@@ -1,0 +1,114 @@
+// The demo's result: what btda measured (its database) next to the swarm's truth (the simulator
+// knows every peer's trajectory) and what the tracker reported (the scrape rows btda recorded).
+import { Database } from '../../store/database.ts';
+import { formatTable } from '../format.ts';
+import type { DemoSwarm } from './swarm.ts';
+import type { SimulatedPeer } from './simulated-peer.ts';
+
+interface PeerRow {
+  ip: string | null;
+  port: number;
+  client: string | null;
+  first_pieces: number | null;
+  last_pieces: number | null;
+  crossed_at: string | null;
+  visits: number;
+}
+
+export interface DemoResult {
+  confirmed: number;
+  finishedWhileReachable: number;
+  finished: number;
+  reported: number | null;
+  /** Labels of the simulated peers btda confirmed, and of those it should have. */
+  confirmedLabels: string[];
+  truthLabels: string[];
+  text: string;
+}
+
+/** Reads btda's results for the demo torrent and sets them against the swarm. */
+export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: number): DemoResult {
+  const db = Database.open(dbPath, { readonly: true });
+  try {
+    const torrent = db.sqlite.prepare('SELECT id, pieces FROM torrents WHERE info_hash = ?').get(swarm.infoHash) as { id: number; pieces: number };
+    const rows = db.sqlite
+      .prepare('SELECT ip, port, client, first_pieces, last_pieces, crossed_at, visits FROM peers WHERE torrent_id = ?')
+      .all(torrent.id) as PeerRow[];
+    const confirmedRows = db.sqlite
+      .prepare('SELECT p.ip, p.port FROM confirmed_downloads c JOIN peers p ON p.id = c.peer_row WHERE c.torrent_id = ?')
+      .all(torrent.id) as { ip: string; port: number }[];
+    const scrape = db.sqlite
+      .prepare('SELECT downloaded FROM scrapes WHERE torrent_id = ? AND tracker = ? ORDER BY at DESC, id DESC LIMIT 1')
+      .get(torrent.id, swarm.tracker.httpUrl) as { downloaded: number | null } | undefined;
+
+    const key = (ip: string | null, port: number) => `${ip}:${port}`;
+    const rowOf = (p: SimulatedPeer) => rows.find((r) => key(r.ip, r.port) === key(p.host, p.port));
+    const confirmedKeys = new Set(confirmedRows.map((r) => key(r.ip, r.port)));
+    const isConfirmed = (p: SimulatedPeer) => p.port > 0 && confirmedKeys.has(key(p.host, p.port));
+    const truth = swarm.finishedWhileReachable();
+    const P = torrent.pieces;
+    const since = (iso: string) => `${((Date.parse(iso) - swarm.startedAt) / 1000).toFixed(1)} s`;
+
+    const table = formatTable(
+      ['peer', 'address', 'client (peer id)', 'plan', 'truth', 'btda saw'],
+      swarm.peers.map((p) => {
+        const row = rowOf(p);
+        let truthText = '-';
+        if (p.failed) truthText = `could not start: ${p.failed}`;
+        else if (p.finishedAt !== null && p.leftAt !== null) truthText = 'finished, left';
+        else if (p.finishedAt !== null) truthText = 'finished, stayed';
+        else if (p.count >= thresholdPieces) truthText = 'seed';
+        else truthText = `incomplete (${Math.round((100 * p.count) / P)}%)`;
+        let seen = 'never reached';
+        if (row && row.first_pieces !== null) {
+          seen = `${row.first_pieces} -> ${row.last_pieces}, ${row.visits} visit${row.visits === 1 ? '' : 's'}`;
+          if (isConfirmed(p)) seen += `, confirmed at ${since(row.crossed_at!)}`;
+          else if (p.leftAt !== null) seen += ', left unseen (blind spot)';
+        }
+        const client = (row?.client ?? p.plan.imitates).replace('libTorrent (Rakshasa) / rTorrent*', 'rTorrent');
+        return [p.plan.label, p.port ? `${p.host}:${p.port}` : p.host, client, p.plan.describe, truthText, seen];
+      }),
+    );
+
+    const result = {
+      confirmed: confirmedRows.length,
+      finishedWhileReachable: truth.length,
+      finished: swarm.finished().length,
+      reported: scrape?.downloaded ?? null,
+      confirmedLabels: swarm.peers.filter(isConfirmed).map((p) => p.plan.label),
+      truthLabels: truth.map((p) => p.plan.label),
+    };
+    const exact =
+      result.confirmed === result.finishedWhileReachable &&
+      result.confirmedLabels.length === result.confirmed &&
+      result.truthLabels.every((l) => result.confirmedLabels.includes(l));
+    const counts = formatTable(
+      ['', 'count'],
+      [
+        ['confirmed downloads (btda)', String(result.confirmed)],
+        ['finished while reachable (swarm truth)', String(result.finishedWhileReachable)],
+        ['finished in all (swarm truth)', String(result.finished)],
+        ['reported downloaded (tracker scrape)', result.reported === null ? 'none' : String(result.reported)],
+      ],
+    );
+    const verdict = exact
+      ? 'btda confirmed exactly the downloads that finished while reachable.'
+      : `btda confirmed ${result.confirmedLabels.join(', ') || 'none'}; finished while reachable: ${result.truthLabels.join(', ') || 'none'}.`;
+    const notes = [
+      'A confirmed download is a peer first seen below the threshold and later at or above it.',
+      'A peer that leaves the moment it finishes is never seen complete: the blind spot of counting by revisits.',
+      "bittorrent-tracker's scrape reports as `downloaded` the peers complete right now, seeds included.",
+    ];
+    return { ...result, text: `${table}\n\n${counts}\n\n${verdict}\n${notes.map((n) => `  ${n}`).join('\n')}\n` };
+  } finally {
+    db.close();
+  }
+}
+
+/** Confirmed downloads of the demo torrent so far (the live status line). */
+export function countConfirmed(db: Database, infoHash: string): number {
+  const row = db.sqlite
+    .prepare('SELECT count(*) AS n FROM confirmed_downloads WHERE info_hash = ?')
+    .get(infoHash) as { n: number };
+  return row.n;
+}
