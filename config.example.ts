@@ -75,6 +75,9 @@ const config: Partial<Config> = {
   passive: false,
   /** [--port] TCP port of the inbound listener; also the port told to trackers (2015: 6884). */
   port: 6884,
+  /** [--listen-host] Address the listener binds: '::' = every interface (IPv6 and, on dual-stack hosts, IPv4);
+   *  '127.0.0.1' keeps it on loopback (tests, demos). */
+  listenHost: '::',
   /** [--max-incoming] Inbound connections open at once. */
   maxIncoming: 256,
   /** [--max-incoming-per-ip] Inbound connections open at once from one address. */

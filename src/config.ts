@@ -11,6 +11,8 @@ export interface Config {
   passive: boolean;
   /** TCP port of the inbound listener; also the port announced to trackers and the DHT. */
   port: number;
+  /** Address the inbound listener binds: '::' = every interface (IPv6 and IPv4), '127.0.0.1' = loopback only. */
+  listenHost: string;
   /** Run our own DHT node and look up peers there. */
   dht: boolean;
   /** UDP port of our DHT node. */
@@ -88,6 +90,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   active: 512,
   passive: false,
   port: 6884,
+  listenHost: '::',
   dht: false,
   dhtPort: 6881,
   dhtBootstrap: DEFAULT_DHT_BOOTSTRAP,

@@ -25,6 +25,7 @@ export function buildCollectors(config: Config, inputs: CollectorInputs): Collec
     collectors.push(
       new InboundListener({
         port: config.port,
+        host: config.listenHost,
         maxConnections: config.maxIncoming,
         maxPerIp: config.maxIncomingPerIp,
         // the contact's own timeouts end honest peers; this only cuts sockets that trickle nothing

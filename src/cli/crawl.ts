@@ -3,7 +3,7 @@
 // flushes what was measured before it returns.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { hostname, loadavg } from 'node:os';
+import { hostname, loadavg, networkInterfaces } from 'node:os';
 import type { Socket } from 'node:net';
 import { thresholdPieces, type Config } from '../config.ts';
 import type { Collector, CollectorContext, PeerAddress } from '../collectors/collector.ts';
@@ -132,6 +132,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     maxMessages: config.maxMessages,
     openingGraceMs: config.openingGrace * 1000,
     dhtPort: config.dht ? config.dhtPort : undefined,
+    // tell peers where we listen, so those who find us can come back
+    listenPort: config.passive ? config.port : undefined,
   };
 
   let collectors: Collector[] = [];
@@ -192,7 +194,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       const now = Date.now();
       const dial = contactTorrents.has(torrentId);
       for (const p of peers) {
-        if (!validPeer(p)) continue;
+        // trackers list the announcing peer too: never queue our own listener
+        if (!validPeer(p) || (p.port === config.port && isOwnAddress(p.ip))) continue;
         let isNew: boolean;
         let newSource = false;
         if (dial) {
@@ -295,6 +298,15 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   }
   if (fatal) throw fatal;
   return { ...progress(), exitReason };
+}
+
+/** Addresses of this machine: loopback and every interface address. */
+const ownAddresses = new Set(
+  Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.toLowerCase())),
+);
+function isOwnAddress(ip: string): boolean {
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return v4.startsWith('127.') || v4 === '::1' || ownAddresses.has(v4.toLowerCase());
 }
 
 function validPeer(p: PeerAddress): boolean {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { makeTorrent } from '../helpers/make-torrent.ts';
-import { runCli } from '../helpers/run-cli.ts';
+import { runCli, when } from '../helpers/run-cli.ts';
 
 test('btda add imports files, folders and magnets, skips duplicates, names corrupt files; btda torrents lists them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-cli-'));
@@ -77,7 +77,8 @@ test('SIGTERM ends a run cleanly with its reason recorded', async () => {
   const db = join(dir, 'btda.sqlite');
   const r = await runCli(['run', '--db', db, '--key-file', join(dir, 'key')], {
     timeoutMs: 20_000,
-    onStart: (child) => setTimeout(() => child.kill('SIGTERM'), 1500),
+    // signal once the run has started (its lock exists), not at a fixed time: a loaded machine starts slowly
+    onStart: (child) => when(() => existsSync(`${db}.lock`), () => setTimeout(() => child.kill('SIGTERM'), 300)),
   });
   assert.equal(r.code, 0, r.stderr);
   const sqlite = new Sqlite(db, { readonly: true });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
-import { runCli } from '../helpers/run-cli.ts';
+import { runCli, when } from '../helpers/run-cli.ts';
 import { startScriptedPeer } from '../helpers/scripted-peer.ts';
 
 test('two consecutive --duration runs give one continuous history; an overlapping run is refused', { timeout: 90_000 }, async () => {
@@ -31,7 +31,7 @@ test('two consecutive --duration runs give one continuous history; an overlappin
     const second = await runCli([...common, '--duration', '4'], {
       timeoutMs: 30_000,
       onStart: () => {
-        third = new Promise((resolve) => setTimeout(() => resolve(runCli([...common, '--duration', '1'])), 1500));
+        third = new Promise((resolve) => when(() => existsSync(`${db}.lock`), () => resolve(runCli([...common, '--duration', '1']))));
       },
     });
     assert.equal(second.code, 0, second.stderr);
@@ -60,7 +60,7 @@ test('a lock left by a killed run (kill -9) is taken over, and the database is i
   const db = join(dir, 'btda.sqlite');
   const killed = await runCli(['--db', db, '--key-file', join(dir, 'key'), '--quiet'], {
     timeoutMs: 30_000,
-    onStart: (child) => setTimeout(() => child.kill('SIGKILL'), 1500),
+    onStart: (child) => when(() => existsSync(`${db}.lock`), () => setTimeout(() => child.kill('SIGKILL'), 300)),
   });
   assert.equal(killed.signal, 'SIGKILL');
   assert.ok(existsSync(`${db}.lock`));

@@ -113,6 +113,7 @@ test('real clients: confirmed downloads equal the leechers that finished while r
     inputPath: join(dir, 'no-input'),
     magnetFile: join(dir, 'no-magnets'),
     passive: true,
+    listenHost: '127.0.0.1',
     port: await freePort(),
     active: 16,
     timeout: 2,

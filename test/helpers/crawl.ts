@@ -23,6 +23,7 @@ export function testConfig(dir: string, over: Partial<Config> = {}): Config {
     dhtState: join(dir, 'dht.json'),
     inputPath: join(dir, 'no-input'),
     magnetFile: join(dir, 'no-magnets.txt'),
+    listenHost: '127.0.0.1', // tests stay on loopback
     connectTimeout: 1,
     flushIntervalMs: 100,
     ...over,

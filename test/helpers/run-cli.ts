@@ -30,3 +30,14 @@ export function runCli(
     opts.onStart?.(child);
   });
 }
+
+/** Calls `then` once `check` holds (polled every 50 ms), or after `timeoutMs` anyway. */
+export function when(check: () => boolean, then: () => void, timeoutMs = 20_000): void {
+  const started = Date.now();
+  const poll = setInterval(() => {
+    if (check() || Date.now() - started > timeoutMs) {
+      clearInterval(poll);
+      then();
+    }
+  }, 50);
+}

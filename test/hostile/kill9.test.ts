@@ -1,14 +1,14 @@
 // kill -9 in the middle of a run loses at most the last flush interval (1 s) of results, leaves the
 // database intact, and the next run resumes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
-import { runCli } from '../helpers/run-cli.ts';
+import { runCli, when } from '../helpers/run-cli.ts';
 import { startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
 
 test('kill -9 loses at most the last second of results; the next run resumes', { timeout: 90_000 }, async (t) => {
@@ -29,10 +29,10 @@ test('kill -9 loses at most the last second of results; the next run resumes', {
   let killedAt = 0;
   const killed = await runCli([...args, '--debug', '--log', log], {
     timeoutMs: 30_000,
-    onStart: (child) => setTimeout(() => {
+    onStart: (child) => when(() => existsSync(`${db}.lock`), () => setTimeout(() => {
       killedAt = Date.now();
       child.kill('SIGKILL');
-    }, 5000),
+    }, 4000)),
   });
   assert.equal(killed.signal, 'SIGKILL');
 

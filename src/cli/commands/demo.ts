@@ -48,8 +48,8 @@ export function demoConfig(durationS: number, db: string, workDir: string, port:
     inputPath: join(workDir, 'no-input'),
     magnetFile: join(workDir, 'no-magnets'),
     dhtState: join(workDir, 'dht-state.json'),
-    // No listener: btda's listener binds every interface, and the demo stays on loopback. Every
-    // simulated peer is reached by btda's own contacts to the addresses the tracker lists.
+    // No listener: the simulated peers never dial; every one is reached by btda's own contacts to the
+    // addresses the tracker lists.
     passive: false,
     port,
     dht: false,
