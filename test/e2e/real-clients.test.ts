@@ -239,7 +239,12 @@ test('real clients: confirmed downloads equal the leechers that finished while r
       `last ${p.last_pieces}, crossed ${rel(p.crossed_at)}, ${p.visits} visits, sources ${p.sources}`);
   }
 
-  // Confirmed downloads = the leechers that finished while still reachable, exactly those.
+  // Confirmed downloads = the leechers that finished while still reachable, exactly those. The quitter is
+  // one of them only when btda happened to be connected at its last moment (checked below).
+  const q = peerAt(quitter.host, quitter.port);
+  assert.ok(q, 'btda knew the quitter');
+  const quitterWitnessed = q.crossed_at !== null;
+  if (quitterWitnessed) truth.add(`${quitter.host}:${quitter.port}`);
   assert.deepEqual(new Set(confirmed.map((c) => `${c.ip}:${c.port}`)), truth, 'confirmed downloads differ from the truth');
   for (const l of stayed) {
     const row = peerAt(l.host, l.port)!;
@@ -250,16 +255,22 @@ test('real clients: confirmed downloads equal the leechers that finished while r
   assert.equal(peerAt('127.0.0.2', seederPort)?.first_pieces, made.pieces, 'the seeder is seen complete');
 
   // The quitter: aria2 with --seed-time=0 closes every connection the moment its last piece is
-  // verified and exits, without telling the pieces of that moment to anyone (it sends its full
-  // bitfield about once a second while downloading, never a final one to a connected peer). btda saw it
-  // below the threshold and never again: first_pieces < threshold and no crossing. A download the
-  // method cannot confirm — the blind spot of counting by revisits; only the tracker heard of it (its
-  // `completed` announce, undone by the `stopped` right after in bittorrent-tracker's numbers).
-  const q = peerAt(quitter.host, quitter.port);
-  assert.ok(q, 'btda knew the quitter');
+  // verified and exits. It sends its full bitfield about once a second while downloading, so what btda
+  // last saw is usually a little below complete: a download the method cannot confirm — the blind spot of
+  // counting by revisits; only the tracker heard of it (its `completed` announce, undone by the `stopped`
+  // right after in bittorrent-tracker's numbers).
+  // Usually btda saw it below the threshold and never again. Sometimes a contact (often the quitter's own
+  // inbound connection) is open at the very moment it completes and its last haves arrive before it
+  // closes: then btda witnessed the completion, and counting it is right — no later than the client's
+  // own completion time (polled, so allow the poll interval).
   assert.ok(q.first_pieces !== null && q.first_pieces < threshold, 'the quitter was first seen below the threshold');
-  assert.ok(q.last_pieces !== null && q.last_pieces < threshold, 'btda never saw the quitter complete');
-  assert.equal(q.crossed_at, null);
+  if (quitterWitnessed) {
+    assert.ok(Date.parse(q.crossed_at!) - t0 <= quitter.doneAt! + 2000, 'a crossing of the quitter only at its completion');
+    t.diagnostic('the quitter: btda was connected when it completed, and counted it');
+  } else {
+    assert.ok(q.last_pieces !== null && q.last_pieces < threshold, 'btda never saw the quitter complete');
+    t.diagnostic(`the quitter: last seen at ${q.last_pieces}/${made.pieces} pieces, its download not confirmed (blind spot)`);
+  }
 
   // How they reached btda: aria2 dials the peers the tracker lists, btda's listener among them;
   // transmission never dials a 127.x address it learnt from a tracker, so only btda's own contacts reach it.
