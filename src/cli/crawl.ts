@@ -199,8 +199,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
         let isNew: boolean;
         let newSource = false;
         if (dial) {
-          const known = queue.get(torrentId, p.ip, p.port);
-          newSource = known !== undefined && (known.sources & SOURCE_BITS[source]) === 0;
+          const before = queue.knownSources(torrentId, p.ip, p.port); // 0: not known yet
+          newSource = before !== 0 && (before & SOURCE_BITS[source]) === 0;
           isNew = queue.add(torrentId, p.ip, p.port, source, now) === 'new';
         } else {
           const key = DueQueue.key(torrentId, p.ip, p.port);

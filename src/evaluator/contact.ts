@@ -6,7 +6,13 @@
 // Two clocks: `opts.now` (injectable) stamps everything recorded in the result and decides the
 // opening grace; the monotonic clock drives the deadlines, which only need real elapsed time.
 // One timer serves all deadlines: a message only moves `lastActivity`, the timer re-arms itself
-// when it fires early, so nothing is re-armed per message.
+// when it fires early, so nothing is re-armed per message (nor at the handshake, unless the quiet
+// timeout would end the contact before the armed time).
+//
+// Per contact the hot path allocates little: the socket listeners and the timer callback are shared
+// functions that find their Contact on the socket (no closures per contact), and our handshake and
+// extension handshake are built once and reused (they depend only on the torrent, our peer id and
+// our ports).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ContactEvent, ContactReason, ContactResult } from '../types.ts';
@@ -55,6 +61,50 @@ export interface ContactOptions {
 
 /** How long a socket may take to flush our PORT message after `end()` before it is destroyed. */
 const PORT_LINGER_MS = 2000;
+
+/** The Contact reading a socket, so that one set of listener functions serves every socket. */
+const CONTACT = Symbol('btda.contact');
+type ContactSocket = net.Socket & { [CONTACT]?: Contact };
+
+function onSocketError(this: ContactSocket, err: NodeJS.ErrnoException): void {
+  this[CONTACT]!.onError(err);
+}
+function onSocketData(this: ContactSocket, chunk: Buffer): void {
+  this[CONTACT]!.onDataEvent(chunk);
+}
+function onSocketClosed(this: ContactSocket): void {
+  this[CONTACT]!.onClosed();
+}
+function onSocketConnect(this: ContactSocket): void {
+  this[CONTACT]!.onConnect();
+}
+function onContactTimer(contact: Contact): void {
+  contact.onTimer();
+}
+
+/** Our handshake per torrent (by info hash buffer), for the peer id and DHT bit it was built with. */
+const handshakes = new WeakMap<Buffer, { infoHash: Buffer; peerId: Buffer; dht: boolean; bytes: Buffer }>();
+
+function handshakeFor(infoHash: Buffer, peerId: Buffer, dht: boolean): Buffer {
+  const cached = handshakes.get(infoHash);
+  if (cached && cached.dht === dht && cached.peerId.equals(peerId) && cached.infoHash.equals(infoHash)) return cached.bytes;
+  const bytes = buildHandshake(infoHash, peerId, { dht });
+  // copies of the inputs: a caller changing its buffers later gets a new handshake, not a stale one
+  handshakes.set(infoHash, { infoHash: Buffer.from(infoHash), peerId: Buffer.from(peerId), dht, bytes });
+  return bytes;
+}
+
+/** Our extension handshake by listen port (buildExtensionHandshake depends on nothing else). */
+const extensionHandshakes = new Map<number | undefined, Buffer>();
+
+function extensionHandshakeFor(listenPort: number | undefined): Buffer {
+  let bytes = extensionHandshakes.get(listenPort);
+  if (!bytes) {
+    bytes = buildExtensionHandshake({ listenPort });
+    if (extensionHandshakes.size < 16) extensionHandshakes.set(listenPort, bytes);
+  }
+  return bytes;
+}
 
 /** How far a contact got: TCP connect, the peer's handshake, its messages. */
 export type ContactPhase = 'connecting' | 'handshake' | 'messages' | 'done';
@@ -157,6 +207,8 @@ class Contact {
   private readonly now: () => number;
   private readonly startMono = performance.now();
   private timer: NodeJS.Timeout | null = null;
+  /** Monotonic time the armed timer fires. */
+  private timerAt = Infinity;
   /** Monotonic time of the last bytes from the peer (quiet timeout). */
   private lastActivity = 0;
   /** Monotonic time the last message completed (longest wait). */
@@ -180,45 +232,57 @@ class Contact {
     this.now = opts.now ?? Date.now;
     const startedAt = this.now();
     this.result = failedResult(torrent ? torrent.torrentId : -1, ip, port, event, startedAt);
+    (socket as ContactSocket)[CONTACT] = this;
     // The error listener stays for the socket's whole life: a late error must never go unhandled.
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.phase !== 'done') this.finish(reasonForSocketError(err.code, this.phase, this.hasState()));
-    });
-    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    socket.on('end', () => this.onClosed());
-    socket.on('close', () => this.onClosed());
+    socket.on('error', onSocketError);
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketClosed);
+    socket.on('close', onSocketClosed);
   }
 
   connect(): void {
-    this.guard(() => {
+    try {
       if (this.torrent) this.prepare(this.torrent);
-      this.socket.once('connect', () =>
-        this.guard(() => {
-          if (this.phase !== 'connecting') return;
-          this.socket.setNoDelay(true);
-          this.phase = 'handshake';
-          this.sendHandshake();
-        }),
-      );
+      this.socket.on('connect', onSocketConnect);
       this.arm();
       this.socket.connect({ host: this.result.ip, port: this.result.port });
-    });
+    } catch {
+      this.finish('error');
+    }
   }
 
   accept(): void {
-    this.guard(() => {
+    try {
       // The peer may have gone before the listener handed the socket over: 'close' has fired already.
       if (this.socket.destroyed) return this.finish('closed-early');
       this.socket.setNoDelay(true);
       this.phase = 'handshake';
       this.arm();
-    });
+    } catch {
+      this.finish('error');
+    }
   }
 
-  /** Run a step; an unexpected exception ends the contact as 'error' instead of escaping. */
-  private guard(step: () => void): void {
+  // The socket events. An unexpected exception ends the contact as 'error' instead of escaping.
+
+  onConnect(): void {
     try {
-      step();
+      if (this.phase !== 'connecting') return;
+      this.socket.setNoDelay(true);
+      this.phase = 'handshake';
+      this.sendHandshake();
+    } catch {
+      this.finish('error');
+    }
+  }
+
+  onError(err: NodeJS.ErrnoException): void {
+    if (this.phase !== 'done') this.finish(reasonForSocketError(err.code, this.phase, this.hasState()));
+  }
+
+  onDataEvent(chunk: Buffer): void {
+    try {
+      this.onData(chunk);
     } catch {
       this.finish('error');
     }
@@ -238,7 +302,7 @@ class Contact {
   private sendHandshake(): void {
     if (this.sentHandshake || !this.torrent) return;
     this.sentHandshake = true;
-    this.socket.write(buildHandshake(this.torrent.infoHash, this.opts.peerId, { dht: this.opts.dhtPort !== undefined }));
+    this.socket.write(handshakeFor(this.torrent.infoHash, this.opts.peerId, this.opts.dhtPort !== undefined));
   }
 
   private onData(chunk: Buffer): void {
@@ -275,9 +339,10 @@ class Contact {
     this.phase = 'messages';
     this.lastMessage = performance.now();
     if (hs.extensionProtocol) {
-      this.socket.write(buildExtensionHandshake({ listenPort: this.opts.listenPort }));
+      this.socket.write(extensionHandshakeFor(this.opts.listenPort));
     }
-    this.arm();
+    // The armed timer fires early at worst (and re-arms); re-arm now only if the quiet timeout is sooner.
+    if (this.deadline() < this.timerAt) this.arm();
     if (rest.length > 0 && !this.reader!.feed(rest) && this.reader!.failed) this.finish('bad-message');
   }
 
@@ -338,7 +403,7 @@ class Contact {
     return true; // an extension we did not announce: ignore
   }
 
-  private onClosed(): void {
+  onClosed(): void {
     if (this.phase === 'done') return;
     if (this.phase === 'messages') this.finish(this.hasState() ? 'success' : 'no-state');
     else this.finish('closed-early');
@@ -352,19 +417,24 @@ class Contact {
 
   private arm(): void {
     if (this.timer) clearTimeout(this.timer);
-    const delay = Math.max(0, Math.ceil(this.deadline() - performance.now()));
-    this.timer = setTimeout(this.onTimer, delay);
+    const now = performance.now();
+    const delay = Math.max(0, Math.ceil(this.deadline() - now));
+    this.timerAt = now + delay;
+    this.timer = setTimeout(onContactTimer, delay, this);
   }
 
-  private readonly onTimer = (): void => {
+  onTimer(): void {
     this.timer = null;
-    this.guard(() => {
+    this.timerAt = Infinity;
+    try {
       if (this.phase === 'done') return;
       if (performance.now() < this.deadline()) return this.arm();
       if (this.phase === 'messages') this.finish(this.hasState() ? 'success' : 'no-state');
       else this.finish('timeout');
-    });
-  };
+    } catch {
+      this.finish('error');
+    }
+  }
 
   /** End the contact: exactly once, timers cleared, socket closed, result delivered. */
   private finish(reason: ContactReason): void {
@@ -373,6 +443,7 @@ class Contact {
     this.phase = 'done';
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.timerAt = Infinity;
     this.reader?.stop();
 
     const r = this.result;

@@ -1,13 +1,24 @@
-// The one writer of measurements. Results are buffered in memory and written in one transaction at
-// most every `flushIntervalMs` (so a crash loses at most that much), with plain prepared statements:
-// this is the hot path, drizzle is used for the schema and the cold queries only.
+// The one writer of measurements. Results are buffered in memory and written at most every
+// `flushIntervalMs` (so a crash loses at most that much), with plain prepared statements bound by
+// position (named parameters cost a property lookup per column per row): this is the hot path, drizzle
+// is used for the schema and the cold queries only.
+//
+// The timed flush never blocks the event loop for long: it writes for at most SLICE_MS per
+// transaction and continues on the next turn of the loop (setImmediate) until the buffer is empty, and
+// a large buffer (a tracker or peers file reporting many peers at once) starts it before the interval
+// is up. `flush()` and `close()` still write everything at once.
 import type Sqlite from 'better-sqlite3';
 import type { ContactResult, PeerSource, RequestLog, ScrapeLog } from '../types.ts';
 import type { Database } from './database.ts';
 import type { Geolocator } from './geolocation.ts';
 import { clientName } from './client-name.ts';
 import { anonymizeAddress, canonicalIp, type AddressHasher } from './peer-identity.ts';
-import { isoTime, isoTimeOrNull } from './time.ts';
+import { isoTime } from './time.ts';
+
+/** Longest one timed-flush transaction runs before yielding to the event loop. */
+const SLICE_MS = 16;
+/** Buffered rows that start a timed flush before the interval is up (bounds memory and slice count). */
+const EARLY_FLUSH_ROWS = 1024;
 
 /** What the writer needs to know of a torrent to merge a contact into its peer row. */
 export interface TorrentFacts {
@@ -39,13 +50,6 @@ export interface ResultWriterOptions {
   onError?: (err: Error) => void;
 }
 
-interface PeerDiscovery {
-  torrentId: number;
-  ip: string;
-  port: number;
-  source: PeerSource;
-  at: number;
-}
 interface ContactRow {
   result: ContactResult;
   source: PeerSource | null;
@@ -53,15 +57,18 @@ interface ContactRow {
 }
 
 export class ResultWriter {
-  private discoveries: PeerDiscovery[] = [];
-  private contacts: ContactRow[] = [];
+  private readonly discoveries = new DiscoveryBuffer();
+  private readonly contacts = new RowBuffer<ContactRow>();
   private requests: RequestLog[] = [];
   private scrapes: ScrapeLog[] = [];
   private stats: StatisticsRow[] = [];
   private outcomes = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** The next slice of a timed flush, when one is under way. */
+  private slice: NodeJS.Immediate | undefined;
   private readonly stmt: ReturnType<typeof prepare>;
-  private readonly writeAll: () => void;
+  private readonly writeTransaction: (deadline: number) => Written;
+  private readonly iso = new IsoClock();
   /** Rows written since the writer was created. */
   written = 0;
 
@@ -70,27 +77,29 @@ export class ResultWriter {
     private readonly opts: ResultWriterOptions,
   ) {
     this.stmt = prepare(db.sqlite);
-    this.writeAll = db.sqlite.transaction(() => this.writeBuffered());
+    this.writeTransaction = db.sqlite.transaction((deadline: number) => this.writeBuffered(deadline));
     if (opts.flushIntervalMs > 0) {
-      this.timer = setInterval(() => this.flush(), opts.flushIntervalMs);
+      this.timer = setInterval(() => {
+        if (this.slice === undefined) this.flushTimed();
+      }, opts.flushIntervalMs);
       this.timer.unref();
     }
   }
 
   get pending(): number {
-    return this.discoveries.length + this.contacts.length + this.requests.length + this.scrapes.length +
+    return this.discoveries.size + this.contacts.size + this.requests.length + this.scrapes.length +
       this.stats.length + this.outcomes.size;
   }
 
   peerDiscovered(torrentId: number, ip: string, port: number, source: PeerSource, at: number): void {
-    this.discoveries.push({ torrentId, ip, port, source, at });
+    if (this.discoveries.push(torrentId, ip, port, source, at) >= EARLY_FLUSH_ROWS) this.flushSoon();
   }
 
   /** A finished contact: counted as an outcome; merged into the peer row when it read a state. */
   contact(result: ContactResult, source: PeerSource | null, torrent: TorrentFacts): void {
     this.outcome(result.torrentId, result.event, result.reason);
     if (result.reason === 'success' && result.openingPieces !== null && result.torrentId >= 0) {
-      this.contacts.push({ result, source, torrent });
+      if (this.contacts.push({ result, source, torrent }) >= EARLY_FLUSH_ROWS) this.flushSoon();
     }
   }
 
@@ -114,42 +123,80 @@ export class ResultWriter {
   /** Writes everything buffered in one transaction. Returns false (and keeps the rows) on failure. */
   flush(): boolean {
     if (this.pending === 0) return true;
-    try {
-      this.writeAll();
-    } catch (err) {
-      this.opts.onError?.(err as Error);
-      return false;
-    }
-    return true;
+    return this.write(Infinity) !== 'failed';
   }
 
   /** Final flush; stops the timer. */
   close(): boolean {
     clearInterval(this.timer);
     this.timer = undefined;
+    clearImmediate(this.slice);
+    this.slice = undefined;
     return this.flush();
   }
 
-  private writeBuffered(): void {
-    const { runId, storeIp } = this.opts;
-    const s = this.stmt;
-    let rows = 0;
-    for (const d of this.discoveries) {
-      const place = this.opts.geo.locate(d.ip);
-      s.discover.run({
-        torrentId: d.torrentId,
-        address: anonymizeAddress(d.ip),
-        addressKey: this.opts.hasher.hash(d.ip),
-        ip: storeIp ? canonicalIp(d.ip) : null,
-        port: d.port,
-        source: d.source,
-        at: isoTime(d.at),
-        ...place,
-      });
-      rows++;
+  /** Starts a timed flush on the next turn of the event loop unless one is under way. */
+  private flushSoon(): void {
+    if (this.opts.flushIntervalMs > 0 && this.slice === undefined && this.timer !== undefined) {
+      this.slice = setImmediate(this.flushTimed);
     }
-    for (const { result: r, source, torrent } of this.contacts) {
-      const addressKey = this.opts.hasher.hash(r.ip);
+  }
+
+  /** One slice of a timed flush: at most SLICE_MS of writing, then the rest on the next turn. */
+  private readonly flushTimed = (): void => {
+    this.slice = undefined;
+    if (this.pending === 0) return;
+    if (this.write(performance.now() + SLICE_MS) === 'more' && this.timer !== undefined) {
+      this.slice = setImmediate(this.flushTimed);
+    }
+  };
+
+  /** One transaction; rows leave the buffer only once it has committed. */
+  private write(deadline: number): 'done' | 'more' | 'failed' {
+    let w: Written;
+    try {
+      w = this.writeTransaction(deadline);
+    } catch (err) {
+      this.opts.onError?.(err as Error);
+      return 'failed';
+    }
+    this.discoveries.drop(w.discoveries);
+    this.contacts.drop(w.contacts);
+    this.requests = dropFirst(this.requests, w.requests);
+    this.scrapes = dropFirst(this.scrapes, w.scrapes);
+    this.stats = dropFirst(this.stats, w.stats);
+    if (w.outcomes) this.outcomes.clear();
+    this.written += w.discoveries + w.contacts + w.requests + w.scrapes + w.stats + w.outcomeRows;
+    return this.pending === 0 ? 'done' : 'more';
+  }
+
+  /**
+   * Writes the buffered rows in order (discoveries before the contacts that follow them) until
+   * `deadline` (monotonic ms; checked every few rows) and returns how many of each were written.
+   * The buffers are not touched here: the transaction may still fail to commit.
+   */
+  private writeBuffered(deadline: number): Written {
+    const { runId, storeIp, hasher, geo } = this.opts;
+    const s = this.stmt;
+    const iso = this.iso;
+    const w: Written = { discoveries: 0, contacts: 0, requests: 0, scrapes: 0, stats: 0, outcomes: false, outcomeRows: 0 };
+    const timeUp = (n: number) => (n & 31) === 31 && performance.now() >= deadline;
+
+    const d = this.discoveries;
+    for (let i = d.head; i < d.ip.length; i++) {
+      const ip = d.ip[i];
+      const place = geo.locate(ip);
+      s.discover.run(
+        d.torrentId[i], anonymizeAddress(ip), hasher.hash(ip), storeIp ? canonicalIp(ip) : null, d.port[i], d.source[i],
+        iso.format(d.at[i]), place.country, place.continent, place.city,
+      );
+      w.discoveries++;
+      if (timeUp(w.discoveries)) return w;
+    }
+    const contacts = this.contacts.rows;
+    for (let i = this.contacts.head; i < contacts.length; i++) {
+      const { result: r, source, torrent } = contacts[i];
+      const addressKey = hasher.hash(r.ip);
       const peerIdHex = r.peerId ? hex(r.peerId) : null;
       let port = r.port;
       if (r.event === 'incoming') {
@@ -158,55 +205,153 @@ export class ResultWriter {
         const byId = peerIdHex ? (s.portByPeerId.get(r.torrentId, addressKey, peerIdHex) as { port: number } | undefined) : undefined;
         port = r.listenPort ?? byId?.port ?? r.port;
       }
-      const place = this.opts.geo.locate(r.ip);
-      s.contact.run({
-        torrentId: r.torrentId,
-        address: anonymizeAddress(r.ip),
-        addressKey,
-        ip: storeIp ? canonicalIp(r.ip) : null,
-        port,
-        peerId: peerIdHex,
-        client: clientName(peerIdHex),
-        clientVersion: r.clientVersion,
-        listenPort: r.listenPort,
-        firstPieces: r.openingPieces,
-        firstSeen: isoTimeOrNull(r.openedAt),
-        lastPieces: r.endPieces,
-        lastSeen: isoTime(r.endedAt),
-        crossedAt: isoTimeOrNull(r.crossedAt),
-        thresholdPieces: torrent.thresholdPieces ?? Number.MAX_SAFE_INTEGER,
-        pieceSize: torrent.pieceSize ?? 0,
-        source: source ?? (r.event === 'incoming' ? 'incoming' : ''),
-        at: isoTime(r.startedAt),
-        ...place,
-      });
-      rows++;
+      const place = geo.locate(r.ip);
+      const thresholdPieces = torrent.thresholdPieces ?? Number.MAX_SAFE_INTEGER;
+      const pieceSize = torrent.pieceSize ?? 0;
+      // In the order of the ? placeholders of the contact statement.
+      s.contact.run(
+        r.torrentId, anonymizeAddress(r.ip), addressKey, storeIp ? canonicalIp(r.ip) : null, port, peerIdHex,
+        clientName(peerIdHex), r.clientVersion, r.listenPort, r.openingPieces, iso.formatOrNull(r.openedAt), r.endPieces,
+        iso.format(r.endedAt), iso.formatOrNull(r.crossedAt), source ?? (r.event === 'incoming' ? 'incoming' : ''),
+        iso.format(r.startedAt), place.country, place.continent, place.city,
+        thresholdPieces, thresholdPieces, pieceSize,
+      );
+      w.contacts++;
+      if (timeUp(w.discoveries + w.contacts)) return w;
     }
     for (const q of this.requests) {
-      s.request.run({ ...q, runId, startedAt: isoTime(q.startedAt), durationMs: Math.round(q.durationMs) });
-      rows++;
+      s.request.run(runId, q.torrentId, q.kind, q.url, isoTime(q.startedAt), Math.round(q.durationMs), q.received, q.new, q.duplicates, q.error);
+      w.requests++;
     }
     for (const q of this.scrapes) {
-      s.scrape.run({ ...q, runId, at: isoTime(q.at) });
-      rows++;
+      s.scrape.run(runId, q.torrentId, q.tracker, isoTime(q.at), q.seeders, q.leechers, q.downloaded);
+      w.scrapes++;
     }
     for (const q of this.stats) {
-      s.statistics.run({ ...q, runId, at: isoTime(q.at) });
-      rows++;
+      s.statistics.run(runId, isoTime(q.at), q.queue, q.inFlight, q.evaluations, q.successes, q.incoming, q.peersKnown, q.rssMb, q.loadAverage);
+      w.stats++;
     }
     for (const [key, count] of this.outcomes) {
       const [torrentId, event, reason] = key.split('\t');
-      s.outcome.run({ runId, torrentId: Number(torrentId), event, reason, count });
-      rows++;
+      s.outcome.run(runId, Number(torrentId), event, reason, count);
+      w.outcomeRows++;
     }
-    // only reached when every statement succeeded: the transaction commits right after
-    this.discoveries = [];
-    this.contacts = [];
-    this.requests = [];
-    this.scrapes = [];
-    this.stats = [];
-    this.outcomes.clear();
-    this.written += rows;
+    w.outcomes = true;
+    return w;
+  }
+}
+
+/** How many rows of each buffer one transaction wrote (all outcomes or none). */
+interface Written {
+  discoveries: number;
+  contacts: number;
+  requests: number;
+  scrapes: number;
+  stats: number;
+  outcomes: boolean;
+  outcomeRows: number;
+}
+
+/** A FIFO of rows: written rows leave from the head without copying the rest each time. */
+class RowBuffer<T> {
+  rows: T[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.rows.length - this.head;
+  }
+
+  /** Appends a row; returns the rows now buffered. */
+  push(row: T): number {
+    this.rows.push(row);
+    return this.rows.length - this.head;
+  }
+
+  drop(n: number): void {
+    this.head += n;
+    if (this.head >= this.rows.length) {
+      this.rows = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.rows.length) {
+      this.rows = this.rows.slice(this.head); // amortised: at most once per half of the buffer
+      this.head = 0;
+    }
+  }
+}
+
+/**
+ * Discovered peers, one array per field (a collector may report a million peers at once: half the
+ * memory of an object per row), written from the head like RowBuffer.
+ */
+class DiscoveryBuffer {
+  torrentId: number[] = [];
+  ip: string[] = [];
+  port: number[] = [];
+  source: PeerSource[] = [];
+  at: number[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.ip.length - this.head;
+  }
+
+  push(torrentId: number, ip: string, port: number, source: PeerSource, at: number): number {
+    this.torrentId.push(torrentId);
+    this.ip.push(ip);
+    this.port.push(port);
+    this.source.push(source);
+    this.at.push(at);
+    return this.ip.length - this.head;
+  }
+
+  drop(n: number): void {
+    this.head += n;
+    if (this.head >= this.ip.length) {
+      this.torrentId = [];
+      this.ip = [];
+      this.port = [];
+      this.source = [];
+      this.at = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.ip.length) {
+      const h = this.head;
+      this.torrentId = this.torrentId.slice(h);
+      this.ip = this.ip.slice(h);
+      this.port = this.port.slice(h);
+      this.source = this.source.slice(h);
+      this.at = this.at.slice(h);
+      this.head = 0;
+    }
+  }
+}
+
+function dropFirst<T>(rows: T[], n: number): T[] {
+  if (n === 0) return rows;
+  return n >= rows.length ? [] : rows.slice(n);
+}
+
+/**
+ * isoTime with the text up to the second cached: contacts end in bursts, so consecutive times share
+ * their second and only the milliseconds change. Same text as Date.prototype.toISOString, which
+ * it falls back to outside years 1970..9999 and for non-integer or non-finite times.
+ */
+export class IsoClock {
+  private second = NaN;
+  private prefix = '';
+
+  format(ms: number): string {
+    if (!(ms >= 0 && ms < 253402300800000) || !Number.isInteger(ms)) return isoTime(ms);
+    const second = Math.floor(ms / 1000);
+    if (second !== this.second) {
+      this.prefix = isoTime(second * 1000).slice(0, 20); // 'YYYY-MM-DDTHH:mm:ss.'
+      this.second = second;
+    }
+    const milli = ms - second * 1000;
+    return this.prefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli + 'Z';
+  }
+
+  formatOrNull(ms: number | null | undefined): string | null {
+    return ms === null || ms === undefined ? null : this.format(ms);
   }
 }
 
@@ -224,7 +369,7 @@ function prepare(db: Sqlite.Database) {
   return {
     discover: db.prepare(`
       INSERT INTO peers (torrent_id, address, address_key, ip, port, sources, discovered_at, country, continent, city)
-      VALUES (@torrentId, @address, @addressKey, @ip, @port, @source, @at, @country, @continent, @city)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (torrent_id, address_key, port) DO UPDATE SET
         sources = ${MERGE_SOURCES},
         ip = coalesce(excluded.ip, peers.ip)`),
@@ -234,9 +379,9 @@ function prepare(db: Sqlite.Database) {
       INSERT INTO peers (torrent_id, address, address_key, ip, port, peer_id, client, client_version, listen_port,
         first_pieces, first_seen, last_pieces, last_seen, crossed_at, visits, sources, discovered_at,
         country, continent, city)
-      VALUES (@torrentId, @address, @addressKey, @ip, @port, @peerId, @client, @clientVersion, @listenPort,
-        @firstPieces, @firstSeen, @lastPieces, @lastSeen, @crossedAt, 1, @source, @at,
-        @country, @continent, @city)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
+        ?, ?, ?, ?, ?, 1, ?, ?,
+        ?, ?, ?)
       ON CONFLICT (torrent_id, address_key, port) DO UPDATE SET
         ip = coalesce(excluded.ip, peers.ip),
         peer_id = coalesce(excluded.peer_id, peers.peer_id),
@@ -247,13 +392,13 @@ function prepare(db: Sqlite.Database) {
         first_seen = coalesce(peers.first_seen, excluded.first_seen),
         crossed_at = coalesce(peers.crossed_at, CASE
           WHEN peers.first_pieces IS NULL THEN excluded.crossed_at
-          WHEN peers.first_pieces < @thresholdPieces AND excluded.last_pieces >= @thresholdPieces
+          WHEN peers.first_pieces < ? AND excluded.last_pieces >= ?
             THEN coalesce(excluded.crossed_at, excluded.first_seen)
           END),
         max_speed = CASE
           WHEN peers.last_seen IS NOT NULL AND excluded.first_pieces > peers.last_pieces
             AND julianday(excluded.first_seen) > julianday(peers.last_seen)
-          THEN max(coalesce(peers.max_speed, 0), (excluded.first_pieces - peers.last_pieces) * @pieceSize
+          THEN max(coalesce(peers.max_speed, 0), (excluded.first_pieces - peers.last_pieces) * ?
             / ((julianday(excluded.first_seen) - julianday(peers.last_seen)) * 86400.0))
           ELSE peers.max_speed END,
         last_pieces = excluded.last_pieces,
@@ -268,15 +413,15 @@ function prepare(db: Sqlite.Database) {
     ),
     request: db.prepare(`
       INSERT INTO requests (run_id, torrent_id, kind, url, started_at, duration_ms, received, new, duplicates, error)
-      VALUES (@runId, @torrentId, @kind, @url, @startedAt, @durationMs, @received, @new, @duplicates, @error)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     scrape: db.prepare(`
       INSERT INTO scrapes (run_id, torrent_id, tracker, at, seeders, leechers, downloaded)
-      VALUES (@runId, @torrentId, @tracker, @at, @seeders, @leechers, @downloaded)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?)`),
     statistics: db.prepare(`
       INSERT INTO statistics (run_id, at, queue, in_flight, evaluations, successes, incoming, peers_known, rss_mb, load_average)
-      VALUES (@runId, @at, @queue, @inFlight, @evaluations, @successes, @incoming, @peersKnown, @rssMb, @loadAverage)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     outcome: db.prepare(`
-      INSERT INTO outcomes (run_id, torrent_id, event, reason, count) VALUES (@runId, @torrentId, @event, @reason, @count)
+      INSERT INTO outcomes (run_id, torrent_id, event, reason, count) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (run_id, torrent_id, event, reason) DO UPDATE SET count = outcomes.count + excluded.count`),
   };
 }

@@ -46,8 +46,8 @@ export type MessageHandler = (id: number, payload: Buffer) => void;
 export class MessageReader {
   private readonly maxLength: number;
   private readonly onMessage: MessageHandler;
-  /** Bytes of an incomplete message, joined only once it is complete. */
-  private pending: Buffer[] = [];
+  /** Bytes of an incomplete message, joined only once it is complete (null while none are held). */
+  private pending: Buffer[] | null = null;
   private buffered = 0;
   /** Bytes needed before the pending bytes can yield progress (4 for a length prefix, else 4 + length). */
   private need = 4;
@@ -71,7 +71,7 @@ export class MessageReader {
   /** No more messages are delivered (e.g. the contact has what it needs). */
   stop(): void {
     if (this.status === 'reading') this.status = 'stopped';
-    this.pending = [];
+    this.pending = null;
     this.buffered = 0;
   }
 
@@ -81,11 +81,11 @@ export class MessageReader {
     if (chunk.length === 0) return true;
     let buf = chunk;
     if (this.buffered > 0) {
-      this.pending.push(chunk);
+      this.pending!.push(chunk);
       this.buffered += chunk.length;
       if (this.buffered < this.need) return true;
-      buf = Buffer.concat(this.pending, this.buffered);
-      this.pending = [];
+      buf = Buffer.concat(this.pending!, this.buffered);
+      this.pending = null;
       this.buffered = 0;
     }
 
@@ -96,7 +96,7 @@ export class MessageReader {
       const length = buf.readUInt32BE(off);
       if (length > this.maxLength) {
         this.status = 'bad';
-        this.pending = [];
+        this.pending = null;
         return false;
       }
       const next = off + 4 + length;

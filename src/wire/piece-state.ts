@@ -1,5 +1,7 @@
 // The pieces a peer says it has: a compact bitfield (BEP 3 bit order, high bit of byte 0 = piece 0)
-// with the count of set bits kept up to date, so reading the count never walks the bits.
+// with the count of set bits kept up to date, so reading the count never walks the bits. The bytes
+// are allocated only when a single piece is asked about or changed: a state that is all or nothing
+// (a new state, have_all, have_none: most seeds' only message) is just its count.
 
 /** Set bits of every byte value: popcount by table lookup, one step per byte. */
 const BITS_IN_BYTE = new Uint8Array(256);
@@ -30,13 +32,26 @@ export function isValidBitfield(bitfield: Uint8Array, pieces: number): boolean {
 
 export class PieceState {
   readonly pieces: number;
-  private readonly bits: Uint8Array;
+  /** Null while the state is uniform: every piece (setCount === pieces) or none (setCount === 0). */
+  private bitsOrNull: Uint8Array | null = null;
   private setCount = 0;
 
   constructor(pieces: number) {
     if (!Number.isInteger(pieces) || pieces < 0) throw new RangeError(`bad piece count ${pieces}`);
     this.pieces = pieces;
-    this.bits = new Uint8Array(bitfieldLength(pieces));
+  }
+
+  /** The bytes, made on first use from the uniform state. */
+  private get bits(): Uint8Array {
+    if (this.bitsOrNull) return this.bitsOrNull;
+    const bits = new Uint8Array(bitfieldLength(this.pieces));
+    if (this.pieces > 0 && this.setCount === this.pieces) {
+      bits.fill(0xff);
+      const spare = bits.length * 8 - this.pieces;
+      bits[bits.length - 1] = (0xff << spare) & 0xff;
+    }
+    this.bitsOrNull = bits;
+    return bits;
   }
 
   /** A state from a peer's bitfield, or null when the bitfield is invalid (a bad message). */
@@ -65,15 +80,13 @@ export class PieceState {
   /** have_all (BEP 6). */
   setAll(): void {
     if (this.pieces === 0) return;
-    this.bits.fill(0xff);
-    const spare = this.bits.length * 8 - this.pieces;
-    this.bits[this.bits.length - 1] = (0xff << spare) & 0xff;
+    this.bitsOrNull = null;
     this.setCount = this.pieces;
   }
 
   /** have_none (BEP 6). */
   clear(): void {
-    this.bits.fill(0);
+    this.bitsOrNull = null;
     this.setCount = 0;
   }
 
@@ -84,16 +97,18 @@ export class PieceState {
 
   has(index: number): boolean {
     if (!this.inRange(index)) return false;
+    if (!this.bitsOrNull) return this.setCount > 0; // uniform: all or none
     return (this.bits[index >>> 3] & (0x80 >>> (index & 7))) !== 0;
   }
 
   /** `have`: false when the index is out of range (a bad message); a piece already set is not counted twice. */
   set(index: number): boolean {
     if (!this.inRange(index)) return false;
+    const bits = this.bits;
     const byte = index >>> 3;
     const mask = 0x80 >>> (index & 7);
-    if ((this.bits[byte] & mask) === 0) {
-      this.bits[byte] |= mask;
+    if ((bits[byte] & mask) === 0) {
+      bits[byte] |= mask;
       this.setCount++;
     }
     return true;
@@ -102,10 +117,11 @@ export class PieceState {
   /** `lt_donthave` (BEP 54): false when the index is out of range. */
   remove(index: number): boolean {
     if (!this.inRange(index)) return false;
+    const bits = this.bits;
     const byte = index >>> 3;
     const mask = 0x80 >>> (index & 7);
-    if ((this.bits[byte] & mask) !== 0) {
-      this.bits[byte] &= ~mask;
+    if ((bits[byte] & mask) !== 0) {
+      bits[byte] &= ~mask;
       this.setCount--;
     }
     return true;
