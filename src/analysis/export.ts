@@ -15,6 +15,7 @@ export const EXPORT_TABLES: { name: string; orderBy: string }[] = [
   { name: 'requests', orderBy: 'id' },
   { name: 'scrapes', orderBy: 'id' },
   { name: 'outcomes', orderBy: 'run_id, torrent_id, event, reason' },
+  { name: 'contact_waits', orderBy: 'run_id, torrent_id, event, wait_s' },
   { name: 'statistics', orderBy: 'id' },
   { name: 'confirmed_downloads', orderBy: 'peer_row' },
   { name: 'hourly_confirmed', orderBy: 'torrent_id, hour' },

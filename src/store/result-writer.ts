@@ -63,6 +63,8 @@ export class ResultWriter {
   private scrapes: ScrapeLog[] = [];
   private stats: StatisticsRow[] = [];
   private outcomes = new Map<string, number>();
+  /** Longest wait for one message per successful contact, whole seconds → contacts (thesis fig. 5.1). */
+  private waits = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   /** The next slice of a timed flush, when one is under way. */
   private slice: NodeJS.Immediate | undefined;
@@ -88,7 +90,7 @@ export class ResultWriter {
 
   get pending(): number {
     return this.discoveries.size + this.contacts.size + this.requests.length + this.scrapes.length +
-      this.stats.length + this.outcomes.size;
+      this.stats.length + this.outcomes.size + this.waits.size;
   }
 
   peerDiscovered(torrentId: number, ip: string, port: number, source: PeerSource, at: number): void {
@@ -98,6 +100,10 @@ export class ResultWriter {
   /** A finished contact: counted as an outcome; merged into the peer row when it read a state. */
   contact(result: ContactResult, source: PeerSource | null, torrent: TorrentFacts): void {
     this.outcome(result.torrentId, result.event, result.reason);
+    if (result.reason === 'success') {
+      const key = `${result.torrentId}\t${result.event}\t${Math.round(result.longestWaitMs / 1000)}`;
+      this.waits.set(key, (this.waits.get(key) ?? 0) + 1);
+    }
     if (result.reason === 'success' && result.openingPieces !== null && result.torrentId >= 0) {
       if (this.contacts.push({ result, source, torrent }) >= EARLY_FLUSH_ROWS) this.flushSoon();
     }
@@ -165,7 +171,10 @@ export class ResultWriter {
     this.requests = dropFirst(this.requests, w.requests);
     this.scrapes = dropFirst(this.scrapes, w.scrapes);
     this.stats = dropFirst(this.stats, w.stats);
-    if (w.outcomes) this.outcomes.clear();
+    if (w.outcomes) {
+      this.outcomes.clear();
+      this.waits.clear();
+    }
     this.written += w.discoveries + w.contacts + w.requests + w.scrapes + w.stats + w.outcomeRows;
     return this.pending === 0 ? 'done' : 'more';
   }
@@ -236,12 +245,17 @@ export class ResultWriter {
       s.outcome.run(runId, Number(torrentId), event, reason, count);
       w.outcomeRows++;
     }
+    for (const [key, count] of this.waits) {
+      const [torrentId, event, waitS] = key.split('\t');
+      s.wait.run(runId, Number(torrentId), event, Number(waitS), count);
+      w.outcomeRows++;
+    }
     w.outcomes = true;
     return w;
   }
 }
 
-/** How many rows of each buffer one transaction wrote (all outcomes or none). */
+/** How many rows of each buffer one transaction wrote (all outcomes and waits, or none). */
 interface Written {
   discoveries: number;
   contacts: number;
@@ -420,6 +434,9 @@ function prepare(db: Sqlite.Database) {
     statistics: db.prepare(`
       INSERT INTO statistics (run_id, at, queue, in_flight, evaluations, successes, incoming, peers_known, rss_mb, load_average)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    wait: db.prepare(`
+      INSERT INTO contact_waits (run_id, torrent_id, event, wait_s, count) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (run_id, torrent_id, event, wait_s) DO UPDATE SET count = contact_waits.count + excluded.count`),
     outcome: db.prepare(`
       INSERT INTO outcomes (run_id, torrent_id, event, reason, count) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (run_id, torrent_id, event, reason) DO UPDATE SET count = outcomes.count + excluded.count`),

@@ -132,6 +132,21 @@ export const outcomes = sqliteTable(
   (t) => [uniqueIndex('outcomes_key').on(t.runId, t.torrentId, t.event, t.reason)],
 );
 
+/** Successful contacts by the longest wait for one message, whole seconds (thesis fig. 5.1: what --timeout cuts off). */
+export const contactWaits = sqliteTable(
+  'contact_waits',
+  {
+    runId: integer('run_id').notNull(),
+    torrentId: integer('torrent_id').notNull(),
+    /** first | later | incoming */
+    event: text('event').notNull(),
+    /** The longest gap between two messages of the contact, rounded to whole seconds. */
+    waitS: integer('wait_s').notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [uniqueIndex('contact_waits_key').on(t.runId, t.torrentId, t.event, t.waitS)],
+);
+
 export const statistics = sqliteTable('statistics', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   runId: integer('run_id').notNull(),

@@ -11,7 +11,7 @@ import { parseCsv } from './parse-csv.ts';
 
 // the fixture's rows (see fixture.ts): 7 outcome rows in run 1 and 2 in run 2; p1, p3 and p5 confirmed in 3 different hours
 const ROWS: Record<string, number> = {
-  runs: 2, torrents: 3, peers: 7, requests: 8, scrapes: 10, outcomes: 9, statistics: 4, confirmed_downloads: 3, hourly_confirmed: 3,
+  runs: 2, torrents: 3, peers: 7, requests: 8, scrapes: 10, outcomes: 9, contact_waits: 5, statistics: 4, confirmed_downloads: 3, hourly_confirmed: 3,
 };
 
 let path: string;

@@ -64,6 +64,8 @@ test('confirmed downloads: below then at/above the threshold across visits, insi
   const hourly = db.sqlite.prepare('SELECT hour, confirmed FROM hourly_confirmed').all();
   assert.deepEqual(hourly, [{ hour: '2026-01-01 10:00', confirmed: 2 }]);
   const outcomes = db.sqlite.prepare('SELECT event, reason, count FROM outcomes ORDER BY event, reason').all();
+  const waits = db.sqlite.prepare('SELECT event, wait_s, count FROM contact_waits ORDER BY event').all();
+  assert.deepEqual(waits, [{ event: 'first', wait_s: 0, count: 4 }, { event: 'later', wait_s: 0, count: 1 }]);
   assert.deepEqual(outcomes, [
     { event: 'first', reason: 'refused', count: 1 },
     { event: 'first', reason: 'success', count: 4 },
