@@ -27,6 +27,7 @@ import {
 } from '../wire/extension-handshake.ts';
 import { buildPortMessage, parsePortPayload } from '../wire/port.ts';
 import { ContactProgress } from './contact-progress.ts';
+import { socketFailureOf } from '../wire/socket-errors.ts';
 
 export interface ContactTorrent {
   torrentId: number;
@@ -112,27 +113,10 @@ export type ContactPhase = 'connecting' | 'handshake' | 'messages' | 'done';
 /** The reason a socket error gives, by how far the contact got. */
 export function reasonForSocketError(code: string | undefined, phase: ContactPhase, hasState: boolean): ContactReason {
   if (hasState) return 'success';
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'ECONNABORTED':
-      return phase === 'messages' ? 'no-state' : 'reset';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'EHOSTDOWN':
-    case 'ENETDOWN':
-    case 'EADDRNOTAVAIL':
-    case 'EAFNOSUPPORT':
-    case 'EACCES':
-    case 'EPERM':
-      return 'unreachable';
-    case 'ETIMEDOUT':
-      return phase === 'messages' ? 'no-state' : 'timeout';
-    default:
-      return 'error';
-  }
+  const failure = socketFailureOf(code);
+  // once the handshake is done, a reset or a stall means the peer had nothing to tell
+  if (phase === 'messages' && (failure === 'reset' || failure === 'timeout')) return 'no-state';
+  return failure;
 }
 
 /** Contact a peer at ip:port for a torrent. Never rejects; resolves once. */

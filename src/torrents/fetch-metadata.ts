@@ -35,6 +35,7 @@ import {
   parseMetadataMessage,
   readMetadataSize,
 } from './metadata-messages.ts';
+import { socketFailureOf } from '../wire/socket-errors.ts';
 
 export interface MetadataFetchOptions {
   /** Our 20-byte peer id. */
@@ -159,29 +160,6 @@ export async function fetchMetadataFromAny(
   return { ok: false, reason: reasons.length === 1 ? reasons[0] : 'all-failed', failures };
 }
 
-function socketErrorReason(code: string | undefined): MetadataFetchFailure {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'ECONNABORTED':
-      return 'reset';
-    case 'ETIMEDOUT':
-      return 'timeout';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'EHOSTDOWN':
-    case 'ENETDOWN':
-    case 'EADDRNOTAVAIL':
-    case 'EAFNOSUPPORT':
-    case 'EACCES':
-    case 'EPERM':
-      return 'unreachable';
-    default:
-      return 'error';
-  }
-}
 
 /** Per metadata piece: not asked yet, asked (in flight), received. */
 const NOT_ASKED = 0;
@@ -222,7 +200,7 @@ class MetadataFetch {
       const socket = new net.Socket();
       this.socket = socket;
       // The error listener stays for the socket's whole life: a late error must never go unhandled.
-      socket.on('error', (err: NodeJS.ErrnoException) => this.fail(socketErrorReason(err.code)));
+      socket.on('error', (err: NodeJS.ErrnoException) => this.fail(socketFailureOf(err.code)));
       socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
       socket.on('end', () => this.fail('closed'));
       socket.on('close', () => this.fail('closed'));
