@@ -129,7 +129,7 @@ export class DemoSwarm {
 }
 
 /** True when this host can bind `host` (Linux routes all of 127.0.0.0/8 to loopback; macOS does not). */
-async function canBind(host: string): Promise<boolean> {
+export async function canBind(host: string): Promise<boolean> {
   const server = net.createServer();
   const ok = await new Promise<boolean>((resolve) => {
     server.once('error', () => resolve(false));

@@ -29,13 +29,4 @@ export async function freePort(host = '127.0.0.1', tries = 20): Promise<number> 
   throw new Error(`no free TCP+UDP port on ${host}`);
 }
 
-/** True when this host can bind `host` (Linux routes all of 127.0.0.0/8 to lo; other systems may not). */
-export async function canBind(host: string): Promise<boolean> {
-  const server = net.createServer();
-  const ok = await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(0, host, () => resolve(true));
-  });
-  if (ok) await new Promise<void>((resolve) => server.close(() => resolve()));
-  return ok;
-}
+export { canBind } from '../../../src/cli/demo/swarm.ts';
