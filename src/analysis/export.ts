@@ -35,6 +35,7 @@ export function exportTables(db: Database, format: ExportFormat, outDir: string,
   mkdirSync(outDir, { recursive: true });
   const out: ExportedFile[] = [];
   for (const t of EXPORT_TABLES) {
+    if (!db.hasTable(t.name)) continue; // a database from an older btda
     const f = exportTable(db, t.name, t.orderBy, format, join(outDir, `${t.name}.${format}`));
     out.push(f);
     onFile?.(f);

@@ -92,7 +92,6 @@ ${shown.map(tableHtml).join('\n')}
 <section id="figures">
 <h2>Figures</h2>
 ${figures.map(figureHtml).join('\n')}
-<p class="notes">Thesis figure 5.1 (longest wait for one message per contact) is not drawn: the store does not keep the per-contact wait yet.</p>
 </section>
 </body>
 </html>

@@ -122,6 +122,24 @@ export function downloadsSpec(series: Series): TopLevelSpec {
   };
 }
 
+/** Fig 5.1: how long peers keep us waiting for one message; what a --timeout of t seconds would cut off. */
+export function waitsSpec(series: Series): TopLevelSpec {
+  const title = 'Longest wait for one message per successful contact (thesis fig. 5.1)';
+  if (series.waits.length === 0) return noData(title, 'no successful contacts in this window');
+  return {
+    title: { text: title, subtitle: 'whole seconds; a contact ends after --timeout seconds without a message' },
+    width: 640,
+    height: 260,
+    data: { values: series.waits },
+    mark: { type: 'bar' },
+    encoding: {
+      x: { field: 'waitS', type: 'ordinal', title: 'longest wait for one message (s)', axis: { labelAngle: 0 } },
+      y: { field: 'count', type: 'quantitative', title: 'successful contacts', axis: { tickMinStep: 1 } },
+      color: { field: 'event', type: 'nominal', title: 'event', scale: { domain: EVENT_ORDER } },
+    },
+  };
+}
+
 export function contactsSpec(series: Series): TopLevelSpec {
   const title = 'Contacts over time';
   if (series.contacts.length === 0) return noData(title, 'no statistics rows in this window');
@@ -261,9 +279,15 @@ export function speedText(v: number): string {
   return `${x >= 100 || i === 0 ? x.toFixed(0) : x.toFixed(1)} ${units[i]}`;
 }
 
-/** Every figure of the report, rendered. Fig 5.1 (longest wait per contact) needs data the store does not keep. */
+/** Every figure of the report, rendered. */
 export async function renderFigures(report: Report, series: Series): Promise<Figure[]> {
   const specs: (Omit<Figure, 'svg'> & { spec: TopLevelSpec })[] = [
+    {
+      id: 'fig-5.1-longest-wait',
+      title: 'Longest wait for one message per contact',
+      caption: 'Successful contacts by the longest gap between two messages (table contact_waits), per event.',
+      spec: waitsSpec(series),
+    },
     {
       id: 'fig-5.3-addresses-per-source',
       title: 'Addresses received per source',

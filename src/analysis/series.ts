@@ -19,6 +19,8 @@ export interface Series {
   contacts: { time: string; run: number; series: string; perMinute: number }[];
   /** Outcomes per run and event, by reason. */
   outcomes: { run: string; event: string; reason: string; count: number }[];
+  /** Fig 5.1: successful contacts by their longest wait for one message (whole seconds), per event. */
+  waits: { waitS: number; event: string; count: number }[];
   /** The torrents of the downloads plot, in id order. */
   torrentOrder: string[];
   /** Torrents left out of the downloads plot (it shows the first 24 by activity). */
@@ -152,7 +154,15 @@ export function buildSeries(db: Database, report: Report, opts: ReportOptions = 
   ).all({ ...q, runs: JSON.stringify(runIds) }) as { run_id: number; event: string; reason: string; n: number }[])
     .map((r) => ({ run: runLabel(runs.find((x) => x.id === r.run_id)!), event: r.event, reason: r.reason, count: r.n }));
 
-  return { bucketSeconds: b, bucketLabel: bucketLabel(b), addresses, downloads, contacts, outcomes, torrentOrder, torrentsOmitted: active.length - shown.length };
+  // longest wait per successful contact (runs of the window, like outcomes)
+  const waits: Series['waits'] = runIds.length === 0 || !db.hasTable('contact_waits') ? [] : (db.sqlite.prepare(
+    `SELECT wait_s, event, sum(count) n FROM contact_waits
+     WHERE run_id IN (SELECT value FROM json_each(@runs)) AND ${inSet('torrent_id')} GROUP BY wait_s, event HAVING n > 0
+     ORDER BY wait_s, event`,
+  ).all({ ...q, runs: JSON.stringify(runIds) }) as { wait_s: number; event: string; n: number }[])
+    .map((r) => ({ waitS: r.wait_s, event: r.event, count: r.n }));
+
+  return { bucketSeconds: b, bucketLabel: bucketLabel(b), addresses, downloads, contacts, outcomes, waits, torrentOrder, torrentsOmitted: active.length - shown.length };
 }
 
 interface StatRow {

@@ -54,6 +54,11 @@ export class Database {
     return db;
   }
 
+  /** A database written by an older btda (opened read-only, not migrated) may lack newer tables. */
+  hasTable(name: string): boolean {
+    return this.sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?").get(name) !== undefined;
+  }
+
   close(): void {
     if (this.sqlite.open) this.sqlite.close();
   }

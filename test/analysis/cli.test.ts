@@ -43,9 +43,9 @@ test('btda report: text to stdout; csv and html into --out (csv defaults to repo
   const html = await runCli(['report', '--db', path, '--format', 'html', '--out', out], { timeoutMs: 60_000 });
   assert.equal(html.code, 0, html.stderr);
   assert.equal(html.stderr, '', 'no vega warnings');
-  assert.deepEqual(readdirSync(out).sort(), ['contacts-over-time.svg', 'download-speeds.svg', 'fig-5.3-addresses-per-source.svg',
+  assert.deepEqual(readdirSync(out).sort(), ['contacts-over-time.svg', 'download-speeds.svg', 'fig-5.1-longest-wait.svg', 'fig-5.3-addresses-per-source.svg',
     'fig-5.4-confirmed-vs-reported.svg', 'outcomes-per-run.svg', 'report.html']);
-  assert.equal(readFileSync(join(out, 'report.html'), 'utf8').match(/<svg\b/g)?.length, 5);
+  assert.equal(readFileSync(join(out, 'report.html'), 'utf8').match(/<svg\b/g)?.length, 6);
 
   const json = await runCli(['report', '--db', path, '--format', 'json', '--out', join(cwd, 'j')]);
   assert.equal(json.code, 0, json.stderr);

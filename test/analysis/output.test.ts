@@ -80,12 +80,12 @@ test('csv quoting', () => {
 test('html: one self-contained page with the tables and the figures as inline SVG; SVG files next to it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-html-'));
   const figures = await renderFigures(report, series);
-  assert.deepEqual(figures.map((f) => f.id), ['fig-5.3-addresses-per-source', 'fig-5.4-confirmed-vs-reported', 'contacts-over-time', 'outcomes-per-run', 'download-speeds']);
+  assert.deepEqual(figures.map((f) => f.id), ['fig-5.1-longest-wait', 'fig-5.3-addresses-per-source', 'fig-5.4-confirmed-vs-reported', 'contacts-over-time', 'outcomes-per-run', 'download-speeds']);
   const paths = writeHtmlReport(report, reportTables(report), figures, dir);
   assert.equal(paths[0], join(dir, 'report.html'));
   const html = readFileSync(paths[0], 'utf8');
   assert.ok(html.startsWith('<!DOCTYPE html>'));
-  assert.equal(html.match(/<svg\b/g)?.length, 5);
+  assert.equal(html.match(/<svg\b/g)?.length, 6);
   assert.ok(!/<script|<link|<img|<iframe|@import/i.test(html), 'nothing loaded from elsewhere');
   assert.ok(!/(src|href)="(?!#)/.test(html), 'links only within the page');
   assert.ok(!/url\((?!#)/.test(html));
@@ -134,7 +134,7 @@ test('an empty database still renders every format', async () => {
   const r = buildReport(db);
   const figures = await renderFigures(r, buildSeries(db, r));
   db.close();
-  assert.equal(figures.length, 5);
+  assert.equal(figures.length, 6);
   for (const f of figures) assert.ok(f.svg.includes('no '), f.id);
   writeHtmlReport(r, reportTables(r), figures, dir);
   assert.ok(existsSync(join(dir, 'report.html')));
