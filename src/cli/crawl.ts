@@ -141,7 +141,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     for (const c of collectors) (c as { addNode?: (h: string, p: number) => void }).addNode?.(host, port);
   };
 
-  const record = (result: ContactResult, source: PeerSource | null) => {
+  /** Stores a finished contact and counts it; returns whether it confirmed a download (live counter only). */
+  const record = (result: ContactResult, source: PeerSource | null, seenBelowBefore = false): boolean => {
     const torrent = byId.get(result.torrentId);
     writer.contact(result, source, {
       pieceSize: torrent?.pieceSize ?? null,
@@ -150,12 +151,16 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     counters.contacts++;
     if (result.reason === 'success') counters.successes++;
     else counters.failures++;
-    if (result.crossedAt !== null) counters.confirmed++;
+    const threshold = contactTorrents.get(result.torrentId)?.thresholdPieces;
+    const confirmed = result.reason === 'success' && threshold !== undefined && result.endPieces !== null &&
+      result.endPieces >= threshold && (result.crossedAt !== null || seenBelowBefore);
+    if (confirmed) counters.confirmed++;
     if (result.dhtPort) onDhtNode(result.ip, result.dhtPort);
     if (config.debug) {
       log.debug(`contact ${result.event} ${result.ip}:${result.port} torrent ${result.torrentId}: ${result.reason}` +
         (result.endPieces !== null ? `, ${result.openingPieces} → ${result.endPieces} pieces` : ''));
     }
+    return confirmed;
   };
 
   const scheduler = new Scheduler(queue, {
@@ -164,7 +169,10 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       const ct = contactTorrents.get(peer.torrentId)!;
       const event = peer.attempts > 1 ? 'later' : 'first';
       const result = await contactPeer(ct, peer.ip, peer.port, event, contactOptions);
-      record(result, peer.firstSource);
+      const confirmed = record(result, peer.firstSource, peer.seenBelow);
+      if (result.reason === 'success') {
+        peer.seenBelow = !confirmed && (peer.seenBelow || (result.openingPieces ?? ct.thresholdPieces) < ct.thresholdPieces);
+      }
       const complete = result.endPieces !== null && result.endPieces >= ct.thresholdPieces;
       queue.finish(peer, result.reason === 'success', complete, Date.now());
     },

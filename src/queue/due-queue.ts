@@ -89,6 +89,13 @@ export class QueuedPeer {
   get attempts(): number {
     return this.q.slots.attempts[this.c][this.i];
   }
+  /** Seen below the threshold in this run and not yet counted as confirmed (for the live counters). */
+  get seenBelow(): boolean {
+    return this.q.slots.seenBelow[this.c][this.i] === 1;
+  }
+  set seenBelow(yes: boolean) {
+    this.q.slots.seenBelow[this.c][this.i] = yes ? 1 : 0;
+  }
   /** The source that reported this peer first. */
   get firstSource(): PeerSource {
     return SOURCES[this.q.slots.firstSource[this.c][this.i]];
@@ -117,6 +124,7 @@ class Slots {
   sources: Uint8Array[] = [];
   firstSource: Uint8Array[] = [];
   state: Uint8Array[] = [];
+  seenBelow: Uint8Array[] = [];
   /** 1 for a peer not packed into the arrays (IPv6 address, ...): its torrent, ip and port are in DueQueue.others. */
   other: Uint8Array[] = [];
   failures: Uint32Array[] = [];
@@ -136,6 +144,7 @@ class Slots {
     this.sources.push(new Uint8Array(CHUNK_SIZE));
     this.firstSource.push(new Uint8Array(CHUNK_SIZE));
     this.state.push(new Uint8Array(CHUNK_SIZE));
+    this.seenBelow.push(new Uint8Array(CHUNK_SIZE));
     this.other.push(new Uint8Array(CHUNK_SIZE));
     this.failures.push(new Uint32Array(CHUNK_SIZE));
     this.attempts.push(new Uint32Array(CHUNK_SIZE));

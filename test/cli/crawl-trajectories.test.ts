@@ -77,6 +77,7 @@ test('confirmed downloads equal the truth for peers with known trajectories', { 
   const confirmed = sqlite.prepare('SELECT count(*) AS n FROM confirmed_downloads').get() as { n: number };
   const truth = Object.values(trajectories).filter((t) => t.confirmed).length;
   assert.equal(confirmed.n, truth);
+  assert.equal(summary.confirmed, truth, 'the live counter agrees with the view');
 
   const rows = sqlite.prepare('SELECT port, first_pieces, last_pieces, visits, crossed_at FROM peers').all() as
     { port: number; first_pieces: number | null; last_pieces: number | null; visits: number; crossed_at: string | null }[];
