@@ -14,7 +14,7 @@ import { DueQueue, SOURCE_BITS, type QueuedPeer } from '../queue/due-queue.ts';
 import { Database } from '../store/database.ts';
 import { Geolocator } from '../store/geolocation.ts';
 import { AddressHasher } from '../store/peer-identity.ts';
-import { ResultWriter } from '../store/result-writer.ts';
+import { ResultWriter, type TorrentFacts } from '../store/result-writer.ts';
 import { RunLock } from '../store/run-lock.ts';
 import { importTorrents } from '../torrents/import-torrents.ts';
 import { MagnetResolver } from '../torrents/magnet-resolver.ts';
@@ -60,8 +60,13 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   const { log } = opts;
   const startedAt = Date.now();
   const lock = RunLock.acquire(config.db);
+  // everything that can refuse to start (key file, GeoIP file, database) before the run row exists
   let db: Database;
+  let hasher: AddressHasher;
+  let geo: Geolocator;
   try {
+    hasher = AddressHasher.fromKeyFile(config.keyFile);
+    geo = await Geolocator.open(config.geoipDb);
     db = Database.open(config.db);
   } catch (err) {
     lock.release();
@@ -87,9 +92,10 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   importInputs(db, config, log);
   db.setThreshold(config.threshold);
   const torrents = db.torrents();
-  const byId = new Map(torrents.map((t) => [t.id, t]));
   const contactTorrents = new Map<number, ContactTorrent>();
   const byHash = new Map<string, ContactTorrent>();
+  /** What the writer needs per torrent, built once, not per contact. */
+  const torrentFacts = new Map<number, TorrentFacts>();
   const registerContactTorrent = (t: Torrent & { pieces: number }) => {
     const ct = {
       torrentId: t.id,
@@ -99,14 +105,15 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     };
     contactTorrents.set(t.id, ct);
     byHash.set(t.infoHash, ct);
+    torrentFacts.set(t.id, { pieceSize: t.pieceSize, thresholdPieces: ct.thresholdPieces });
   };
   for (const t of torrents) if (t.pieces !== null) registerContactTorrent({ ...t, pieces: t.pieces });
   log.info(`run ${runId}: ${torrents.length} torrents, database ${config.db}`);
 
   const writer = new ResultWriter(db, {
     runId,
-    hasher: AddressHasher.fromKeyFile(config.keyFile),
-    geo: await Geolocator.open(config.geoipDb),
+    hasher,
+    geo,
     storeIp: config.storeIp,
     flushIntervalMs: config.flushIntervalMs,
     onError: (err) => {
@@ -143,16 +150,13 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   /** Stores a finished contact and counts it; returns whether it confirmed a download (live counter only). */
   const record = (result: ContactResult, source: PeerSource | null, seenBelowBefore = false): boolean => {
-    const torrent = byId.get(result.torrentId);
-    writer.contact(result, source, {
-      pieceSize: torrent?.pieceSize ?? null,
-      thresholdPieces: contactTorrents.get(result.torrentId)?.thresholdPieces ?? null,
-    });
+    const facts = torrentFacts.get(result.torrentId) ?? UNKNOWN_TORRENT;
+    writer.contact(result, source, facts);
     counters.contacts++;
     if (result.reason === 'success') counters.successes++;
     else counters.failures++;
-    const threshold = contactTorrents.get(result.torrentId)?.thresholdPieces;
-    const confirmed = result.reason === 'success' && threshold !== undefined && result.endPieces !== null &&
+    const threshold = facts.thresholdPieces;
+    const confirmed = result.reason === 'success' && threshold !== null && result.endPieces !== null &&
       result.endPieces >= threshold && (result.crossedAt !== null || seenBelowBefore);
     if (confirmed) counters.confirmed++;
     if (result.dhtPort) onDhtNode(result.ip, result.dhtPort);
@@ -189,7 +193,6 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     onResolved: (magnet, parsed, peers) => {
       db.completeTorrent(magnet.id, parsed, config.threshold);
       const resolved = { ...magnet, ...parsed, trackers: magnet.trackers, pieces: parsed.pieces! };
-      byId.set(magnet.id, resolved);
       registerContactTorrent(resolved);
       const now = Date.now();
       for (const p of peers) queue.add(magnet.id, p.ip, p.port, p.source, now);
@@ -316,6 +319,9 @@ function isOwnAddress(ip: string): boolean {
   const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
   return v4.startsWith('127.') || v4 === '::1' || ownAddresses.has(v4.toLowerCase());
 }
+
+/** Facts of a torrent we do not evaluate (an inbound peer asked for an unknown hash). */
+const UNKNOWN_TORRENT: TorrentFacts = Object.freeze({ pieceSize: null, thresholdPieces: null });
 
 function validPeer(p: PeerAddress): boolean {
   return Number.isInteger(p.port) && p.port > 0 && p.port < 65536 && typeof p.ip === 'string' && p.ip.length > 0;

@@ -85,3 +85,14 @@ test('SIGTERM ends a run cleanly with its reason recorded', async () => {
   assert.equal((sqlite.prepare('SELECT exit_reason FROM runs').get() as { exit_reason: string }).exit_reason, 'signal SIGTERM');
   sqlite.close();
 });
+
+test('a broken GeoIP file stops btda run before it starts: clear error, exit 1, no run row, no lock left', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'btda-cli-'));
+  const db = join(dir, 'btda.sqlite');
+  const broken = new URL('../fixtures/geoip/GeoIP2-City-Test-Invalid-Node-Count.mmdb', import.meta.url).pathname;
+  const r = await runCli(['--db', db, '--key-file', join(dir, 'key'), '--geoip', broken, '--duration', '1'], { timeoutMs: 20_000 });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /cannot read GeoIP database .*Invalid-Node-Count\.mmdb/);
+  assert.equal(existsSync(`${db}.lock`), false);
+  assert.equal(existsSync(db), false, 'no database and no run row for a run that never started');
+});
