@@ -10,21 +10,9 @@ import type { CollectorContext, PeerAddress } from '../../src/collectors/collect
 import { silentLogger } from '../../src/log.ts';
 import type { PeerFound, PeerSource, RequestLog, Torrent } from '../../src/types.ts';
 import { createLocalDht } from '../helpers/local-dht.ts';
+import { fakeTorrent } from '../helpers/tracker-server.ts';
 
-function torrent(id: number): Torrent {
-  return {
-    id,
-    infoHash: randomBytes(20).toString('hex'),
-    infoHashV2: null,
-    name: `t${id}`,
-    setLabel: null,
-    pieces: 10,
-    pieceSize: 16384,
-    totalSize: 163840,
-    trackers: [],
-    source: 'test',
-  };
-}
+const torrent = (id: number): Torrent => fakeTorrent(id, []);
 
 /** A context that records what the collector hands over, deduplicating like the queue does. */
 function recordingContext() {

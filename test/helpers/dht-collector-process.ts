@@ -9,6 +9,7 @@ import { DhtCollector } from '../../src/collectors/dht-collector.ts';
 import type { CollectorContext } from '../../src/collectors/collector.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { Torrent } from '../../src/types.ts';
+import { fakeTorrent } from './tracker-server.ts';
 
 interface Setup {
   bootstrap: string[];
@@ -23,18 +24,7 @@ process.on('disconnect', () => process.exit(0));
 
 async function main(): Promise<void> {
   const setup = JSON.parse(process.argv[2]) as Setup;
-  const torrents: Torrent[] = setup.torrents.map((t) => ({
-    id: t.id,
-    infoHash: t.infoHash,
-    infoHashV2: null,
-    name: `t${t.id}`,
-    setLabel: null,
-    pieces: 10,
-    pieceSize: 16384,
-    totalSize: 163840,
-    trackers: [],
-    source: 'test',
-  }));
+  const torrents: Torrent[] = setup.torrents.map((t) => fakeTorrent(t.id, [], Buffer.from(t.infoHash, 'hex')));
   const found = new Set<string>();
   const ctx: CollectorContext = {
     addPeers(torrentId, peers) {
