@@ -26,6 +26,8 @@ export interface SwarmTorrent {
   /** 40 hex characters. */
   infoHash: string;
   pieces: number;
+  /** Pieces that count as complete (the soak's ground truth of confirmed downloads); default all. */
+  thresholdPieces?: number;
 }
 
 /** Shares of each kind of peer (need not sum to 1: they are normalised). */
@@ -39,6 +41,37 @@ export interface PeerMix {
   /** Handshake + have_none + `have` messages. */
   haveNoneHaves?: number;
 }
+
+/**
+ * Faults injected per visit (shares of handshakes, picked by a hash of the peer and its visit), and the
+ * reason btda must count for each. The soak benchmark (soak.ts) compares the two.
+ */
+export interface FaultMix {
+  /** TCP reset right after our handshake arrives, before any reply → `reset`. */
+  reset?: number;
+  /** Accept and read, never answer (the connection idles until `idleMs`) → `timeout`. */
+  stall?: number;
+  /** Bytes that are not a BitTorrent handshake → `unknown-protocol`. */
+  garbage?: number;
+  /** FIN right after our handshake arrives → `closed-early`. */
+  close?: number;
+  /** A handshake for another torrent → `wrong-info-hash`. */
+  wrongHash?: number;
+  /** Handshake, then a hostile message: a 2^32-1 length prefix, a wrong-size bitfield or a have past the last piece → `bad-message`. */
+  badMessage?: number;
+  /** Handshake, then silence → `no-state` (after btda's --timeout). */
+  silent?: number;
+  /** Handshake, then a keep-alive every 5 s and nothing else → `no-state` (at btda's --contact-limit). */
+  drip?: number;
+  /** Handshake and the opening state, then a TCP reset after 1 s → `success` (what was read counts). */
+  resetAfterState?: number;
+  /** Share of endpoints that stop listening at a random moment within `vanishWithinMs` → `refused` afterwards. */
+  vanishEndpoints?: number;
+  vanishWithinMs?: number;
+}
+
+export const FAULT_KINDS = ['reset', 'stall', 'garbage', 'close', 'wrongHash', 'badMessage', 'silent', 'drip', 'resetAfterState'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface SwarmOptions {
   torrents: SwarmTorrent[];
@@ -64,6 +97,7 @@ export interface SwarmOptions {
   /** The process exits after this long whatever happens (default 10 min). */
   lifetimeMs?: number;
   backlog?: number;
+  faults?: FaultMix;
 }
 
 export interface SwarmEndpoint {
@@ -82,6 +116,17 @@ export interface SwarmStats {
   badHandshakes: number;
   /** Distinct (address, port, torrent) identities contacted. */
   distinctPeers: number;
+  /** Handshakes answered honestly, and per injected fault. */
+  honest: number;
+  faults: Record<FaultKind, number>;
+  /** Endpoints that stopped listening, and the peers (endpoint x torrent) they were. */
+  vanishedEndpoints: number;
+  vanishedPeers: number;
+  /**
+   * Ground truth of confirmed downloads: peers whose first conveyed state (a visit that reached its
+   * opening state) was below the torrent's thresholdPieces and a later one at or above it.
+   */
+  confirmedTruth: number;
   cpuUserMs: number;
   cpuSystemMs: number;
   rssMb: number;
@@ -90,6 +135,7 @@ export interface SwarmStats {
 const PSTR = Buffer.from('BitTorrent protocol', 'latin1');
 const PEER_ID = Buffer.from('-TR3000-', 'latin1');
 const KIND_NAMES = ['haveAll', 'bitfieldFull', 'bitfieldHaves', 'haveNoneHaves'] as const;
+const KEEP_ALIVE = Buffer.alloc(4);
 
 function runSwarm(opts: SwarmOptions): void {
   const addressBase = opts.addressBase ?? 77;
@@ -125,6 +171,7 @@ function runSwarm(opts: SwarmOptions): void {
     return {
       infoHash,
       pieces: t.pieces,
+      thresholdPieces: t.thresholdPieces ?? t.pieces,
       key: infoHash.toString('latin1'),
       hsHaveAll: Buffer.concat([hs, message(0x0e, Buffer.alloc(0))]),
       hsBitfieldFull: Buffer.concat([hs, message(5, fullBits)]),
@@ -134,7 +181,17 @@ function runSwarm(opts: SwarmOptions): void {
   const torrentIndex = new Map(torrents.map((t, i) => [t.key, i]));
 
   const visits = new Map<number, number>();
-  const stats = { accepted: 0, handshakes: 0, open: 0, badHandshakes: 0 };
+  const stats = { accepted: 0, handshakes: 0, open: 0, badHandshakes: 0, honest: 0, vanishedEndpoints: 0, vanishedPeers: 0 };
+  const faultCounts = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const faults = opts.faults ?? {};
+  const faultWeights = FAULT_KINDS.map((k) => Math.max(0, faults[k] ?? 0));
+  /** Per peer: pieces conveyed on its first visit that reached an opening state, and the most since (truth). */
+  const conveyed = new Map<number, { first: number; max: number }>();
+  const noteConveyed = (id: number, pieces: number) => {
+    const c = conveyed.get(id);
+    if (!c) conveyed.set(id, { first: pieces, max: pieces });
+    else c.max = Math.max(c.max, pieces);
+  };
 
   const onConnection = (socket: net.Socket) => {
     stats.accepted++;
@@ -178,6 +235,15 @@ function runSwarm(opts: SwarmOptions): void {
       const t = torrents[ti];
       const latency = latMax > latMin ? latMin + (h % (latMax - latMin + 1)) : latMin;
       const script = buildScript(kind, t, visit, h);
+      const fault = pickFault(hash32(id * 97 + visit + 1));
+      if (fault !== null) {
+        faultCounts[fault]++;
+        timers = [];
+        injectFault(socket, fault, t, ti, kind, script, timers, latency, (pieces) => noteConveyed(id, pieces));
+        return;
+      }
+      stats.honest++;
+      noteConveyed(id, script.pieces);
       if (latency === 0 && script.later.length === 0) {
         socket.write(script.first);
         if (afterScript === 'close' && kind >= 2) socket.end();
@@ -202,9 +268,66 @@ function runSwarm(opts: SwarmOptions): void {
     return weights.length - 1;
   }
 
-  function buildScript(kind: number, t: (typeof torrents)[number], visit: number, h: number): { first: Buffer; later: Buffer[] } {
-    if (kind === 0) return { first: t.hsHaveAll, later: [] };
-    if (kind === 1) return { first: t.hsBitfieldFull, later: [] };
+  /** The fault of this visit, or null (honest): faults take their shares of [0, 1), the rest is honest. */
+  function pickFault(h: number): FaultKind | null {
+    let x = h / 0x100000000;
+    for (let k = 0; k < FAULT_KINDS.length; k++) {
+      if (x < faultWeights[k]) return FAULT_KINDS[k];
+      x -= faultWeights[k];
+    }
+    return null;
+  }
+
+  type Script = { first: Buffer; later: Buffer[]; pieces: number; openingPieces: number };
+
+  function injectFault(
+    socket: net.Socket, fault: FaultKind, t: (typeof torrents)[number], ti: number, kind: number,
+    script: Script, timers: NodeJS.Timeout[], latency: number, conveyedPieces: (pieces: number) => void,
+  ): void {
+    const at = (ms: number, fn: () => void) => timers.push(setTimeout(fn, latency + ms));
+    switch (fault) {
+      case 'reset':
+        return void at(0, () => socket.resetAndDestroy());
+      case 'stall':
+        return; // the idle timeout ends it on our side, long after btda's connect timeout
+      case 'garbage': {
+        const junk = Buffer.alloc(68, 0x47); // 'GGGG...': an HTTP-ish greeting, first byte not 19
+        return void at(0, () => socket.write(junk));
+      }
+      case 'close':
+        return void at(0, () => socket.end());
+      case 'wrongHash': {
+        const other = torrents[(ti + 1) % torrents.length];
+        const hs = Buffer.from(t.hs);
+        if (other !== t) other.infoHash.copy(hs, 28);
+        else hs[28] ^= 0xff;
+        return void at(0, () => socket.write(hs));
+      }
+      case 'badMessage': {
+        const variant = hash32(stats.accepted) % 3;
+        const bad =
+          variant === 0 ? Buffer.from([0xff, 0xff, 0xff, 0xff, 5, 0, 0]) // 2^32-1 length prefix
+          : variant === 1 ? message(5, Buffer.alloc(Math.ceil(t.pieces / 8) + 3, 0xff)) // bitfield 3 bytes too long
+          : haveMessage(t.pieces + 7); // have past the last piece
+        return void at(0, () => socket.write(Buffer.concat([t.hs, bad])));
+      }
+      case 'silent':
+        return void at(0, () => socket.write(t.hs));
+      case 'drip':
+        at(0, () => socket.write(t.hs));
+        for (let i = 1; i <= 20; i++) at(i * 5000, () => socket.write(KEEP_ALIVE));
+        return;
+      case 'resetAfterState':
+        conveyedPieces(kind === 3 ? 0 : script.openingPieces);
+        at(0, () => socket.write(script.first));
+        at(1000, () => socket.resetAndDestroy());
+        return;
+    }
+  }
+
+  function buildScript(kind: number, t: (typeof torrents)[number], visit: number, h: number): Script {
+    if (kind === 0) return { first: t.hsHaveAll, later: [], pieces: t.pieces, openingPieces: t.pieces };
+    if (kind === 1) return { first: t.hsBitfieldFull, later: [], pieces: t.pieces, openingPieces: t.pieces };
     const share = Math.min(1, startShare + visit * shareStep);
     const have = Math.min(t.pieces, Math.floor(share * t.pieces));
     const later: Buffer[] = [];
@@ -218,7 +341,8 @@ function runSwarm(opts: SwarmOptions): void {
       first = Buffer.concat([t.hs, message(0x0f, Buffer.alloc(0))]);
       for (let i = 0; i < haves && i < t.pieces; i++) later.push(haveMessage((h + i) % t.pieces));
     }
-    return { first, later };
+    const pieces = kind === 2 ? have + later.length : later.length;
+    return { first, later, pieces, openingPieces: kind === 2 ? have : 0 };
   }
 
   const drain = () => {};
@@ -249,7 +373,33 @@ function runSwarm(opts: SwarmOptions): void {
   }
   function ready() {
     endpoints.sort((x, y) => (x.port - y.port) || x.ip.localeCompare(y.ip));
+    scheduleVanishing();
     send({ type: 'ready', endpoints, failedBinds, listenMs: Date.now() - started });
+  }
+
+  /** Some endpoints stop listening for good, each at a moment picked by its hash: btda then meets `refused`. */
+  function scheduleVanishing(): void {
+    const share = faults.vanishEndpoints ?? 0;
+    const within = faults.vanishWithinMs ?? 60_000;
+    if (share <= 0) return;
+    servers.forEach((server, i) => {
+      const h = hash32(i * 7919 + 13);
+      if (h / 0x100000000 >= share) return;
+      setTimeout(() => {
+        server.close();
+        stats.vanishedEndpoints++;
+        stats.vanishedPeers += torrents.length;
+      }, (hash32(h) / 0x100000000) * within).unref();
+    });
+  }
+
+  function countConfirmedTruth(): number {
+    let n = 0;
+    for (const [id, c] of conveyed) {
+      const t = torrents[id % 64];
+      if (c.first < t.thresholdPieces && c.max >= t.thresholdPieces) n++;
+    }
+    return n;
   }
 
   const send = (m: SwarmMessage) => process.send?.(m);
@@ -260,6 +410,8 @@ function runSwarm(opts: SwarmOptions): void {
         type: 'stats',
         stats: {
           ...stats,
+          faults: faultCounts,
+          confirmedTruth: countConfirmedTruth(),
           distinctPeers: visits.size,
           cpuUserMs: cpu.user / 1000,
           cpuSystemMs: cpu.system / 1000,
