@@ -40,6 +40,10 @@ const config: Partial<Config> = {
   connectTimeout: 6,
   /** [--contact-limit] Hard limit on one contact in seconds, whatever the peer sends. */
   contactLimit: 60,
+  /** [--stop-grace] Seconds the contacts in flight may still take when the run stops (--duration, SIGINT,
+   *  SIGTERM). Then they are cut short: what they read is kept (a peer whose state was read counts as a
+   *  success), the others count as `stopped`. Bounds the time a stop takes, whatever --contact-limit is. */
+  stopGrace: 3,
   /** [--max-messages] Messages read per contact at most (2015: 256). */
   maxMessages: 256,
   /** [--opening-grace] Seconds after the first bitfield during which `have` messages still belong to the

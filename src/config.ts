@@ -27,6 +27,8 @@ export interface Config {
   connectTimeout: number;
   /** Hard limit on one contact, seconds, whatever the peer sends. */
   contactLimit: number;
+  /** Seconds the contacts in flight may still take when the crawl stops, before they are cut short. */
+  stopGrace: number;
   /** Messages read per contact at most. */
   maxMessages: number;
   /** Seconds after the opening bitfield during which `have` messages still count as the opening state. */
@@ -98,6 +100,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   timeout: 6,
   connectTimeout: 6,
   contactLimit: 60,
+  stopGrace: 3,
   maxMessages: 256,
   openingGrace: 1,
   threshold: 0.98,

@@ -70,6 +70,7 @@ export type ContactReason =
   | 'wrong-info-hash'
   | 'unknown-info-hash' // inbound: a hash we do not measure
   | 'bad-message'
+  | 'stopped' // the crawl stopped (--stop-grace ran out) before the peer's state was read
   | 'error';
 
 /** What one finished contact with a peer tells (outgoing or incoming). */

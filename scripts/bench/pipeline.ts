@@ -1,4 +1,4 @@
-// btda's contact pipeline as src/cli/crawl.ts wires it (DueQueue → Scheduler → contactPeer → record →
+// btda's contact pipeline as src/cli/crawl.ts wires it (DueQueue → Scheduler → visitPeer → record →
 // ResultWriter, the same calls in the same order), without the collectors, so a benchmark can hand
 // it a known list of peers and time it until the last result is in the database.
 import { randomBytes } from 'node:crypto';
@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, thresholdPieces, type Config } from '../../src/config.ts';
-import { contactPeer, type ContactOptions, type ContactTorrent } from '../../src/evaluator/contact.ts';
+import type { ContactOptions, ContactTorrent } from '../../src/evaluator/contact.ts';
+import { visitPeer } from '../../src/evaluator/visit.ts';
 import { Scheduler } from '../../src/evaluator/scheduler.ts';
 import { DueQueue, type QueuedPeer } from '../../src/queue/due-queue.ts';
 import { Database } from '../../src/store/database.ts';
@@ -105,7 +106,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   let waiter: { n: number; resolve: () => void } | null = null;
 
   // crawl.ts's record(), plus a per-reason tally for the report
-  const record = (result: ContactResult, source: PeerSource | null) => {
+  const record = (result: ContactResult, source: PeerSource | null): boolean => {
     const torrent = byId.get(result.torrentId);
     if (!opts.skipWriter) writer.contact(result, source, {
       pieceSize: torrent?.pieceSize ?? null,
@@ -122,19 +123,13 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       waiter = null;
       w.resolve();
     }
+    return result.crossedAt !== null;
   };
 
-  // crawl.ts's scheduler callback
+  // the crawl's visit of a peer, as crawl.ts runs it
   const scheduler = new Scheduler(queue, {
     active: config.active,
-    contact: async (peer: QueuedPeer) => {
-      const ct = contactTorrents.get(peer.torrentId)!;
-      const event = peer.attempts > 1 ? 'later' : 'first';
-      const result = await contactPeer(ct, peer.ip, peer.port, event, contactOptions);
-      record(result, peer.firstSource);
-      const complete = result.endPieces !== null && result.endPieces >= ct.thresholdPieces;
-      queue.finish(peer, result.reason === 'success', complete, Date.now());
-    },
+    contact: (peer: QueuedPeer) => visitPeer(peer, contactTorrents.get(peer.torrentId)!, contactOptions, queue, record),
   });
 
   return {

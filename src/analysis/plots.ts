@@ -24,7 +24,7 @@ const SOURCE_COLORS: Record<string, string> = {
 const REASON_COLORS: [string, string][] = [
   ['success', '#54a24b'], ['timeout', '#e45756'], ['refused', '#f58518'], ['reset', '#b279a2'],
   ['unreachable', '#9d755d'], ['closed-early', '#ff9da6'], ['no-state', '#eeca3b'], ['unknown-protocol', '#4c78a8'],
-  ['wrong-info-hash', '#72b7b2'], ['unknown-info-hash', '#17becf'], ['bad-message', '#bab0ac'], ['error', '#79706e'],
+  ['wrong-info-hash', '#72b7b2'], ['unknown-info-hash', '#17becf'], ['bad-message', '#bab0ac'], ['stopped', '#d6d6d6'], ['error', '#79706e'],
 ];
 const EVENT_ORDER = ['first', 'later', 'incoming'];
 

@@ -7,8 +7,10 @@ import { hostname, loadavg, networkInterfaces } from 'node:os';
 import type { Socket } from 'node:net';
 import { thresholdPieces, type Config } from '../config.ts';
 import type { Collector, CollectorContext, PeerAddress } from '../collectors/collector.ts';
-import { contactPeer, evaluateIncoming, type ContactOptions, type ContactTorrent } from '../evaluator/contact.ts';
+import { evaluateIncoming, type ContactOptions, type ContactTorrent } from '../evaluator/contact.ts';
+import { ContactStop } from '../evaluator/contact-stop.ts';
 import { Scheduler } from '../evaluator/scheduler.ts';
+import { visitPeer } from '../evaluator/visit.ts';
 import type { Logger } from '../log.ts';
 import { DueQueue, SOURCE_BITS, type QueuedPeer } from '../queue/due-queue.ts';
 import { Database } from '../store/database.ts';
@@ -131,6 +133,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   });
   const counters = { contacts: 0, successes: 0, failures: 0, incoming: 0, confirmed: 0 };
   const peerId = makePeerId();
+  const contactStop = new ContactStop();
   const contactOptions: ContactOptions = {
     peerId,
     timeoutMs: config.timeout * 1000,
@@ -141,6 +144,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     dhtPort: config.dht ? config.dhtPort : undefined,
     // tell peers where we listen, so those who find us can come back
     listenPort: config.passive ? config.port : undefined,
+    stop: contactStop,
   };
 
   let collectors: Collector[] = [];
@@ -169,17 +173,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   const scheduler = new Scheduler(queue, {
     active: config.active,
-    contact: async (peer: QueuedPeer) => {
-      const ct = contactTorrents.get(peer.torrentId)!;
-      const event = peer.attempts > 1 ? 'later' : 'first';
-      const result = await contactPeer(ct, peer.ip, peer.port, event, contactOptions);
-      const confirmed = record(result, peer.firstSource, peer.seenBelow);
-      if (result.reason === 'success') {
-        peer.seenBelow = !confirmed && (peer.seenBelow || (result.openingPieces ?? ct.thresholdPieces) < ct.thresholdPieces);
-      }
-      const complete = result.endPieces !== null && result.endPieces >= ct.thresholdPieces;
-      queue.finish(peer, result.reason === 'success', complete, Date.now());
-    },
+    contact: (peer: QueuedPeer) => visitPeer(peer, contactTorrents.get(peer.torrentId)!, contactOptions, queue, record),
   });
 
   // Peers of magnets whose metadata is unknown are stored and handed to the resolver, but not dialled.
@@ -296,8 +290,12 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     clearInterval(progressTimer);
     opts.signal?.removeEventListener('abort', onAbort);
     resolver.stop();
+    const drained = scheduler.stop(); // no new contacts from here on
+    // the contacts in flight get --stop-grace, then are cut short (what they read is kept)
+    const cut = setTimeout(() => contactStop.cutShortAll(), config.stopGrace * 1000);
     await Promise.allSettled(collectors.map((c) => c.stop()));
-    await scheduler.stop();
+    await drained;
+    clearTimeout(cut);
     const flushed = writer.close();
     try {
       db.endRun(runId, flushed ? exitReason : `${exitReason}; results not written`, Date.now());

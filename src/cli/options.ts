@@ -31,6 +31,7 @@ export const SETTINGS: Setting[] = [
   { key: 'timeout', flag: 'timeout', kind: 'seconds', describe: 'seconds of peer silence that end a contact' },
   { key: 'connectTimeout', flag: 'connect-timeout', kind: 'seconds', describe: 'seconds for TCP connect + handshake' },
   { key: 'contactLimit', flag: 'contact-limit', kind: 'seconds', describe: 'hard limit on one contact, seconds' },
+  { key: 'stopGrace', flag: 'stop-grace', kind: 'seconds', describe: 'seconds contacts in flight may still take when the run stops' },
   { key: 'maxMessages', flag: 'max-messages', kind: 'int', describe: 'messages read per contact at most' },
   { key: 'openingGrace', flag: 'opening-grace', kind: 'seconds', describe: 'seconds after the first bitfield whose haves still count as the opening state' },
   { key: 'threshold', flag: 'threshold', kind: 'fraction', describe: 'share of pieces (0..1) that counts as complete' },

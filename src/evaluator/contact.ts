@@ -16,7 +16,8 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ContactEvent, ContactReason, ContactResult } from '../types.ts';
-import { buildHandshake, parseHandshake, type PeerHandshake } from '../wire/handshake.ts';
+import type { ContactStop } from './contact-stop.ts';
+import { buildHandshake, HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
 import { MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
 import {
   buildExtensionHandshake,
@@ -56,6 +57,8 @@ export interface ContactOptions {
   dhtPort?: number;
   /** Our listener's port, announced as `p` in our extension handshake (so peers may connect back). */
   listenPort?: number;
+  /** Cuts the contact short when the crawl stops (contact-stop.ts). */
+  stop?: ContactStop;
   /** Milliseconds since the epoch; injectable. */
   now?: () => number;
 }
@@ -197,8 +200,7 @@ class Contact {
   private lastActivity = 0;
   /** Monotonic time the last message completed (longest wait). */
   private lastMessage = 0;
-  /** Handshake bytes received so far (at most 67 are kept while waiting for the rest). */
-  private handshakeBytes: Buffer | null = null;
+  private readonly handshake = new HandshakeReader();
   private sentHandshake = false;
   private reader: MessageReader | null = null;
   private progress: ContactProgress | null = null;
@@ -222,6 +224,12 @@ class Contact {
     socket.on('data', onSocketData);
     socket.on('end', onSocketClosed);
     socket.on('close', onSocketClosed);
+    opts.stop?.add(this);
+  }
+
+  /** The crawl stops: keep what was read (a state → success), else `stopped`. */
+  cutShort(): void {
+    if (this.phase !== 'done') this.finish(this.hasState() ? 'success' : 'stopped');
   }
 
   connect(): void {
@@ -296,8 +304,7 @@ class Contact {
       if (!this.reader!.feed(chunk) && this.reader!.failed) this.finish('bad-message');
       return;
     }
-    const buf = this.handshakeBytes ? Buffer.concat([this.handshakeBytes, chunk]) : chunk;
-    const parsed = parseHandshake(buf);
+    const parsed = this.handshake.feed(chunk);
     if (parsed.status === 'bad') return this.finish('unknown-protocol');
     // Inbound: the info hash (first 48 bytes) picks the torrent; we answer before the peer id arrives.
     const infoHash = parsed.status === 'done' ? parsed.handshake.infoHash : parsed.infoHash;
@@ -307,12 +314,7 @@ class Contact {
       this.prepare(torrent);
       this.sendHandshake();
     }
-    if (parsed.status === 'partial') {
-      this.handshakeBytes = Buffer.from(buf); // a copy: never retain a large chunk for a few bytes
-      return;
-    }
-    this.handshakeBytes = null;
-    this.onHandshake(parsed.handshake, buf.subarray(parsed.consumed));
+    if (parsed.status === 'done') this.onHandshake(parsed.handshake, parsed.rest);
   }
 
   private onHandshake(hs: PeerHandshake, rest: Buffer): void {
@@ -425,6 +427,7 @@ class Contact {
     if (this.phase === 'done') return;
     const handshakeDone = this.phase === 'messages';
     this.phase = 'done';
+    this.opts.stop?.remove(this);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = Infinity;

@@ -18,7 +18,7 @@
 // 'hash-mismatch'. Hybrid torrents have a v1 hash and work.
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { buildHandshake, parseHandshake, type PeerHandshake } from '../wire/handshake.ts';
+import { buildHandshake, HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
 import { MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
 import {
   buildExtensionHandshake,
@@ -171,8 +171,7 @@ class MetadataFetch {
   private socket: net.Socket | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
-  /** Handshake bytes received so far (fewer than 68). */
-  private handshakeBytes: Buffer | null = null;
+  private readonly handshake = new HandshakeReader();
   private reader: MessageReader | null = null;
   /** The id the peer announced for ut_metadata: our requests carry it. */
   private peerExtId: number | null = null;
@@ -234,15 +233,9 @@ class MetadataFetch {
       if (!this.reader.feed(chunk) && this.reader.failed) this.fail('bad-message');
       return;
     }
-    const buf = this.handshakeBytes ? Buffer.concat([this.handshakeBytes, chunk]) : chunk;
-    const parsed = parseHandshake(buf);
+    const parsed = this.handshake.feed(chunk);
     if (parsed.status === 'bad') return this.fail('unknown-protocol');
-    if (parsed.status === 'partial') {
-      this.handshakeBytes = Buffer.from(buf); // a copy: never retain a large chunk for a few bytes
-      return;
-    }
-    this.handshakeBytes = null;
-    this.onHandshake(parsed.handshake, buf.subarray(parsed.consumed));
+    if (parsed.status === 'done') this.onHandshake(parsed.handshake, parsed.rest);
   }
 
   private onHandshake(hs: PeerHandshake, rest: Buffer): void {

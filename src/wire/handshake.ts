@@ -88,3 +88,26 @@ export function parseHandshake(buf: Uint8Array): HandshakeParse {
     },
   };
 }
+
+export type HandshakeRead =
+  | { status: 'partial'; infoHash: Buffer | null }
+  | { status: 'bad' }
+  /** `rest`: what followed the handshake in the same read (peer messages). */
+  | { status: 'done'; handshake: PeerHandshake; rest: Buffer };
+
+/** Reads the peer's handshake from a stream whose reads may split it anywhere; keeps under 68 bytes in between. */
+export class HandshakeReader {
+  private pending: Buffer | null = null;
+
+  feed(chunk: Buffer): HandshakeRead {
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const parsed = parseHandshake(buf);
+    if (parsed.status === 'partial') {
+      this.pending = Buffer.from(buf); // a copy: never retain a large chunk for a few bytes
+      return parsed;
+    }
+    this.pending = null;
+    if (parsed.status === 'bad') return parsed;
+    return { status: 'done', handshake: parsed.handshake, rest: buf.subarray(parsed.consumed) };
+  }
+}

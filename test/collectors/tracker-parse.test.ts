@@ -7,6 +7,7 @@ import bencode from 'bencode';
 import { BencodeError, decode, type BValue } from '../../src/bencode/decode.ts';
 import { parseAnnounceReply, parseScrapeReply } from '../../src/collectors/tracker/http-tracker.ts';
 import { formatIpv6, parseCompactPeers } from '../../src/collectors/tracker/tracker-client.ts';
+import { parseUdpAnnounceReply, parseUdpScrapeReply, readUdpHeader, udpErrorText } from '../../src/collectors/tracker/udp-tracker.ts';
 
 const bytes = fc.uint8Array({ maxLength: 300 });
 
@@ -101,4 +102,50 @@ test('compact peers: every port 1..65535 survives, IPv4 and IPv6', () => {
   assert.equal(formatIpv6(Buffer.from('00000000000000000000000000000001', 'hex')), '::1');
   assert.equal(formatIpv6(Buffer.from('20010db8000000010000000000000000', 'hex')), '2001:db8:0:1::');
   assert.equal(formatIpv6(Buffer.from('20010db8000100000001000000000001', 'hex')), '2001:db8:1:0:1::1');
+});
+
+test('UDP tracker packets: any bytes parse without throwing; well-formed replies come back exactly', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 400 }), fc.constantFrom<4 | 6>(4, 6), (raw, family) => {
+      const msg = Buffer.from(raw);
+      const head = readUdpHeader(msg);
+      assert.equal(head === null, msg.length < 8);
+      const reply = parseUdpAnnounceReply(msg, family);
+      if (reply.ok) for (const p of reply.value.peers) assert.ok(p.port > 0 && p.port < 65536);
+      else assert.match(reply.error, /too short/);
+      const files = new Map();
+      parseUdpScrapeReply(msg, [Buffer.alloc(20, 1), Buffer.alloc(20, 2)], files);
+      assert.equal(files.size, Math.max(0, Math.min(2, Math.floor((msg.length - 8) / 12))));
+      assert.equal(typeof udpErrorText(msg), 'string');
+    }),
+    { numRuns: 2000 },
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.ipV4(), fc.integer({ min: 1, max: 65535 })), { maxLength: 50 }),
+      fc.array(fc.nat({ max: 0xffffffff }), { minLength: 3, maxLength: 3 }),
+      (peers, [interval, leechers, seeders]) => {
+        const head = Buffer.alloc(20);
+        head.writeUInt32BE(1, 0);
+        head.writeUInt32BE(interval, 8);
+        head.writeUInt32BE(leechers, 12);
+        head.writeUInt32BE(seeders, 16);
+        const body = peers.map(([ip, port]) => {
+          const b = Buffer.from([...ip.split('.').map(Number), 0, 0]);
+          b.writeUInt16BE(port, 4);
+          return b;
+        });
+        const reply = parseUdpAnnounceReply(Buffer.concat([head, ...body]), 4);
+        assert.ok(reply.ok);
+        assert.deepEqual(reply.value, { interval, incomplete: leechers, complete: seeders, peers: peers.map(([ip, port]) => ({ ip, port })) });
+      },
+    ),
+  );
+  // a tracker that answers two of three hashes: the third stays absent, never zeros
+  const scrape = Buffer.alloc(8 + 24);
+  [5, 9, 2, 6, 10, 3].forEach((n, i) => scrape.writeUInt32BE(n, 8 + 4 * i));
+  const files = new Map();
+  parseUdpScrapeReply(scrape, [Buffer.alloc(20, 1), Buffer.alloc(20, 2), Buffer.alloc(20, 3)], files);
+  assert.deepEqual([...files.values()], [{ complete: 5, downloaded: 9, incomplete: 2 }, { complete: 6, downloaded: 10, incomplete: 3 }]);
+  assert.equal(udpErrorText(Buffer.concat([Buffer.alloc(8), Buffer.from('torrent not registered')])), 'torrent not registered');
 });

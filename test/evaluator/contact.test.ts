@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { ContactStop } from '../../src/evaluator/contact-stop.ts';
 import { contactPeer, reasonForSocketError, type ContactOptions, type ContactTorrent } from '../../src/evaluator/contact.ts';
 import { buildHandshake, buildReserved } from '../../src/wire/handshake.ts';
 import { encodeMessage, MessageId } from '../../src/wire/message-reader.ts';
@@ -309,5 +310,32 @@ test('a scripted peer that changes between visits (script per connection)', asyn
     assert.equal(peer.connections.length, 2);
   } finally {
     await peer.close();
+  }
+});
+
+test('a stop cuts contacts short: what was read is kept (success), a contact without state is stopped', async () => {
+  const drip = Array.from({ length: 20 }, () => [{ wait: 100 }, { keepAlive: true } as const]).flat();
+  const stop = new ContactStop();
+  const withState = startScriptedPeer({ infoHash, script: [{ handshake: true }, { bitfield: 10 }, ...drip] });
+  const without = startScriptedPeer({ infoHash, script: [{ handshake: true }, ...drip] });
+  const [a, b] = await Promise.all([withState, without]);
+  try {
+    const o = options({ stop, timeoutMs: 1000, contactLimitMs: 10_000 });
+    const t0 = Date.now();
+    const contacts = [contactPeer(torrent, '127.0.0.1', a.port, 'first', o), contactPeer(torrent, '127.0.0.1', b.port, 'first', o)];
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(stop.inFlight, 2);
+    stop.cutShortAll();
+    const [ra, rb] = await Promise.all(contacts);
+    assert.ok(Date.now() - t0 < 1000, 'ended at the stop, not at the contact limit');
+    assert.equal(ra.reason, 'success');
+    assert.equal(ra.endPieces, 10);
+    assert.equal(rb.reason, 'stopped');
+    assert.equal(stop.inFlight, 0);
+    // a contact that begins after the stop ends at once
+    const late = await contactPeer(torrent, '127.0.0.1', b.port, 'first', o);
+    assert.equal(late.reason, 'stopped');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
   }
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { buildHandshake, buildReserved, parseHandshake, HANDSHAKE_LENGTH } from '../../src/wire/handshake.ts';
+import { buildHandshake, buildReserved, parseHandshake, HANDSHAKE_LENGTH, HandshakeReader, type HandshakeRead } from '../../src/wire/handshake.ts';
 
 const infoHash = Buffer.alloc(20, 0xab);
 const peerId = Buffer.from('-BT0001-123456789012', 'latin1');
@@ -56,4 +56,23 @@ test('random bytes never throw and only a real prefix is partial', () => {
       if (bytes.length > 0 && bytes[0] !== 19) assert.equal(r.status, 'bad');
     }),
   );
+});
+
+test('HandshakeReader: a handshake split at any byte, with messages behind it, reads the same', () => {
+  const hs = buildHandshake(Buffer.alloc(20, 7), Buffer.alloc(20, 9));
+  const stream = Buffer.concat([hs, Buffer.from([0, 0, 0, 1, 2])]);
+  for (let a = 0; a <= stream.length; a++) {
+    for (let b = a; b <= stream.length; b += 7) {
+      const reader = new HandshakeReader();
+      const reads = [stream.subarray(0, a), stream.subarray(a, b), stream.subarray(b)].map((c) => reader.feed(c));
+      const done = reads.filter((r) => r.status === 'done');
+      assert.equal(done.length, 1, `split ${a}/${b}`);
+      const d = done[0] as Extract<HandshakeRead, { status: 'done' }>;
+      assert.deepEqual(d.handshake.infoHash, Buffer.alloc(20, 7));
+      // the bytes after the handshake come out of the read that completed it, then of later reads
+      const after = Buffer.concat([d.rest, ...[stream.subarray(a, b), stream.subarray(b)].slice(reads.indexOf(d))]);
+      assert.deepEqual(after, stream.subarray(68), `split ${a}/${b}`);
+    }
+  }
+  assert.equal(new HandshakeReader().feed(Buffer.from('GET / HTTP/1.1\r\n')).status, 'bad');
 });

@@ -90,19 +90,7 @@ export class UdpTrackerClient implements TrackerClient {
       sentTo.family = target.family;
       return this.announcePacket(connectionId, tid, req);
     });
-    if (!reply.ok) return reply;
-    const msg = reply.value;
-    if (msg.length < 20) return { ok: false, error: `announce reply too short (${msg.length} bytes)` };
-    return {
-      ok: true,
-      value: {
-        interval: msg.readUInt32BE(8),
-        incomplete: msg.readUInt32BE(12),
-        complete: msg.readUInt32BE(16),
-        // Over IPv6 the tracker lists IPv6 peers, 18 bytes each (BEP 15).
-        peers: parseCompactPeers(msg.subarray(20), sentTo.family === 6 ? 18 : 6),
-      },
-    };
+    return reply.ok ? parseUdpAnnounceReply(reply.value, sentTo.family) : reply;
   }
 
   async scrape(infoHashes: Buffer[], ro: RequestOptions = {}): Promise<Outcome<ScrapeReply>> {
@@ -113,16 +101,7 @@ export class UdpTrackerClient implements TrackerClient {
         Buffer.concat([header(connectionId, ACTION_SCRAPE, tid), ...batch]),
       );
       if (!reply.ok) return reply;
-      const msg = reply.value;
-      batch.forEach((hash, k) => {
-        const off = 8 + 12 * k;
-        if (off + 12 > msg.length) return; // the tracker answered fewer hashes than asked
-        files.set(hash.toString('hex'), {
-          complete: msg.readUInt32BE(off),
-          downloaded: msg.readUInt32BE(off + 4),
-          incomplete: msg.readUInt32BE(off + 8),
-        });
-      });
+      parseUdpScrapeReply(reply.value, batch, files);
     }
     return { ok: true, value: { files } };
   }
@@ -215,15 +194,14 @@ export class UdpTrackerClient implements TrackerClient {
   }
 
   private onMessage(msg: Buffer, from: dgram.RemoteInfo): void {
-    if (msg.length < 8) return;
-    const action = msg.readUInt32BE(0);
-    const pending = this.pending.get(msg.readUInt32BE(4));
+    const head = readUdpHeader(msg);
+    if (!head) return;
+    const pending = this.pending.get(head.transactionId);
     // Unknown transaction id, another sender, or an unexpected action: not our reply.
     if (!pending || from.port !== pending.target.port || !sameAddress(from.address, pending.target.address)) return;
-    if (action === ACTION_ERROR) {
-      const text = msg.subarray(8, 308).toString('utf8');
-      pending.resolve({ ok: false, error: `tracker error: ${text || '(no message)'}` });
-    } else if (action === pending.action) {
+    if (head.action === ACTION_ERROR) {
+      pending.resolve({ ok: false, error: `tracker error: ${udpErrorText(msg)}` });
+    } else if (head.action === pending.action) {
       pending.resolve({ ok: true, value: msg });
     }
   }
@@ -280,6 +258,44 @@ export class UdpTrackerClient implements TrackerClient {
     p.writeUInt16BE(req.port & 0xffff, 96);
     return this.urlData.length === 0 ? p : Buffer.concat([p, urlDataOptions(this.urlData)]);
   }
+}
+
+/** Action and transaction id of a packet from the tracker; null when it is too short to have them. */
+export function readUdpHeader(msg: Buffer): { action: number; transactionId: number } | null {
+  if (msg.length < 8) return null;
+  return { action: msg.readUInt32BE(0), transactionId: msg.readUInt32BE(4) };
+}
+
+/** The message of an error packet (action 3): at most 300 bytes of it, as UTF-8. */
+export function udpErrorText(msg: Buffer): string {
+  return msg.subarray(8, 308).toString('utf8') || '(no message)';
+}
+
+/** An announce reply (action 1). Over IPv6 the tracker lists IPv6 peers, 18 bytes each (BEP 15). */
+export function parseUdpAnnounceReply(msg: Buffer, family: 4 | 6): Outcome<AnnounceReply> {
+  if (msg.length < 20) return { ok: false, error: `announce reply too short (${msg.length} bytes)` };
+  return {
+    ok: true,
+    value: {
+      interval: msg.readUInt32BE(8),
+      incomplete: msg.readUInt32BE(12),
+      complete: msg.readUInt32BE(16),
+      peers: parseCompactPeers(msg.subarray(20), family === 6 ? 18 : 6),
+    },
+  };
+}
+
+/** A scrape reply (action 2): 12 bytes per hash asked, in order; hashes the tracker left out stay absent. */
+export function parseUdpScrapeReply(msg: Buffer, hashes: Buffer[], into: Map<string, ScrapeCounts>): void {
+  hashes.forEach((hash, k) => {
+    const off = 8 + 12 * k;
+    if (off + 12 > msg.length) return;
+    into.set(hash.toString('hex'), {
+      complete: msg.readUInt32BE(off),
+      downloaded: msg.readUInt32BE(off + 4),
+      incomplete: msg.readUInt32BE(off + 8),
+    });
+  });
 }
 
 function header(connectionId: Buffer, action: number, tid: number): Buffer {

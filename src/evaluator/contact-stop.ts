@@ -1,0 +1,36 @@
+// Cuts short the contacts in flight when a crawl stops, so a stop takes seconds instead of up to
+// --contact-limit (a peer dripping keep-alives holds its contact that long). What a contact read
+// so far is kept: one that has the peer's state ends as `success`, one without as `stopped`.
+
+/** A contact that can end early (src/evaluator/contact.ts). */
+export interface CutShort {
+  cutShort(): void;
+}
+
+export class ContactStop {
+  private readonly open = new Set<CutShort>();
+  private stopped = false;
+
+  /** Contacts in flight that share this handle. */
+  get inFlight(): number {
+    return this.open.size;
+  }
+
+  /** A contact begins; one that begins after the stop is cut short at once (on the next tick). */
+  add(contact: CutShort): void {
+    if (this.stopped) queueMicrotask(() => contact.cutShort());
+    else this.open.add(contact);
+  }
+
+  /** A contact ended by itself. */
+  remove(contact: CutShort): void {
+    this.open.delete(contact);
+  }
+
+  /** Ends every contact in flight now, and any that begins later. */
+  cutShortAll(): void {
+    this.stopped = true;
+    for (const contact of [...this.open]) contact.cutShort();
+    this.open.clear();
+  }
+}
