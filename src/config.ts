@@ -2,6 +2,14 @@
 // config.example.ts at the top of the repository; every value also has a command-line flag
 // (src/cli/options.ts). Durations are seconds unless the name says otherwise.
 
+/**
+ * MSE/PE (the encrypted handshake) on outgoing contacts: 'fallback' opens in plaintext and, when the peer
+ * closes that at once, tries again encrypted in the same visit; 'prefer' opens encrypted and falls back to
+ * plaintext; 'off' never encrypts (and does not answer encrypted inbound handshakes).
+ */
+export const ENCRYPTION_POLICIES = ['fallback', 'prefer', 'off'] as const;
+export type EncryptionPolicy = (typeof ENCRYPTION_POLICIES)[number];
+
 export interface Config {
   /** SQLite database file. */
   db: string;
@@ -29,6 +37,8 @@ export interface Config {
   contactLimit: number;
   /** Seconds the contacts in flight may still take when the crawl stops, before they are cut short. */
   stopGrace: number;
+  /** MSE/PE for outgoing contacts (inbound encrypted handshakes are answered unless 'off'). */
+  encryption: EncryptionPolicy;
   /** Messages read per contact at most. */
   maxMessages: number;
   /** Seconds after the opening bitfield during which `have` messages still count as the opening state. */
@@ -101,6 +111,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   connectTimeout: 6,
   contactLimit: 60,
   stopGrace: 3,
+  encryption: 'fallback',
   maxMessages: 256,
   openingGrace: 1,
   threshold: 0.98,

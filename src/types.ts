@@ -104,4 +104,6 @@ export interface ContactResult {
   metadataSize: number | null;
   /** Extension ids the peer announced in its extension handshake `m`. */
   extensions: Record<string, number> | null;
+  /** The contact spoke MSE/PE (the encrypted handshake) with the peer. */
+  encrypted: boolean;
 }

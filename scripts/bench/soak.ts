@@ -100,6 +100,9 @@ const btdaArgs = [
   BTDA, 'run', '--db', dbPath, '--input', torrentDir, '--peers-file', peersFile, '--key-file', join(dir, 'btda.key'),
   '--active', String(ACTIVE), '--revisit-delay', String(REVISIT_S), '--revisit-complete', '--duration', `${MINUTES * 60}`,
   '--stats-interval', '60', '--log', join(dir, 'btda.log'), '--quiet',
+  // plaintext only: with the default 'fallback' a reset or closed handshake is tried again encrypted, which
+  // the swarm (no MSE) refuses, so injected resets would be counted as closed-early
+  '--encryption', 'off',
 ];
 const t0 = Date.now();
 const child = spawn(process.execPath, btdaArgs, { stdio: ['ignore', 'inherit', 'inherit'] });

@@ -22,6 +22,7 @@ import { importTorrents } from '../torrents/import-torrents.ts';
 import { MagnetResolver } from '../torrents/magnet-resolver.ts';
 import type { ContactResult, PeerSource, Torrent } from '../types.ts';
 import { VERSION } from '../version.ts';
+import { obfuscatedInfoHash } from '../wire/mse.ts';
 import { buildCollectors } from './collectors.ts';
 
 export interface CrawlOptions {
@@ -96,6 +97,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   const torrents = db.torrents();
   const contactTorrents = new Map<number, ContactTorrent>();
   const byHash = new Map<string, ContactTorrent>();
+  /** HASH('req2', info hash) as hex → torrent: how an encrypted inbound handshake names its torrent. */
+  const byObfuscatedHash = new Map<string, ContactTorrent>();
   /** What the writer needs per torrent, built once, not per contact. */
   const torrentFacts = new Map<number, TorrentFacts>();
   const registerContactTorrent = (t: Torrent & { pieces: number }) => {
@@ -107,6 +110,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     };
     contactTorrents.set(t.id, ct);
     byHash.set(t.infoHash, ct);
+    byObfuscatedHash.set(obfuscatedInfoHash(ct.infoHash).toString('hex'), ct);
     torrentFacts.set(t.id, { pieceSize: t.pieceSize, thresholdPieces: ct.thresholdPieces });
   };
   for (const t of torrents) if (t.pieces !== null) registerContactTorrent({ ...t, pieces: t.pieces });
@@ -173,7 +177,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   const scheduler = new Scheduler(queue, {
     active: config.active,
-    contact: (peer: QueuedPeer) => visitPeer(peer, contactTorrents.get(peer.torrentId)!, contactOptions, queue, record),
+    contact: (peer: QueuedPeer) => visitPeer(peer, contactTorrents.get(peer.torrentId)!, contactOptions, queue, record, config.encryption),
   });
 
   // Peers of magnets whose metadata is unknown are stored and handed to the resolver, but not dialled.
@@ -227,7 +231,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   const handleIncoming = async (socket: Socket) => {
     counters.incoming++;
-    const result = await evaluateIncoming(socket, (hash) => byHash.get(hash), contactOptions);
+    const result = await evaluateIncoming(socket, (hash) => byHash.get(hash), contactOptions,
+      config.encryption === 'off' ? undefined : (hash) => byObfuscatedHash.get(hash));
     record(result, 'incoming');
     if (result.torrentId >= 0 && result.listenPort) {
       ctx.addPeers(result.torrentId, [{ ip: result.ip, port: result.listenPort }], 'incoming');

@@ -4,17 +4,19 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Options } from 'yargs';
-import { defaultConfig, type Config } from '../config.ts';
+import { defaultConfig, ENCRYPTION_POLICIES, type Config } from '../config.ts';
 
 export class ConfigError extends Error {}
 
-type Kind = 'int' | 'port' | 'seconds' | 'duration' | 'fraction' | 'bool' | 'string' | 'hostports';
+type Kind = 'int' | 'port' | 'seconds' | 'duration' | 'fraction' | 'bool' | 'string' | 'hostports' | 'choice';
 
 interface Setting {
   key: keyof Config;
   flag: string;
   kind: Kind;
   describe: string;
+  /** The values a 'choice' accepts. */
+  choices?: readonly string[];
 }
 
 /** Every setting and its flag. Units and the reasons for the defaults: config.example.ts. */
@@ -32,6 +34,7 @@ export const SETTINGS: Setting[] = [
   { key: 'connectTimeout', flag: 'connect-timeout', kind: 'seconds', describe: 'seconds for TCP connect + handshake' },
   { key: 'contactLimit', flag: 'contact-limit', kind: 'seconds', describe: 'hard limit on one contact, seconds' },
   { key: 'stopGrace', flag: 'stop-grace', kind: 'seconds', describe: 'seconds contacts in flight may still take when the run stops' },
+  { key: 'encryption', flag: 'encryption', kind: 'choice', choices: ENCRYPTION_POLICIES, describe: 'MSE/PE: fallback (plaintext, then encrypted), prefer (encrypted, then plaintext), off' },
   { key: 'maxMessages', flag: 'max-messages', kind: 'int', describe: 'messages read per contact at most' },
   { key: 'openingGrace', flag: 'opening-grace', kind: 'seconds', describe: 'seconds after the first bitfield whose haves still count as the opening state' },
   { key: 'threshold', flag: 'threshold', kind: 'fraction', describe: 'share of pieces (0..1) that counts as complete' },
@@ -149,6 +152,8 @@ function parseValue(s: Setting, raw: unknown): unknown {
     }
     case 'string':
       return text;
+    case 'choice':
+      return s.choices!.includes(text) ? text : bad(`expected one of ${s.choices!.join(', ')}`);
   }
 }
 

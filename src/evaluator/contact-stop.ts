@@ -11,6 +11,11 @@ export class ContactStop {
   private readonly open = new Set<CutShort>();
   private stopped = false;
 
+  /** cutShortAll() was called: start nothing new. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   /** Contacts in flight that share this handle. */
   get inFlight(): number {
     return this.open.size;

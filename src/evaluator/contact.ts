@@ -18,6 +18,8 @@ import { performance } from 'node:perf_hooks';
 import type { ContactEvent, ContactReason, ContactResult } from '../types.ts';
 import type { ContactStop } from './contact-stop.ts';
 import { buildHandshake, HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
+import { MseInitiator, MseResponder } from '../wire/mse.ts';
+import type { Rc4 } from '../wire/rc4.ts';
 import { MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
 import {
   buildExtensionHandshake,
@@ -129,11 +131,15 @@ export function contactPeer(
   port: number,
   event: 'first' | 'later',
   opts: ContactOptions,
+  /** Open with the MSE/PE handshake (src/wire/mse.ts) instead of the plaintext one. */
+  encrypted = false,
 ): Promise<ContactResult> {
   return new Promise((resolve) => {
     const socket = new net.Socket();
     try {
-      new Contact(socket, torrent, null, ip, port, event, opts, resolve).connect();
+      const contact = new Contact(socket, torrent, null, ip, port, event, opts, resolve);
+      contact.encryptOutgoing = encrypted;
+      contact.connect();
     } catch {
       socket.destroy();
       resolve(failedResult(torrent.torrentId, ip, port, event));
@@ -149,13 +155,17 @@ export function evaluateIncoming(
   socket: net.Socket,
   lookup: (infoHashHex: string) => ContactTorrent | undefined,
   opts: ContactOptions,
+  /** Answers MSE/PE handshakes: HASH('req2', info hash) as hex (obfuscatedInfoHash) → torrent. */
+  lookupObfuscated?: (obfuscatedHex: string) => ContactTorrent | undefined,
 ): Promise<ContactResult> {
   return new Promise((resolve) => {
     let ip = socket.remoteAddress ?? '';
     if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
     const port = socket.remotePort ?? 0;
     try {
-      new Contact(socket, null, lookup, ip, port, 'incoming', opts, resolve).accept();
+      const contact = new Contact(socket, null, lookup, ip, port, 'incoming', opts, resolve);
+      contact.lookupObfuscated = lookupObfuscated ?? null;
+      contact.accept();
     } catch {
       socket.destroy();
       resolve(failedResult(-1, ip, port, 'incoming'));
@@ -185,6 +195,7 @@ function failedResult(torrentId: number, ip: string, port: number, event: Contac
     dhtPort: null,
     metadataSize: null,
     extensions: null,
+    encrypted: false,
   };
 }
 
@@ -201,6 +212,13 @@ class Contact {
   /** Monotonic time the last message completed (longest wait). */
   private lastMessage = 0;
   private readonly handshake = new HandshakeReader();
+  /** Outgoing: open with MSE/PE. Inbound: how an encrypted handshake names its torrent (null: plaintext only). */
+  encryptOutgoing = false;
+  lookupObfuscated: ((obfuscatedHex: string) => ContactTorrent | undefined) | null = null;
+  /** The MSE/PE handshake under way, then the RC4 ciphers of the stream (null: plaintext). */
+  private mse: MseInitiator | MseResponder | null = null;
+  private encrypt: Rc4 | null = null;
+  private decrypt: Rc4 | null = null;
   private sentHandshake = false;
   private reader: MessageReader | null = null;
   private progress: ContactProgress | null = null;
@@ -262,7 +280,8 @@ class Contact {
       if (this.phase !== 'connecting') return;
       this.socket.setNoDelay(true);
       this.phase = 'handshake';
-      this.sendHandshake();
+      if (this.encryptOutgoing) this.startEncrypted();
+      else this.sendHandshake();
     } catch {
       this.finish('error');
     }
@@ -294,18 +313,66 @@ class Contact {
   private sendHandshake(): void {
     if (this.sentHandshake || !this.torrent) return;
     this.sentHandshake = true;
-    this.socket.write(handshakeFor(this.torrent.infoHash, this.opts.peerId, this.opts.dhtPort !== undefined));
+    this.send(handshakeFor(this.torrent.infoHash, this.opts.peerId, this.opts.dhtPort !== undefined));
+  }
+
+  /** Writes to the peer, through the stream cipher once MSE/PE chose RC4 (on a copy: our messages are cached). */
+  private send(bytes: Buffer): void {
+    this.socket.write(this.encrypt ? this.encrypt.apply(Buffer.from(bytes)) : bytes);
+  }
+
+  /** Outgoing MSE/PE: our BitTorrent handshake travels as the initial payload of the encrypted one. */
+  private startEncrypted(): void {
+    const torrent = this.torrent!;
+    this.sentHandshake = true;
+    this.mse = new MseInitiator(torrent.infoHash, handshakeFor(torrent.infoHash, this.opts.peerId, this.opts.dhtPort !== undefined));
+    this.socket.write(this.mse.hello());
+  }
+
+  /** Feeds the MSE/PE handshake; returns the first plaintext bytes of the stream once it is done, else null. */
+  private negotiate(chunk: Buffer): Buffer | null {
+    const step = this.mse!.feed(chunk);
+    if (step.status === 'bad') {
+      this.finish(step.reason === 'unknown info hash' ? 'unknown-info-hash' : 'unknown-protocol');
+      return null;
+    }
+    if (step.write) this.socket.write(step.write);
+    if (step.status === 'more') return null;
+    this.mse = null;
+    this.encrypt = step.result.encrypt;
+    this.decrypt = step.result.decrypt;
+    this.result.encrypted = true;
+    return step.result.payload;
   }
 
   private onData(chunk: Buffer): void {
     if (this.phase === 'done') return;
     this.lastActivity = performance.now();
+    if (this.mse) {
+      const payload = this.negotiate(chunk);
+      if (payload === null || payload.length === 0) return;
+      chunk = payload;
+    } else if (this.decrypt) {
+      this.decrypt.apply(chunk); // the socket's own buffer: decrypted in place
+    }
+    this.onPlaintext(chunk);
+  }
+
+  private onPlaintext(chunk: Buffer): void {
     if (this.phase === 'messages') {
       if (!this.reader!.feed(chunk) && this.reader!.failed) this.finish('bad-message');
       return;
     }
     const parsed = this.handshake.feed(chunk);
-    if (parsed.status === 'bad') return this.finish('unknown-protocol');
+    if (parsed.status === 'bad') {
+      // Inbound bytes that are not a plaintext handshake may be an encrypted one.
+      if (!this.lookupObfuscated || this.torrent || this.encrypt || this.result.encrypted) return this.finish('unknown-protocol');
+      const lookup = this.lookupObfuscated;
+      this.mse = new MseResponder((obfuscated) => lookup(obfuscated.toString('hex'))?.infoHash);
+      const payload = this.negotiate(parsed.received);
+      if (payload !== null && payload.length > 0) this.onPlaintext(payload);
+      return;
+    }
     // Inbound: the info hash (first 48 bytes) picks the torrent; we answer before the peer id arrives.
     const infoHash = parsed.status === 'done' ? parsed.handshake.infoHash : parsed.infoHash;
     if (!this.torrent && infoHash) {
@@ -325,7 +392,7 @@ class Contact {
     this.phase = 'messages';
     this.lastMessage = performance.now();
     if (hs.extensionProtocol) {
-      this.socket.write(extensionHandshakeFor(this.opts.listenPort));
+      this.send(extensionHandshakeFor(this.opts.listenPort));
     }
     // The armed timer fires early at worst (and re-arms); re-arm now only if the quiet timeout is sooner.
     if (this.deadline() < this.timerAt) this.arm();
@@ -425,6 +492,8 @@ class Contact {
   /** End the contact: exactly once, timers cleared, socket closed, result delivered. */
   private finish(reason: ContactReason): void {
     if (this.phase === 'done') return;
+    // inbound bytes that were neither a plaintext nor a complete encrypted handshake
+    if (this.mse instanceof MseResponder && (reason === 'timeout' || reason === 'closed-early' || reason === 'reset')) reason = 'unknown-protocol';
     const handshakeDone = this.phase === 'messages';
     this.phase = 'done';
     this.opts.stop?.remove(this);
@@ -452,7 +521,8 @@ class Contact {
       const dhtPort = this.opts.dhtPort;
       if (dhtPort !== undefined && handshakeDone && !socket.destroyed && socket.writable) {
         // end() flushes the PORT message before the FIN; destroy() now could drop it.
-        socket.end(buildPortMessage(dhtPort));
+        const port = buildPortMessage(dhtPort);
+        socket.end(this.encrypt ? this.encrypt.apply(port) : port);
         const linger = setTimeout(() => socket.destroy(), PORT_LINGER_MS);
         linger.unref();
         socket.once('close', () => clearTimeout(linger));

@@ -2,15 +2,18 @@
 // (due again after the revisit delay, a retry delay, or retired). The crawl's Scheduler runs one
 // visit per free slot; the benchmarks run the same function.
 import type { DueQueue, QueuedPeer } from '../queue/due-queue.ts';
-import type { ContactResult, PeerSource } from '../types.ts';
+import type { EncryptionPolicy } from '../config.ts';
+import type { ContactReason, ContactResult, PeerSource } from '../types.ts';
 import { contactPeer, type ContactOptions, type ContactTorrent } from './contact.ts';
 
 /** Stores and counts a result; returns whether it confirmed a download. `seenBelowBefore`: an earlier visit of this run saw the peer below the threshold. */
 export type RecordResult = (result: ContactResult, source: PeerSource | null, seenBelowBefore: boolean) => boolean;
 
-export async function visitPeer(peer: QueuedPeer, torrent: ContactTorrent, opts: ContactOptions, queue: DueQueue, record: RecordResult): Promise<void> {
+export async function visitPeer(
+  peer: QueuedPeer, torrent: ContactTorrent, opts: ContactOptions, queue: DueQueue, record: RecordResult, encryption: EncryptionPolicy = 'off',
+): Promise<void> {
   const event = peer.attempts > 1 ? 'later' : 'first';
-  const result = await contactPeer(torrent, peer.ip, peer.port, event, opts);
+  const result = await contactWithPolicy(torrent, peer.ip, peer.port, event, opts, encryption);
   const confirmed = record(result, peer.firstSource, peer.seenBelow);
   const threshold = torrent.thresholdPieces;
   if (result.reason === 'success') {
@@ -19,4 +22,24 @@ export async function visitPeer(peer: QueuedPeer, torrent: ContactTorrent, opts:
   }
   const complete = result.endPieces !== null && result.endPieces >= threshold;
   queue.finish(peer, result.reason === 'success', complete, Date.now());
+}
+
+/** How a peer refuses a handshake it will not speak: a client that requires encryption closes a plaintext one at once. */
+const REFUSED_PLAINTEXT = new Set<ContactReason>(['closed-early', 'reset']);
+/** A client without MSE/PE closes on the encrypted handshake's random bytes, or answers something else. */
+const REFUSED_ENCRYPTED = new Set<ContactReason>(['closed-early', 'reset', 'unknown-protocol']);
+
+/**
+ * One contact under the encryption policy: 'fallback' tries encrypted when the plaintext handshake was
+ * closed at once, 'prefer' tries plaintext when the encrypted one was. Only the last attempt is recorded
+ * (its `encrypted` flag tells which one it was).
+ */
+export async function contactWithPolicy(
+  torrent: ContactTorrent, ip: string, port: number, event: 'first' | 'later', opts: ContactOptions, encryption: EncryptionPolicy,
+): Promise<ContactResult> {
+  const encryptFirst = encryption === 'prefer';
+  const result = await contactPeer(torrent, ip, port, event, opts, encryptFirst);
+  const refused = (encryptFirst ? REFUSED_ENCRYPTED : REFUSED_PLAINTEXT).has(result.reason);
+  const retry = encryption !== 'off' && refused && !opts.stop?.isStopped;
+  return retry ? contactPeer(torrent, ip, port, event, opts, !encryptFirst) : result;
 }

@@ -220,7 +220,7 @@ export class ResultWriter {
       // In the order of the ? placeholders of the contact statement.
       s.contact.run(
         r.torrentId, anonymizeAddress(r.ip), addressKey, storeIp ? canonicalIp(r.ip) : null, port, peerIdHex,
-        clientName(peerIdHex), r.clientVersion, r.listenPort, r.openingPieces, iso.formatOrNull(r.openedAt), r.endPieces,
+        clientName(peerIdHex), r.clientVersion, r.listenPort, r.encrypted ? 1 : 0, r.openingPieces, iso.formatOrNull(r.openedAt), r.endPieces,
         iso.format(r.endedAt), iso.formatOrNull(r.crossedAt), source ?? (r.event === 'incoming' ? 'incoming' : ''),
         iso.format(r.startedAt), place.country, place.continent, place.city,
         thresholdPieces, thresholdPieces, pieceSize,
@@ -391,10 +391,10 @@ function prepare(db: Sqlite.Database) {
     // previous visit's last_pieces/last_seen give the speed between visits.
     contact: db.prepare(`
       INSERT INTO peers (torrent_id, address, address_key, ip, port, peer_id, client, client_version, listen_port,
-        first_pieces, first_seen, last_pieces, last_seen, crossed_at, visits, sources, discovered_at,
+        encrypted, first_pieces, first_seen, last_pieces, last_seen, crossed_at, visits, sources, discovered_at,
         country, continent, city)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
-        ?, ?, ?, ?, ?, 1, ?, ?,
+        ?, ?, ?, ?, ?, ?, 1, ?, ?,
         ?, ?, ?)
       ON CONFLICT (torrent_id, address_key, port) DO UPDATE SET
         ip = coalesce(excluded.ip, peers.ip),
@@ -402,6 +402,7 @@ function prepare(db: Sqlite.Database) {
         client = coalesce(excluded.client, peers.client),
         client_version = coalesce(excluded.client_version, peers.client_version),
         listen_port = coalesce(excluded.listen_port, peers.listen_port),
+        encrypted = excluded.encrypted,
         first_pieces = coalesce(peers.first_pieces, excluded.first_pieces),
         first_seen = coalesce(peers.first_seen, excluded.first_seen),
         crossed_at = coalesce(peers.crossed_at, CASE

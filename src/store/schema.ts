@@ -60,6 +60,8 @@ export const peers = sqliteTable(
     clientVersion: text('client_version'),
     /** Listen port from the extension handshake (`p`). */
     listenPort: integer('listen_port'),
+    /** 1 when the latest successful contact spoke MSE/PE (the encrypted handshake), else 0. */
+    encrypted: integer('encrypted').notNull().default(0),
     firstPieces: integer('first_pieces'),
     firstSeen: text('first_seen'),
     lastPieces: integer('last_pieces'),

@@ -91,7 +91,8 @@ export function parseHandshake(buf: Uint8Array): HandshakeParse {
 
 export type HandshakeRead =
   | { status: 'partial'; infoHash: Buffer | null }
-  | { status: 'bad' }
+  /** `received`: every byte so far (an inbound side may try them as an encrypted handshake). */
+  | { status: 'bad'; received: Buffer }
   /** `rest`: what followed the handshake in the same read (peer messages). */
   | { status: 'done'; handshake: PeerHandshake; rest: Buffer };
 
@@ -107,7 +108,7 @@ export class HandshakeReader {
       return parsed;
     }
     this.pending = null;
-    if (parsed.status === 'bad') return parsed;
+    if (parsed.status === 'bad') return { status: 'bad', received: buf };
     return { status: 'done', handshake: parsed.handshake, rest: buf.subarray(parsed.consumed) };
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { evaluateIncoming, type ContactOptions, type ContactTorrent } from '../../src/evaluator/contact.ts';
 import { buildHandshake } from '../../src/wire/handshake.ts';
+import { obfuscatedInfoHash } from '../../src/wire/mse.ts';
 import { MessageId } from '../../src/wire/message-reader.ts';
 import { connectScriptedPeer, forbiddenIds, type ScriptedConnection, type Step } from '../helpers/scripted-peer.ts';
 import type { ContactResult } from '../../src/types.ts';
@@ -15,15 +16,17 @@ const options: ContactOptions = {
 };
 
 /** A real listener handing its sockets to evaluateIncoming, and a scripted peer dialling it. */
-async function incoming(script: Step[], o: Partial<ContactOptions> = {}): Promise<{ r: ContactResult; conn: ScriptedConnection }> {
+async function incoming(script: Step[], o: Partial<ContactOptions> = {}, encrypted = false): Promise<{ r: ContactResult; conn: ScriptedConnection }> {
   const lookedUp: string[] = [];
   const results: Promise<ContactResult>[] = [];
+  const obfuscated = obfuscatedInfoHash(infoHash).toString('hex');
   const server = net.createServer((socket) => {
-    results.push(evaluateIncoming(socket, (hex) => (lookedUp.push(hex), hex === infoHash.toString('hex') ? torrent : undefined), { ...options, ...o }));
+    results.push(evaluateIncoming(socket, (hex) => (lookedUp.push(hex), hex === infoHash.toString('hex') ? torrent : undefined), { ...options, ...o },
+      (hex) => (hex === obfuscated ? torrent : undefined)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
-    const conn = await connectScriptedPeer((server.address() as net.AddressInfo).port, { infoHash, pieces: 40, script });
+    const conn = await connectScriptedPeer((server.address() as net.AddressInfo).port, { infoHash, pieces: 40, script, encrypted });
     const localPort = conn.socket.localPort;
     await conn.closed;
     assert.equal(results.length, 1);
@@ -74,7 +77,7 @@ test('inbound, unknown hash: counted with torrentId -1, nothing sent', async () 
   assert.equal(conn.received().length, 0);
 });
 
-test('inbound garbage (an encrypted handshake): unknown-protocol', async () => {
+test('inbound garbage (neither a plaintext nor an encrypted handshake): unknown-protocol', async () => {
   const { r } = await incoming([{ raw: Buffer.from('8f3a2c9d10e4b7a6', 'hex') }, { wait: 1000 }]);
   assert.equal(r.reason, 'unknown-protocol');
   assert.equal(r.torrentId, -1);
@@ -83,4 +86,31 @@ test('inbound garbage (an encrypted handshake): unknown-protocol', async () => {
 test('inbound silence: timeout; close before the handshake: closed-early', async () => {
   assert.equal((await incoming([{ wait: 1000 }])).r.reason, 'timeout');
   assert.equal((await incoming([{ raw: Buffer.from([19]) }, { close: true }])).r.reason, 'closed-early');
+});
+
+test('inbound MSE/PE: an encrypted handshake is answered, the torrent found by its obfuscated hash, the peer read', async () => {
+  const { r, conn } = await incoming([{ handshake: true }, { awaitHandshake: true }, { extHandshake: { v: 'enc 2' } }, { bitfield: 12 }, { haveAll: true }], { dhtPort: 6881 }, true);
+  assert.equal(r.reason, 'success');
+  assert.equal(r.encrypted, true);
+  assert.equal(r.torrentId, 3);
+  assert.equal(r.openingPieces, 40);
+  assert.equal(r.clientVersion, 'enc 2');
+  const got = conn.parsed();
+  assert.deepEqual(got.handshake?.peerId, ourId);
+  assert.deepEqual(got.ids, [MessageId.extended, MessageId.port]);
+});
+
+test('inbound MSE/PE for a torrent we do not measure: unknown-info-hash', async () => {
+  const other = Buffer.alloc(20, 0x44);
+  const results: Promise<ContactResult>[] = [];
+  const server = net.createServer((socket) => {
+    results.push(evaluateIncoming(socket, () => undefined, options, () => undefined));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await assert.rejects(connectScriptedPeer((server.address() as net.AddressInfo).port, { infoHash: other, script: [{ handshake: true }], encrypted: true }));
+    assert.equal((await results[0]).reason, 'unknown-info-hash');
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });

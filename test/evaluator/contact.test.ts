@@ -339,3 +339,27 @@ test('a stop cuts contacts short: what was read is kept (success), a contact wit
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+test('MSE/PE: a peer that requires encryption closes a plaintext contact; an encrypted one reads its state', async () => {
+  const peer = await startScriptedPeer({ infoHash, encrypted: true, script: [{ handshake: true }, { extHandshake: { v: 'Crypt 1.0' } }, { bitfield: 40 }, { have: [50, 51] }] });
+  try {
+    const plain = await contactPeer(torrent, '127.0.0.1', peer.port, 'first', options());
+    assert.equal(plain.reason, 'closed-early');
+    assert.equal(plain.encrypted, false);
+    const r = await contactPeer(torrent, '127.0.0.1', peer.port, 'later', options({ dhtPort: 6881 }), true);
+    assert.equal(r.reason, 'success');
+    assert.equal(r.encrypted, true);
+    assert.equal(r.endPieces, 42);
+    assert.equal(r.clientVersion, 'Crypt 1.0');
+    assert.equal(r.dhtPort, null);
+    const conn = await peer.connection(0);
+    await conn.closed;
+    // what the peer decrypted: our handshake, our extension handshake, the PORT message; nothing forbidden
+    const got = conn.parsed();
+    assert.deepEqual(got.handshake?.infoHash, infoHash);
+    assert.deepEqual(forbiddenIds(conn), []);
+    assert.ok(got.ids.includes(MessageId.extended) && got.ids.includes(MessageId.port), `ids ${got.ids}`);
+  } finally {
+    await peer.close();
+  }
+});

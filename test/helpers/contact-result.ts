@@ -23,6 +23,7 @@ export function contactResult(over: Partial<ContactResult>): ContactResult {
     dhtPort: null,
     metadataSize: null,
     extensions: null,
+    encrypted: false,
     ...over,
   };
 }

@@ -4,6 +4,7 @@
 // with a script per connection number (a peer that changes between visits); as a client
 // (connectScriptedPeer) it plays an inbound peer against our listener.
 import net from 'node:net';
+import { mseInitiate, mseRespond, type Negotiated } from './mse-socket.ts';
 import bencode from 'bencode';
 import { buildHandshake, buildReserved, parseHandshake, HANDSHAKE_LENGTH, type PeerHandshake } from '../../src/wire/handshake.ts';
 import { encodeMessage, KEEP_ALIVE_MESSAGE, MessageId, readAllMessages, type WireMessage } from '../../src/wire/message-reader.ts';
@@ -77,6 +78,9 @@ export interface ScriptedPeerOptions {
   script: Step[] | ((connection: number) => Step[]);
   /** Wait for the other side's handshake before the first step (default: true as server, false as client). */
   awaitHandshake?: boolean;
+  /** Speak MSE/PE: as server, answer only encrypted handshakes (a plaintext one is closed at once, like a
+   *  client set to require encryption); as client, open with one. */
+  encrypted?: boolean;
 }
 
 export interface ReceivedWire {
@@ -292,10 +296,17 @@ export function runScript(socket: net.Socket, index: number, steps: Step[], opts
 export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<ScriptedPeer> {
   const connections: ScriptedConnection[] = [];
   const waiters = new Map<number, (c: ScriptedConnection) => void>();
-  const server = net.createServer((socket) => {
+  const server = net.createServer(async (socket) => {
     const index = connections.length;
     const steps = typeof opts.script === 'function' ? opts.script(index) : opts.script;
+    let mse: Negotiated | null = null;
+    if (opts.encrypted) {
+      socket.on('error', () => {});
+      mse = await mseRespond(socket, opts.infoHash).catch(() => null);
+      if (!mse) return void socket.destroy();
+    }
     const conn = runScript(socket, index, steps, opts, opts.awaitHandshake ?? true);
+    mse?.replay();
     connections.push(conn);
     waiters.get(index)?.(conn);
   });
@@ -324,5 +335,8 @@ export async function connectScriptedPeer(port: number, opts: ScriptedPeerOption
     socket.once('error', reject);
   });
   const steps = typeof opts.script === 'function' ? opts.script(0) : opts.script;
-  return runScript(socket, 0, steps, opts, opts.awaitHandshake ?? false);
+  const mse = opts.encrypted ? await mseInitiate(socket, opts.infoHash) : null;
+  const conn = runScript(socket, 0, steps, opts, opts.awaitHandshake ?? false);
+  mse?.replay();
+  return conn;
 }

@@ -20,6 +20,8 @@ export interface Aria2Options {
   seedMinutes?: number;
   /** Seed data already in `dir` (hash-checked first). */
   seed?: boolean;
+  /** Speak MSE/PE only, RC4 (a plaintext handshake is dropped). */
+  requireCrypto?: boolean;
 }
 
 export interface Aria2Status {
@@ -64,6 +66,7 @@ export class Aria2 {
     if (opts.seedMinutes !== undefined) args.push(`--seed-time=${opts.seedMinutes}`);
     else args.push('--seed-ratio=0.0');
     if (opts.seed) args.push('--check-integrity=true', '--bt-seed-unverified=false');
+    if (opts.requireCrypto) args.push('--bt-require-crypto=true', '--bt-min-crypto-level=arc4');
     if (opts.rpcPort !== undefined) {
       args.push('--enable-rpc=true', `--rpc-listen-port=${opts.rpcPort}`, '--rpc-listen-all=false');
     }

@@ -16,6 +16,8 @@ export interface TransmissionOptions {
   dir: string;
   /** Download limit, kB/s (transmission's kB = 1000 bytes); 0 = none. */
   downKBps?: number;
+  /** 0 = plaintext preferred, 1 = prefer encryption (default), 2 = require encryption (plaintext closed at once). */
+  encryption?: 0 | 1 | 2;
 }
 
 export interface TransmissionStatus {
@@ -54,8 +56,8 @@ export class Transmission {
       'pex-enabled': false,
       'utp-enabled': false,
       'blocklist-enabled': false,
-      // 1 = prefer encryption but accept plaintext (btda speaks plaintext)
-      encryption: 1,
+      // 1 = prefer encryption but accept plaintext; 2 = require it
+      encryption: opts.encryption ?? 1,
       'rpc-enabled': true,
       'rpc-bind-address': opts.host,
       'rpc-port': opts.rpcPort,

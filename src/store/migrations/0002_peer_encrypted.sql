@@ -1,0 +1,1 @@
+ALTER TABLE `peers` ADD `encrypted` integer DEFAULT 0 NOT NULL;
