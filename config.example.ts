@@ -50,6 +50,11 @@ const config: Partial<Config> = {
    *  closes or resets it before its handshake; 'prefer': encrypted first, then plaintext; 'off': plaintext only,
    *  and encrypted inbound handshakes are not answered. Inbound encrypted handshakes are answered otherwise. */
   encryption: 'fallback',
+  /** [--pex, --no-pex] Peer exchange (ut_pex, BEP 11): announce it in our extension handshake and queue the
+   *  peers a peer tells us about during a contact (source `pex`, one `requests` row per contact that told
+   *  any). libtorrent clients send their first PEX message right after the handshake; others every minute
+   *  or so, which a short contact may not see. */
+  pex: true,
   /** [--max-messages] Messages read per contact at most (2015: 256). */
   maxMessages: 256,
   /** [--opening-grace] Seconds after the first bitfield during which `have` messages still belong to the

@@ -39,6 +39,8 @@ export interface Config {
   stopGrace: number;
   /** MSE/PE for outgoing contacts (inbound encrypted handshakes are answered unless 'off'). */
   encryption: EncryptionPolicy;
+  /** Announce ut_pex to peers and queue the peers they tell us about (source 'pex'). */
+  pex: boolean;
   /** Messages read per contact at most. */
   maxMessages: number;
   /** Seconds after the opening bitfield during which `have` messages still count as the opening state. */
@@ -112,6 +114,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   contactLimit: 60,
   stopGrace: 3,
   encryption: 'fallback',
+  pex: true,
   maxMessages: 256,
   openingGrace: 1,
   threshold: 0.98,

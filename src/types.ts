@@ -106,4 +106,6 @@ export interface ContactResult {
   extensions: Record<string, number> | null;
   /** The contact spoke MSE/PE (the encrypted handshake) with the peer. */
   encrypted: boolean;
+  /** Peers the peer told us about in ut_pex messages (BEP 11), when any. */
+  pexPeers: { ip: string; port: number }[] | null;
 }

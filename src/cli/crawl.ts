@@ -149,6 +149,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     // tell peers where we listen, so those who find us can come back
     listenPort: config.passive ? config.port : undefined,
     stop: contactStop,
+    pex: config.pex,
   };
 
   let collectors: Collector[] = [];
@@ -168,6 +169,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       result.endPieces >= threshold && (result.crossedAt !== null || seenBelowBefore);
     if (confirmed) counters.confirmed++;
     if (result.dhtPort) onDhtNode(result.ip, result.dhtPort);
+    if (result.pexPeers && result.torrentId >= 0) addPexPeers(result);
     if (config.debug) {
       log.debug(`contact ${result.event} ${result.ip}:${result.port} torrent ${result.torrentId}: ${result.reason}` +
         (result.endPieces !== null ? `, ${result.openingPieces} → ${result.endPieces} pieces` : ''));
@@ -227,6 +229,16 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     logScrape: (entry) => writer.scrape(entry),
     log,
     now: Date.now,
+  };
+
+  /** Peers a peer told us about (ut_pex) join the queue like any collector's, logged as one request. */
+  const addPexPeers = (result: ContactResult) => {
+    const peers = result.pexPeers!;
+    const { new: fresh, duplicates } = ctx.addPeers(result.torrentId, peers, 'pex');
+    writer.request({
+      torrentId: result.torrentId, kind: 'pex', url: null, startedAt: result.startedAt, durationMs: result.endedAt - result.startedAt,
+      received: peers.length, new: fresh, duplicates, error: null,
+    });
   };
 
   const handleIncoming = async (socket: Socket) => {

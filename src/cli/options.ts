@@ -35,6 +35,7 @@ export const SETTINGS: Setting[] = [
   { key: 'contactLimit', flag: 'contact-limit', kind: 'seconds', describe: 'hard limit on one contact, seconds' },
   { key: 'stopGrace', flag: 'stop-grace', kind: 'seconds', describe: 'seconds contacts in flight may still take when the run stops' },
   { key: 'encryption', flag: 'encryption', kind: 'choice', choices: ENCRYPTION_POLICIES, describe: 'MSE/PE: fallback (plaintext, then encrypted), prefer (encrypted, then plaintext), off' },
+  { key: 'pex', flag: 'pex', kind: 'bool', describe: 'peer exchange: queue the peers a peer tells us about (--no-pex: off)' },
   { key: 'maxMessages', flag: 'max-messages', kind: 'int', describe: 'messages read per contact at most' },
   { key: 'openingGrace', flag: 'opening-grace', kind: 'seconds', describe: 'seconds after the first bitfield whose haves still count as the opening state' },
   { key: 'threshold', flag: 'threshold', kind: 'fraction', describe: 'share of pieces (0..1) that counts as complete' },

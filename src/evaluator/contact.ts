@@ -19,6 +19,7 @@ import type { ContactEvent, ContactReason, ContactResult } from '../types.ts';
 import type { ContactStop } from './contact-stop.ts';
 import { buildHandshake, HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
 import { MseInitiator, MseResponder } from '../wire/mse.ts';
+import { parsePexMessage } from '../wire/pex.ts';
 import type { Rc4 } from '../wire/rc4.ts';
 import { MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
 import {
@@ -59,11 +60,16 @@ export interface ContactOptions {
   dhtPort?: number;
   /** Our listener's port, announced as `p` in our extension handshake (so peers may connect back). */
   listenPort?: number;
+  /** Announce ut_pex and keep the peers a peer tells us about (ContactResult.pexPeers). */
+  pex?: boolean;
   /** Cuts the contact short when the crawl stops (contact-stop.ts). */
   stop?: ContactStop;
   /** Milliseconds since the epoch; injectable. */
   now?: () => number;
 }
+
+/** Peers kept from PEX messages per contact (a client sends at most 50 per minute). */
+const MAX_PEX_PEERS_PER_CONTACT = 500;
 
 /** How long a socket may take to flush our PORT message after `end()` before it is destroyed. */
 const PORT_LINGER_MS = 2000;
@@ -100,14 +106,15 @@ function handshakeFor(infoHash: Buffer, peerId: Buffer, dht: boolean): Buffer {
   return bytes;
 }
 
-/** Our extension handshake by listen port (buildExtensionHandshake depends on nothing else). */
-const extensionHandshakes = new Map<number | undefined, Buffer>();
+/** Our extension handshake by listen port and PEX (buildExtensionHandshake depends on nothing else). */
+const extensionHandshakes = new Map<string, Buffer>();
 
-function extensionHandshakeFor(listenPort: number | undefined): Buffer {
-  let bytes = extensionHandshakes.get(listenPort);
+function extensionHandshakeFor(listenPort: number | undefined, pex: boolean): Buffer {
+  const key = `${listenPort}:${pex}`;
+  let bytes = extensionHandshakes.get(key);
   if (!bytes) {
-    bytes = buildExtensionHandshake({ listenPort });
-    if (extensionHandshakes.size < 16) extensionHandshakes.set(listenPort, bytes);
+    bytes = buildExtensionHandshake({ listenPort, pex });
+    if (extensionHandshakes.size < 16) extensionHandshakes.set(key, bytes);
   }
   return bytes;
 }
@@ -196,6 +203,7 @@ function failedResult(torrentId: number, ip: string, port: number, event: Contac
     metadataSize: null,
     extensions: null,
     encrypted: false,
+    pexPeers: null,
   };
 }
 
@@ -392,7 +400,7 @@ class Contact {
     this.phase = 'messages';
     this.lastMessage = performance.now();
     if (hs.extensionProtocol) {
-      this.send(extensionHandshakeFor(this.opts.listenPort));
+      this.send(extensionHandshakeFor(this.opts.listenPort, this.opts.pex === true));
     }
     // The armed timer fires early at worst (and re-arms); re-arm now only if the quiet timeout is sooner.
     if (this.deadline() < this.timerAt) this.arm();
@@ -447,6 +455,16 @@ class Contact {
       r.listenPort = hs.listenPort ?? r.listenPort;
       r.metadataSize = hs.metadataSize ?? r.metadataSize;
       if (hs.extensions) r.extensions = { ...r.extensions, ...hs.extensions };
+      return true;
+    }
+    if (extId === OUR_EXTENSION_IDS.ut_pex) {
+      // other peers of the swarm: a bonus, never a reason to end the contact (a bad message is ignored)
+      const peers = this.opts.pex ? parsePexMessage(payload.subarray(1)) : null;
+      if (peers && peers.length > 0) {
+        const r = this.result;
+        r.pexPeers ??= [];
+        for (const p of peers) if (r.pexPeers.length < MAX_PEX_PEERS_PER_CONTACT) r.pexPeers.push(p);
+      }
       return true;
     }
     if (extId === OUR_EXTENSION_IDS.lt_donthave) {

@@ -12,7 +12,7 @@ export const EXTENDED_HANDSHAKE_ID = 0;
  * The ids WE assign (the peer sends these messages to us with these ids). We announce lt_donthave so
  * a peer can tell us it lost a piece; ut_metadata only when we fetch metadata (magnet links).
  */
-export const OUR_EXTENSION_IDS = { ut_metadata: 1, lt_donthave: 2 } as const;
+export const OUR_EXTENSION_IDS = { ut_metadata: 1, lt_donthave: 2, ut_pex: 3 } as const;
 
 export const CLIENT_VERSION = 'btda 0.1';
 
@@ -39,6 +39,8 @@ export interface OurHandshakeOptions {
   metadata?: boolean;
   /** Add `p`: our listen port, so the peer may connect back to our listener. */
   listenPort?: number;
+  /** Announce ut_pex (BEP 11): the peer may tell us about other peers. */
+  pex?: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export interface OurHandshakeOptions {
  */
 export function buildExtensionHandshake(opts: OurHandshakeOptions = {}): Buffer {
   const m: Record<string, number> = { lt_donthave: OUR_EXTENSION_IDS.lt_donthave };
+  if (opts.pex) m.ut_pex = OUR_EXTENSION_IDS.ut_pex;
   if (opts.metadata) m.ut_metadata = OUR_EXTENSION_IDS.ut_metadata;
   const dict: Record<string, unknown> = { m, v: CLIENT_VERSION };
   if (opts.listenPort !== undefined) dict.p = opts.listenPort;

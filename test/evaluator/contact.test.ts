@@ -5,7 +5,9 @@ import { ContactStop } from '../../src/evaluator/contact-stop.ts';
 import { contactPeer, reasonForSocketError, type ContactOptions, type ContactTorrent } from '../../src/evaluator/contact.ts';
 import { buildHandshake, buildReserved } from '../../src/wire/handshake.ts';
 import { encodeMessage, MessageId } from '../../src/wire/message-reader.ts';
-import { forbiddenIds, startScriptedPeer, type ScriptedConnection, type ScriptedPeerOptions } from '../helpers/scripted-peer.ts';
+import { OUR_EXTENSION_IDS } from '../../src/wire/extension-handshake.ts';
+import bencode from 'bencode';
+import { forbiddenIds, startScriptedPeer, type ScriptedConnection, type ScriptedPeerOptions, type Step } from '../helpers/scripted-peer.ts';
 import type { ContactResult } from '../../src/types.ts';
 
 const infoHash = Buffer.alloc(20, 0x11);
@@ -362,4 +364,17 @@ test('MSE/PE: a peer that requires encryption closes a plaintext contact; an enc
   } finally {
     await peer.close();
   }
+});
+
+test('PEX: with pex on we announce ut_pex and keep the peers a peer names; off, none', async () => {
+  const pex = Buffer.from(bencode.encode({ added: Buffer.from([10, 0, 0, 7, 0x1a, 0xe1, 10, 0, 0, 8, 0, 0]) }));
+  const script: Step[] = [{ handshake: true }, { bitfield: 10 }, { extended: { id: OUR_EXTENSION_IDS.ut_pex, payload: pex } }, { close: true }];
+  const on = await run({ script }, { pex: true });
+  assert.equal(on.r.reason, 'success');
+  assert.deepEqual(on.r.pexPeers, [{ ip: '10.0.0.7', port: 6881 }], 'port 0 dropped');
+  const ours = on.conn.parsed().messages.find((m) => m.type === 'extended');
+  assert.ok(ours?.type === 'extended' && ours.payload.includes('6:ut_pexi3e'), 'our extension handshake names ut_pex');
+  const off = await run({ script }, { pex: false });
+  assert.equal(off.r.pexPeers, null);
+  assert.equal(off.r.reason, 'success');
 });

@@ -24,6 +24,7 @@ export function contactResult(over: Partial<ContactResult>): ContactResult {
     metadataSize: null,
     extensions: null,
     encrypted: false,
+    pexPeers: null,
     ...over,
   };
 }
