@@ -21,6 +21,10 @@ export interface Figure {
 const SOURCE_COLORS: Record<string, string> = {
   http: '#4c78a8', udp: '#72b7b2', dht: '#f58518', incoming: '#54a24b', pex: '#b279a2', file: '#9d755d',
 };
+/** Dashes per source as well as colours: two trackers returning the same peers draw the same line. */
+const SOURCE_DASHES: Record<string, number[]> = {
+  http: [1, 0], udp: [6, 3], dht: [2, 2], incoming: [8, 2, 2, 2], pex: [4, 4], file: [1, 3],
+};
 const REASON_COLORS: [string, string][] = [
   ['success', '#54a24b'], ['timeout', '#e45756'], ['refused', '#f58518'], ['reset', '#b279a2'],
   ['unreachable', '#9d755d'], ['closed-early', '#ff9da6'], ['no-state', '#eeca3b'], ['unknown-protocol', '#4c78a8'],
@@ -38,7 +42,22 @@ const CONFIG = {
 };
 
 const TIME_AXIS = { title: 'time (UTC)', format: '%b %d %H:%M', labelAngle: -30, labelOverlap: true };
-const TIME_X = { field: 'time', type: 'temporal' as const, scale: { type: 'utc' as const }, axis: TIME_AXIS };
+
+/** The time axis; a window of under 15 minutes (a demo, a test run) is labelled to the second. */
+function timeX(rows: { time: string }[], axis: Record<string, unknown> = {}) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const r of rows) {
+    const t = Date.parse(r.time);
+    if (t < min) min = t;
+    if (t > max) max = t;
+  }
+  const short = max - min < 15 * 60_000;
+  return {
+    field: 'time', type: 'temporal' as const, scale: { type: 'utc' as const },
+    axis: { ...TIME_AXIS, ...(short ? { format: '%H:%M:%S' } : {}), ...axis },
+  };
+}
 
 /** Renders one vega-lite spec to an SVG document. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -73,11 +92,15 @@ export function addressesSpec(series: Series): TopLevelSpec {
     data: { values: series.addresses },
     mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.8 },
     encoding: {
-      x: TIME_X,
+      x: timeX(series.addresses),
       y: { field: 'received', type: 'quantitative', title: `addresses received per ${series.bucketLabel}` },
       color: {
         field: 'kind', type: 'nominal', title: 'source',
         scale: { domain: kinds, range: kinds.map((k) => SOURCE_COLORS[k] ?? '#888') },
+      },
+      strokeDash: {
+        field: 'kind', type: 'nominal', title: 'source',
+        scale: { domain: kinds, range: kinds.map((k) => SOURCE_DASHES[k] ?? [1, 0]) },
       },
     },
   };
@@ -104,7 +127,7 @@ export function downloadsSpec(series: Series): TopLevelSpec {
       height: torrents === 1 ? 260 : 150,
       mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.8 },
       encoding: {
-        x: { ...TIME_X, axis: { ...TIME_AXIS, tickCount: 4 } },
+        x: timeX(series.downloads, { tickCount: 4 }),
         y: { field: 'count', type: 'quantitative', title: 'downloads (cumulative)', axis: { tickMinStep: 1, format: ',d' } },
         color: {
           field: 'measure', type: 'nominal', title: null,
@@ -151,7 +174,7 @@ export function contactsSpec(series: Series): TopLevelSpec {
     data: { values: series.contacts },
     mark: { type: 'line', point: series.contacts.length <= 3 * 60, strokeWidth: 1.8 },
     encoding: {
-      x: TIME_X,
+      x: timeX(series.contacts),
       y: { field: 'perMinute', type: 'quantitative', title: 'count per minute' },
       color: { field: 'series', type: 'nominal', title: null, scale: { domain: names, range: ['#4c78a8', '#54a24b', '#f58518'] } },
       detail: { field: 'run', type: 'nominal' },

@@ -18,7 +18,10 @@ export function demoPlans(durationS: number, pieces: number, thresholdPieces: nu
     { label: 'seed-2', ...RTORRENT, joinAt: 0, fromPieces: pieces, toPieces: pieces, doneAt: 0, describe: 'seed from the start' },
     { label: 'early', ...QBITTORRENT, joinAt: 0, fromPieces: pct(0.05), toPieces: pieces, doneAt: at(0.35), describe: `5% -> 100% at ${s(0.35)}` },
     { label: 'halfway', ...ARIA2, joinAt: 0, fromPieces: pct(0.3), toPieces: pieces, doneAt: at(0.45), describe: `30% -> 100% at ${s(0.45)}` },
-    { label: 'steady', ...TRANSMISSION, joinAt: 0, fromPieces: 0, toPieces: pieces, doneAt: at(0.55), describe: `0% -> 100% at ${s(0.55)}` },
+    {
+      label: 'steady', ...TRANSMISSION, joinAt: 0, fromPieces: 0, toPieces: pieces, doneAt: at(0.55), requiresEncryption: true,
+      describe: `0% -> 100% at ${s(0.55)}, requires encryption`,
+    },
     { label: 'quiet', ...RTORRENT, joinAt: 0, fromPieces: pct(0.5), toPieces: pieces, doneAt: at(0.6), describe: `50% -> 100% at ${s(0.6)}, no haves` },
     { label: 'late', ...QBITTORRENT, joinAt: at(0.2), fromPieces: 0, toPieces: pieces, doneAt: at(0.7), describe: `joins at ${s(0.2)}: 0% -> 100% at ${s(0.7)}` },
     { label: 'slow', ...TRANSMISSION, joinAt: 0, fromPieces: 0, toPieces: pct(0.6), doneAt: durationS, describe: '0% -> 60% at the end' },

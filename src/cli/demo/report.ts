@@ -13,6 +13,7 @@ interface PeerRow {
   last_pieces: number | null;
   crossed_at: string | null;
   visits: number;
+  encrypted: number;
 }
 
 export interface DemoResult {
@@ -32,7 +33,7 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
   try {
     const torrent = db.sqlite.prepare('SELECT id, pieces FROM torrents WHERE info_hash = ?').get(swarm.infoHash) as { id: number; pieces: number };
     const rows = db.sqlite
-      .prepare('SELECT ip, port, client, first_pieces, last_pieces, crossed_at, visits FROM peers WHERE torrent_id = ?')
+      .prepare('SELECT ip, port, client, first_pieces, last_pieces, crossed_at, visits, encrypted FROM peers WHERE torrent_id = ?')
       .all(torrent.id) as PeerRow[];
     const confirmedRows = db.sqlite
       .prepare('SELECT p.ip, p.port FROM confirmed_downloads c JOIN peers p ON p.id = c.peer_row WHERE c.torrent_id = ?')
@@ -61,7 +62,7 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
         else truthText = `incomplete (${Math.round((100 * p.count) / P)}%)`;
         let seen = 'never reached';
         if (row && row.first_pieces !== null) {
-          seen = `${row.first_pieces} -> ${row.last_pieces}, ${row.visits} visit${row.visits === 1 ? '' : 's'}`;
+          seen = `${row.first_pieces} -> ${row.last_pieces}, ${row.visits} visit${row.visits === 1 ? '' : 's'}${row.encrypted ? ' (MSE/PE)' : ''}`;
           if (isConfirmed(p)) seen += `, confirmed at ${since(row.crossed_at!)}`;
           else if (p.leftAt !== null) seen += ', left unseen (blind spot)';
         }

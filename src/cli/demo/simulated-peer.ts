@@ -11,6 +11,8 @@ import { buildAnnounceUrl } from '../../collectors/tracker/http-tracker.ts';
 import { buildExtendedMessage, EXTENDED_HANDSHAKE_ID } from '../../wire/extension-handshake.ts';
 import { buildHandshake, HANDSHAKE_LENGTH, parseHandshake } from '../../wire/handshake.ts';
 import { encodeMessage, maxMessageLength, MessageId, MessageReader } from '../../wire/message-reader.ts';
+import { MseResponder, obfuscatedInfoHash } from '../../wire/mse.ts';
+import type { Rc4 } from '../../wire/rc4.ts';
 
 /**
  * How a peer reports new pieces while connected (SPEC "What real clients send"):
@@ -33,6 +35,8 @@ export interface PeerPlan {
   doneAt: number;
   /** Closes everything the moment it has every piece (seeding time 0), without telling anyone. */
   leavesAtCompletion?: boolean;
+  /** Speaks only MSE/PE: closes a plaintext handshake at once (transmission set to "require encryption"). */
+  requiresEncryption?: boolean;
   /** One line for the comparison table. */
   describe: string;
 }
@@ -196,6 +200,11 @@ export class SimulatedPeer {
 /** One wire connection of a simulated peer (btda dialled it). */
 class Connection {
   private handshake: Buffer | null = Buffer.alloc(0);
+  /** The encrypted handshake under way (a peer that requires it), then the stream ciphers. */
+  private mse: MseResponder | null = null;
+  private firstChunk = true;
+  private encrypt: Rc4 | null = null;
+  private decrypt: Rc4 | null = null;
   private fast = false;
   /** Pieces this connection has been told about (the first `told` of the peer's order). */
   private told = 0;
@@ -209,6 +218,10 @@ class Connection {
     private readonly swarm: SwarmFacts,
   ) {
     this.reader = new MessageReader(maxMessageLength(swarm.pieces), () => {}); // we only listen for framing
+    if (peer.plan.requiresEncryption) {
+      const obfuscated = obfuscatedInfoHash(swarm.infoHash);
+      this.mse = new MseResponder((h) => (h.equals(obfuscated) ? swarm.infoHash : undefined));
+    }
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -218,6 +231,24 @@ class Connection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.mse) {
+      // a plaintext handshake is refused at once, as by a client that requires encryption
+      if (this.firstChunk && chunk[0] === 19 && chunk.subarray(1, 20).toString('latin1') === 'BitTorrent protocol') {
+        return void this.socket.destroy();
+      }
+      this.firstChunk = false;
+      const step = this.mse.feed(chunk);
+      if (step.status === 'bad') return void this.socket.destroy();
+      if (step.write) this.socket.write(step.write);
+      if (step.status === 'more') return;
+      this.mse = null;
+      this.encrypt = step.result.encrypt;
+      this.decrypt = step.result.decrypt;
+      chunk = step.result.payload;
+      if (chunk.length === 0) return;
+    } else if (this.decrypt) {
+      this.decrypt.apply(chunk);
+    }
     if (this.handshake === null) {
       if (!this.reader.feed(chunk)) this.socket.destroy();
       return;
@@ -238,7 +269,7 @@ class Connection {
     this.fast = hs.fast;
     if (hs.extensionProtocol) {
       const dict = { m: {}, p: this.peer.port, v: `${this.peer.plan.imitates} (btda demo peer)` };
-      this.socket.write(buildExtendedMessage(EXTENDED_HANDSHAKE_ID, bencode.encode(dict)));
+      this.write(buildExtendedMessage(EXTENDED_HANDSHAKE_ID, bencode.encode(dict)));
     }
     this.open();
     const rest = buf.subarray(parsed.consumed);
@@ -286,7 +317,7 @@ class Connection {
   }
 
   private write(bytes: Buffer): void {
-    if (this.socket.writable) this.socket.write(bytes);
+    if (this.socket.writable) this.socket.write(this.encrypt ? this.encrypt.apply(Buffer.from(bytes)) : bytes);
   }
 }
 
