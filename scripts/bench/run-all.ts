@@ -25,6 +25,7 @@ const BENCHES: Bench[] = [
   { name: 'memory', script: 'memory.ts', args: [], nodeFlags: ['--expose-gc'], limitMs: 120_000 },
   { name: 'writer', script: 'writer.ts', args: [], limitMs: 120_000 },
   { name: 'dht', script: 'dht.ts', args: [], limitMs: 120_000 },
+  { name: 'mse', script: 'mse.ts', args: [], limitMs: 60_000 },
 ];
 
 const argv = process.argv.slice(2);
@@ -117,6 +118,14 @@ if (d) {
   rows.push([
     `DHT lookups/s (local DHT of ${d.nodes} bittorrent-dht nodes)`,
     `${fmt(d.lookupsPerSec)}/s sustained (offered ${fmt(d.offeredPerSec)}/s), ${fmt(d.btdaCpuMsPerLookup, 2)} ms CPU per lookup`,
+    '',
+  ]);
+}
+const e = results.get('mse');
+if (e) {
+  rows.push([
+    'MSE/PE handshake CPU (in-process, both sides)',
+    `initiator ${fmt(e.initiatorUs)} µs, responder ${fmt(e.responderUs)} µs per handshake; RC4 ${fmt(e.rc4MBps)} MB/s`,
     '',
   ]);
 }

@@ -13,12 +13,12 @@
 // Y = 2^X mod P (768-bit P, G = 2), S = the shared secret, SKEY = the info hash, HASH = SHA-1,
 // VC = 8 zero bytes, RC4 keys HASH('keyA', S, SKEY) (A's direction) and HASH('keyB', S, SKEY),
 // each dropping 1024 keystream bytes first. Pads are 0-512 random bytes.
-import { createHash, randomBytes } from 'node:crypto';
+import { createDiffieHellman, createHash, randomBytes, type DiffieHellman } from 'node:crypto';
 import { Rc4 } from './rc4.ts';
 
-const P = BigInt(
-  '0xFFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A63A36210000000000090563',
-);
+const P_HEX =
+  'FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A63A36210000000000090563';
+const P = BigInt(`0x${P_HEX}`);
 const KEY_BYTES = 96;
 const MAX_PAD = 512;
 const VC_BYTES = 8;
@@ -53,7 +53,7 @@ export function obfuscatedInfoHash(infoHash: Uint8Array): Buffer {
 
 /** Our side of an outgoing encrypted contact. `initialPayload` is our BitTorrent handshake (sent as IA). */
 export class MseInitiator {
-  private readonly x = privateKey();
+  private readonly x = randomBytes(20);
   private buf: Buffer = Buffer.alloc(0);
   private keys: { encrypt: Rc4; decrypt: Rc4; vcPattern: Buffer } | null = null;
   private vcAt = -1;
@@ -130,7 +130,7 @@ export class MseInitiator {
  * obfuscatedInfoHash) to the info hash of a torrent we measure.
  */
 export class MseResponder {
-  private readonly y = privateKey();
+  private readonly y = randomBytes(20);
   private buf: Buffer = Buffer.alloc(0);
   private secret: Buffer | null = null;
   private req1: Buffer | null = null;
@@ -209,36 +209,35 @@ function xor(a: Buffer, b: Buffer): Buffer {
   return out;
 }
 
-/** 160 random bits, as the spec recommends. */
-function privateKey(): bigint {
-  return BigInt(`0x${randomBytes(20).toString('hex')}`);
+/**
+ * One DiffieHellman object for every handshake: creating one checks the prime (about 15 ms), while
+ * setting a private key and using it takes 40 µs. Each use sets its own key first, and nothing
+ * awaits in between, so handshakes never see each other's keys. Private keys are 160 random bits.
+ */
+let group: DiffieHellman | null = null;
+function dh(privateKey: Buffer): DiffieHellman {
+  group ??= createDiffieHellman(Buffer.from(P_HEX, 'hex'), Buffer.from([2]));
+  group.setPrivateKey(privateKey);
+  return group;
 }
 
-function publicKey(x: bigint): Buffer {
-  return toBytes(modPow(2n, x, P));
+/** Y = 2^x mod P, 96 bytes. */
+function publicKey(x: Buffer): Buffer {
+  const g = dh(x);
+  g.generateKeys(); // with a private key set, this computes the public key from it
+  return leftPad(g.getPublicKey());
 }
 
 /** S = Y^x mod P; null for a public key outside 2..P-2 (it would give a trivial secret). */
-function sharedSecret(peerKey: Uint8Array, x: bigint): Buffer | null {
+function sharedSecret(peerKey: Uint8Array, x: Buffer): Buffer | null {
   const y = BigInt(`0x${Buffer.from(peerKey).toString('hex')}`);
   if (y < 2n || y > P - 2n) return null;
-  return toBytes(modPow(y, x, P));
+  return leftPad(dh(x).computeSecret(peerKey));
 }
 
-function toBytes(n: bigint): Buffer {
-  return Buffer.from(n.toString(16).padStart(KEY_BYTES * 2, '0'), 'hex');
-}
-
-function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
-  let result = 1n;
-  let b = base % mod;
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % mod;
-    e >>= 1n;
-    b = (b * b) % mod;
-  }
-  return result;
+/** Big-endian numbers are KEY_BYTES long in MSE, leading zeros included. */
+function leftPad(b: Buffer): Buffer {
+  return b.length >= KEY_BYTES ? b : Buffer.concat([Buffer.alloc(KEY_BYTES - b.length), b]);
 }
 
 function randomPadLength(): number {

@@ -6,22 +6,19 @@
 //
 // Skipped (with the reason) when transmission-daemon or aria2c is missing.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import { makePeerId, runCrawl } from '../../src/cli/crawl.ts';
+import { makePeerId } from '../../src/cli/crawl.ts';
 import { contactPeer } from '../../src/evaluator/contact.ts';
-import { defaultConfig, type Config } from '../../src/config.ts';
-import { silentLogger } from '../../src/log.ts';
 import { Database } from '../../src/store/database.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
-import { startRealTracker, type RealTracker } from '../helpers/tracker-server.ts';
 import { Aria2 } from './clients/aria2.ts';
 import { canBind, freePort } from './clients/ports.ts';
-import { hasCommand, poll, ProcessGroup } from './clients/processes.ts';
+import { E2eRun } from './clients/e2e-run.ts';
+import { hasCommand, poll } from './clients/processes.ts';
 import { Transmission } from './clients/transmission.ts';
 
 const SEED_HOST = '127.0.0.8';
@@ -33,20 +30,9 @@ test('clients that require encryption are measured over MSE/PE, outgoing and inb
   for (const host of [SEED_HOST, LEECH_HOST]) {
     if (!(await canBind(host))) return t.skip(`cannot bind ${host}`);
   }
-  const dir = mkdtempSync(join(tmpdir(), 'btda-e2e-mse-'));
-  const group = new ProcessGroup(dir);
-  let tracker: RealTracker | undefined;
-  const crawlStop = new AbortController();
-  let crawl: ReturnType<typeof runCrawl> | undefined;
-  t.after(async () => {
-    crawlStop.abort('test over');
-    await crawl?.catch(() => {});
-    await group.stopAll();
-    await tracker?.close();
-    if (!process.env.BTDA_KEEP_E2E) rmSync(dir, { recursive: true, force: true });
-  });
-
-  tracker = await startRealTracker(5);
+  const run = new E2eRun(t, 'btda-e2e-mse-');
+  const { dir, group } = run;
+  const tracker = await run.startTracker(5);
   const seedDir = join(dir, 'seed');
   mkdirSync(join(seedDir, 'download'), { recursive: true });
   // 2 MiB in 16 pieces, made in the seed's download folder so it seeds at once
@@ -61,28 +47,9 @@ test('clients that require encryption are measured over MSE/PE, outgoing and inb
   const db = Database.open(join(dir, 'btda.sqlite'));
   db.addTorrent(parsed, made.path, 'mse', Date.now());
   db.close();
-  const config: Config = {
-    ...defaultConfig,
-    db: join(dir, 'btda.sqlite'),
-    keyFile: join(dir, 'btda.key'),
-    inputPath: join(dir, 'no-input'),
-    magnetFile: join(dir, 'no-magnets'),
-    passive: true,
-    listenHost: '127.0.0.1',
-    port: await freePort(),
-    active: 8,
-    timeout: 2,
-    connectTimeout: 3,
-    contactLimit: 10,
-    revisitDelay: 3,
-    retryDelay: 2,
-    maxFailures: 20,
-    trackerInterval: 5,
-    flushIntervalMs: 200,
-    storeIp: true,
-  };
+  const config = run.crawlConfig(await freePort(), { active: 8, connectTimeout: 3, revisitDelay: 3 });
   assert.equal(config.encryption, 'fallback', 'the default');
-  crawl = runCrawl(config, { log: silentLogger, signal: crawlStop.signal });
+  void run.startCrawl(config);
 
   // a leecher that speaks only MSE/PE, slowed so it stays a leecher for a while
   const leecher = new Aria2(

@@ -19,21 +19,18 @@
 // transmission-daemon aria2` (.ci/run installs them on CI).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import { runCrawl } from '../../src/cli/crawl.ts';
-import { defaultConfig, thresholdPieces, type Config } from '../../src/config.ts';
-import { silentLogger } from '../../src/log.ts';
+import { defaultConfig, thresholdPieces } from '../../src/config.ts';
 import { Database } from '../../src/store/database.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
-import { startRealTracker, type RealTracker } from '../helpers/tracker-server.ts';
 import { Aria2 } from './clients/aria2.ts';
 import { canBind, freePort } from './clients/ports.ts';
-import { hasCommand, ProcessGroup, sleep } from './clients/processes.ts';
+import { E2eRun } from './clients/e2e-run.ts';
+import { hasCommand, sleep } from './clients/processes.ts';
 import { Transmission } from './clients/transmission.ts';
 
 const SIZE = 8 * 1024 * 1024;
@@ -66,20 +63,9 @@ test('real clients: confirmed downloads equal the leechers that finished while r
   for (const host of ['127.0.0.2', '127.0.0.7']) {
     if (!(await canBind(host))) return t.skip(`cannot bind ${host} (needs a host that routes 127.0.0.0/8 to loopback)`);
   }
-  const dir = mkdtempSync(join(tmpdir(), 'btda-e2e-clients-'));
-  const group = new ProcessGroup(dir);
-  let tracker: RealTracker | undefined;
-  const crawlStop = new AbortController();
-  let crawl: ReturnType<typeof runCrawl> | undefined;
-  t.after(async () => {
-    crawlStop.abort('test over');
-    await crawl?.catch(() => {});
-    await group.stopAll();
-    await tracker?.close();
-    if (!process.env.BTDA_KEEP_E2E) rmSync(dir, { recursive: true, force: true });
-  });
-
-  tracker = await startRealTracker(5);
+  const run = new E2eRun(t, 'btda-e2e-clients-');
+  const { dir, group } = run;
+  const tracker = await run.startTracker(5);
   const seedDir = join(dir, 'seed');
   mkdirSync(seedDir);
   const made = await makeTorrent({
@@ -106,29 +92,8 @@ test('real clients: confirmed downloads equal the leechers that finished while r
   const db = Database.open(join(dir, 'btda.sqlite'));
   db.addTorrent(parsed, made.path, 'ground-truth', Date.now());
   db.close();
-  const config: Config = {
-    ...defaultConfig,
-    db: join(dir, 'btda.sqlite'),
-    keyFile: join(dir, 'btda.key'),
-    inputPath: join(dir, 'no-input'),
-    magnetFile: join(dir, 'no-magnets'),
-    passive: true,
-    listenHost: '127.0.0.1',
-    port: await freePort(),
-    active: 16,
-    timeout: 2,
-    connectTimeout: 2,
-    contactLimit: 10,
-    openingGrace: 1,
-    revisitDelay: 5,
-    retryDelay: 2,
-    maxFailures: 20,
-    trackerInterval: 5,
-    statsInterval: 5,
-    flushIntervalMs: 200,
-    storeIp: true,
-  };
-  crawl = runCrawl(config, { log: silentLogger, signal: crawlStop.signal });
+  const config = run.crawlConfig(await freePort(), { openingGrace: 1 });
+  const crawl = run.startCrawl(config);
   let crawlError: Error | undefined;
   crawl.catch((err: Error) => (crawlError = err)); // awaited below; noticed at once by the loop
 
@@ -200,8 +165,7 @@ test('real clients: confirmed downloads equal the leechers that finished while r
   }
   await sleep(LINGER_MS);
   const swarmAtEnd = tracker.swarm(infoHash);
-  crawlStop.abort('test over');
-  const summary = await crawl;
+  const summary = await run.stopCrawl();
   assert.equal(summary.exitReason, 'test over');
 
   // ---- the truth, from the clients themselves
