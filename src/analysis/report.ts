@@ -112,6 +112,8 @@ export interface ClientReport {
   peers: number;
   share: number;
   confirmed: number;
+  /** Of those, peers whose latest contact spoke MSE/PE (the encrypted handshake). */
+  encrypted: number;
 }
 
 export interface CountryReport {
@@ -341,10 +343,13 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
   const confirmedByClient = countMap(all(
     `SELECT coalesce(client, 'unknown') k, count(*) n FROM confirmed_downloads WHERE ${inWindow('crossed_at')} AND ${inSet('torrent_id')} GROUP BY k`,
   ));
-  const clients: ClientReport[] = all<{ client: string; n: number }>(
-    `SELECT coalesce(p.client, 'unknown') client, count(*) n FROM peers p WHERE ${evaluatedWhere}
+  const encrypted = db.hasColumn('peers', 'encrypted') ? 'sum(p.encrypted)' : '0';
+  const clients: ClientReport[] = all<{ client: string; n: number; encrypted: number }>(
+    `SELECT coalesce(p.client, 'unknown') client, count(*) n, ${encrypted} encrypted FROM peers p WHERE ${evaluatedWhere}
      GROUP BY client ORDER BY n DESC, client LIMIT @top`, { top },
-  ).map((r) => ({ client: r.client, peers: r.n, share: r.n / evaluatedTotal, confirmed: confirmedByClient.get(r.client) ?? 0 }));
+  ).map((r) => ({
+    client: r.client, peers: r.n, share: r.n / evaluatedTotal, confirmed: confirmedByClient.get(r.client) ?? 0, encrypted: r.encrypted,
+  }));
 
   const confirmedByCountry = countMap(all(
     `SELECT coalesce(country, 'unknown') k, count(*) n FROM confirmed_downloads WHERE ${inWindow('crossed_at')} AND ${inSet('torrent_id')} GROUP BY k`,

@@ -104,9 +104,12 @@ export function reportTables(r: Report): ReportTable[] {
     {
       name: 'clients',
       title: `Clients (top ${r.clients.length} by peers)`,
-      columns: [col('client', 'client', 'text'), col('peers', 'peers'), col('share', 'share', 'share'), col('confirmed', 'confirmed')],
-      rows: r.clients.map((c) => [c.client, c.peers, c.share, c.confirmed]),
-      notes: ['peers evaluated in the window, by the client decoded from the peer id.'],
+      columns: [
+        col('client', 'client', 'text'), col('peers', 'peers'), col('share', 'share', 'share'), col('confirmed', 'confirmed'),
+        col('encrypted', 'over MSE/PE'),
+      ],
+      rows: r.clients.map((c) => [c.client, c.peers, c.share, c.confirmed, c.encrypted]),
+      notes: ['peers evaluated in the window, by the client decoded from the peer id; over MSE/PE: their latest contact was encrypted.'],
     },
     {
       name: 'countries',

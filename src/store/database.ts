@@ -59,6 +59,11 @@ export class Database {
     return this.sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?").get(name) !== undefined;
   }
 
+  /** A database of an older btda, opened read-only (not migrated), may lack newer columns. */
+  hasColumn(table: string, column: string): boolean {
+    return this.sqlite.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
+  }
+
   close(): void {
     if (this.sqlite.open) this.sqlite.close();
   }

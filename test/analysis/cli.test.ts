@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import Sqlite from 'better-sqlite3';
 import { runCli } from '../helpers/run-cli.ts';
 import { buildFixture, HASH_A } from './fixture.ts';
 import { parseCsv } from './parse-csv.ts';
@@ -75,4 +76,22 @@ test('btda export --format csv --out DIR: every table with its row count', async
   }
   const usage = await runCli(['export', '--db', path, '--format', 'csv']);
   assert.equal(usage.code, 2, 'missing --out');
+});
+
+test('a database of an older btda (no contact_waits, no peers.encrypted) still reports and exports, unchanged', async () => {
+  const { path: old } = await buildFixture();
+  const sqlite = new Sqlite(old);
+  sqlite.exec('DROP TABLE contact_waits; ALTER TABLE peers DROP COLUMN encrypted;');
+  sqlite.close();
+  const json = await runCli(['report', '--db', old, '--format', 'json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.ok(JSON.parse(json.stdout).clients.every((c: { encrypted: number }) => c.encrypted === 0));
+  const html = await runCli(['report', '--db', old, '--format', 'html', '--out', join(mkdtempSync(join(tmpdir(), 'btda-old-')), 'r')]);
+  assert.equal(html.code, 0, html.stderr);
+  const exported = await runCli(['export', '--db', old, '--format', 'csv', '--out', mkdtempSync(join(tmpdir(), 'btda-old-export-'))]);
+  assert.equal(exported.code, 0, exported.stderr);
+  // read-only: the report did not migrate the file
+  const check = new Sqlite(old, { readonly: true });
+  assert.equal((check.prepare("SELECT count(*) n FROM pragma_table_info('peers') WHERE name = 'encrypted'").get() as { n: number }).n, 0);
+  check.close();
 });

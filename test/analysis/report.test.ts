@@ -84,8 +84,8 @@ test('table 5.7 outcomes: count and share within the event, most frequent first'
 test('clients, countries and speed quantiles', () => {
   const r = report();
   assert.deepEqual(r.clients, [
-    { client: 'Transmission 3.00', peers: 5, share: 5 / 6, confirmed: 3 },
-    { client: 'qBittorrent 4.5.2', peers: 1, share: 1 / 6, confirmed: 0 },
+    { client: 'Transmission 3.00', peers: 5, share: 5 / 6, confirmed: 3, encrypted: 0 },
+    { client: 'qBittorrent 4.5.2', peers: 1, share: 1 / 6, confirmed: 0, encrypted: 1 },
   ]);
   // the store computes speeds from julianday() differences: exact to about a millisecond, so round them
   const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);

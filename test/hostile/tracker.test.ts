@@ -4,9 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { isIP } from 'node:net';
+import http from 'node:http';
+import { isIP, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { parseAnnounceReply, parseScrapeReply } from '../../src/collectors/tracker/http-tracker.ts';
+import { HttpTrackerClient, parseAnnounceReply, parseScrapeReply } from '../../src/collectors/tracker/http-tracker.ts';
 import { UdpTrackerClient } from '../../src/collectors/tracker/udp-tracker.ts';
 import type { AnnounceReply, AnnounceRequest, Outcome, ScrapeReply } from '../../src/collectors/tracker/tracker-client.ts';
 
@@ -222,4 +223,36 @@ test('property: a UDP tracker answering random bytes gives sane outcomes, in bou
   } finally {
     tracker.close();
   }
+});
+
+test('a 100 MB HTTP tracker reply: cut at the reply cap, the rest never read, memory bounded', { timeout: 20_000 }, async () => {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const total = 100 * 1024 * 1024;
+  let sent = 0;
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' }); // no content-length: the client cannot refuse up front
+    const pump = () => {
+      while (sent < total && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    res.on('close', () => res.removeAllListeners('drain'));
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const rss0 = process.memoryUsage.rss();
+  try {
+    const client = new HttpTrackerClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}/announce`, { timeoutMs: 10_000 });
+    const r = await client.announce(announceRequest);
+    assert.equal(r.ok, false);
+    assert.match(!r.ok ? r.error : '', /larger than 2097152 bytes/);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  assert.ok(sent < 20 * 1024 * 1024, `the server got to write ${sent} bytes before the client hung up`);
+  const grownMb = (process.memoryUsage.rss() - rss0) / 1048576;
+  assert.ok(grownMb < 64, `RSS grew ${grownMb.toFixed(1)} MB`);
 });
