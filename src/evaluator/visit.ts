@@ -13,10 +13,13 @@ export async function visitPeer(
   peer: QueuedPeer, torrent: ContactTorrent, opts: ContactOptions, queue: DueQueue, record: RecordResult, encryption: EncryptionPolicy = 'off',
 ): Promise<void> {
   const event = peer.attempts > 1 ? 'later' : 'first';
-  const result = await contactWithPolicy(torrent, peer.ip, peer.port, event, opts, encryption);
+  // a peer that needed MSE/PE last time is opened encrypted at once (one connection, not two)
+  const policy = encryption === 'fallback' && peer.encrypted ? 'prefer' : encryption;
+  const result = await contactWithPolicy(torrent, peer.ip, peer.port, event, opts, policy);
   const confirmed = record(result, peer.firstSource, peer.seenBelow);
   const threshold = torrent.thresholdPieces;
   if (result.reason === 'success') {
+    peer.encrypted = result.encrypted;
     // one byte per queued peer lets the live counter see crossings between visits; once confirmed, never again
     peer.seenBelow = !confirmed && (peer.seenBelow || (result.openingPieces ?? threshold) < threshold);
   }

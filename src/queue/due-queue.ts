@@ -91,10 +91,21 @@ export class QueuedPeer {
   }
   /** Seen below the threshold in this run and not yet counted as confirmed (for the live counters). */
   get seenBelow(): boolean {
-    return this.q.slots.seenBelow[this.c][this.i] === 1;
+    return (this.q.slots.flags[this.c][this.i] & FLAG_SEEN_BELOW) !== 0;
   }
   set seenBelow(yes: boolean) {
-    this.q.slots.seenBelow[this.c][this.i] = yes ? 1 : 0;
+    this.setFlag(FLAG_SEEN_BELOW, yes);
+  }
+  /** Its last successful contact needed MSE/PE: open the next one encrypted. */
+  get encrypted(): boolean {
+    return (this.q.slots.flags[this.c][this.i] & FLAG_ENCRYPTED) !== 0;
+  }
+  set encrypted(yes: boolean) {
+    this.setFlag(FLAG_ENCRYPTED, yes);
+  }
+  private setFlag(flag: number, yes: boolean): void {
+    const flags = this.q.slots.flags[this.c];
+    flags[this.i] = yes ? flags[this.i] | flag : flags[this.i] & ~flag;
   }
   /** The source that reported this peer first. */
   get firstSource(): PeerSource {
@@ -124,7 +135,8 @@ class Slots {
   sources: Uint8Array[] = [];
   firstSource: Uint8Array[] = [];
   state: Uint8Array[] = [];
-  seenBelow: Uint8Array[] = [];
+  /** FLAG_SEEN_BELOW | FLAG_ENCRYPTED. */
+  flags: Uint8Array[] = [];
   /** 1 for a peer not packed into the arrays (IPv6 address, ...): its torrent, ip and port are in DueQueue.others. */
   other: Uint8Array[] = [];
   failures: Uint32Array[] = [];
@@ -144,7 +156,7 @@ class Slots {
     this.sources.push(new Uint8Array(CHUNK_SIZE));
     this.firstSource.push(new Uint8Array(CHUNK_SIZE));
     this.state.push(new Uint8Array(CHUNK_SIZE));
-    this.seenBelow.push(new Uint8Array(CHUNK_SIZE));
+    this.flags.push(new Uint8Array(CHUNK_SIZE));
     this.other.push(new Uint8Array(CHUNK_SIZE));
     this.failures.push(new Uint32Array(CHUNK_SIZE));
     this.attempts.push(new Uint32Array(CHUNK_SIZE));
@@ -153,6 +165,9 @@ class Slots {
     this.seq.push(new Float64Array(CHUNK_SIZE));
   }
 }
+
+const FLAG_SEEN_BELOW = 1;
+const FLAG_ENCRYPTED = 2;
 
 const INITIAL_TABLE = 1 << 12;
 const INITIAL_HEAP = 1 << 10;

@@ -106,6 +106,8 @@ export interface ScriptedConnection {
 export interface ScriptedPeer {
   port: number;
   connections: ScriptedConnection[];
+  /** TCP connections accepted, including those refused before the script ran (a plaintext handshake to an `encrypted` peer). */
+  readonly accepted: number;
   /** Resolves with connection number `index` once it has been accepted. */
   connection(index: number): Promise<ScriptedConnection>;
   close(): Promise<void>;
@@ -296,7 +298,9 @@ export function runScript(socket: net.Socket, index: number, steps: Step[], opts
 export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<ScriptedPeer> {
   const connections: ScriptedConnection[] = [];
   const waiters = new Map<number, (c: ScriptedConnection) => void>();
+  let accepted = 0;
   const server = net.createServer(async (socket) => {
+    accepted++;
     const index = connections.length;
     const steps = typeof opts.script === 'function' ? opts.script(index) : opts.script;
     let mse: Negotiated | null = null;
@@ -318,6 +322,9 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<Scri
   return {
     port,
     connections,
+    get accepted() {
+      return accepted;
+    },
     connection: (index) =>
       connections[index] ? Promise.resolve(connections[index]) : new Promise((resolve) => waiters.set(index, resolve)),
     close: async () => {
