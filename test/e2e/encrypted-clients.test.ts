@@ -2,7 +2,8 @@
 // encryption" (it closes a plaintext handshake at once) and an aria2 1.36.0 leecher with
 // --bt-require-crypto. btda runs with the default --encryption fallback: its plaintext contact is
 // closed, the same visit tries again encrypted and reads the peer; aria2 also dials btda's listener
-// (it learns btda from the tracker) with an encrypted handshake, which btda answers.
+// (it learns btda from the tracker) with an encrypted handshake, which btda answers. aria2 has peer
+// exchange on: its ut_pex messages name the seed, which btda then also lists under the source `pex`.
 //
 // Skipped (with the reason) when transmission-daemon or aria2c is missing.
 import assert from 'node:assert/strict';
@@ -26,7 +27,7 @@ const LEECH_HOST = '127.0.0.9';
 const missing = ['transmission-daemon', 'aria2c'].filter((c) => !hasCommand(c));
 const skip = missing.length > 0 ? `needs ${missing.join(' and ')} (Debian: apt-get install transmission-daemon aria2)` : false;
 
-test('clients that require encryption are measured over MSE/PE, outgoing and inbound', { skip, timeout: 120_000 }, async (t) => {
+test('clients that require encryption are measured over MSE/PE, outgoing and inbound', { skip, timeout: 150_000 }, async (t) => {
   for (const host of [SEED_HOST, LEECH_HOST]) {
     if (!(await canBind(host))) return t.skip(`cannot bind ${host}`);
   }
@@ -53,7 +54,7 @@ test('clients that require encryption are measured over MSE/PE, outgoing and inb
 
   // a leecher that speaks only MSE/PE, slowed so it stays a leecher for a while
   const leecher = new Aria2(
-    { name: 'leech-aria2-require', host: LEECH_HOST, listenPort: await freePort(LEECH_HOST), rpcPort: await freePort(), dir: join(dir, 'leech'), torrentPath: made.path, downLimit: '64K', requireCrypto: true },
+    { name: 'leech-aria2-require', host: LEECH_HOST, listenPort: await freePort(LEECH_HOST), rpcPort: await freePort(), dir: join(dir, 'leech'), torrentPath: made.path, downLimit: '64K', requireCrypto: true, pex: true },
     group,
   );
   await leecher.ready();
@@ -86,4 +87,10 @@ test('clients that require encryption are measured over MSE/PE, outgoing and inb
   const encrypted = await contactPeer(torrent, SEED_HOST, seed.opts.peerPort, 'later', opts, true);
   assert.equal(encrypted.reason, 'success');
   assert.equal(encrypted.endPieces, 16);
+
+  // peer exchange from a real client: aria2 (ut_pex on) names the peers it is connected to, the seed among them
+  const pexRows = sqlite.prepare("SELECT received FROM requests WHERE kind = 'pex'");
+  const seedSources = sqlite.prepare('SELECT sources FROM peers WHERE ip = ?');
+  await poll(() => (seedSources.get(SEED_HOST) as { sources: string }).sources.includes('pex') || undefined, 60_000, 'a PEX message from aria2 naming the seed');
+  assert.ok((pexRows.all() as { received: number }[]).every((r) => r.received >= 1));
 });

@@ -22,6 +22,8 @@ export interface Aria2Options {
   seed?: boolean;
   /** Speak MSE/PE only, RC4 (a plaintext handshake is dropped). */
   requireCrypto?: boolean;
+  /** Peer exchange on (ut_pex): it tells its peers about the others. Off by default. */
+  pex?: boolean;
 }
 
 export interface Aria2Status {
@@ -49,7 +51,7 @@ export class Aria2 {
       '--enable-dht=false',
       '--enable-dht6=false',
       '--bt-enable-lpd=false',
-      '--enable-peer-exchange=false',
+      `--enable-peer-exchange=${opts.pex === true}`,
       '--disable-ipv6=true',
       '--file-allocation=none',
       '--auto-file-renaming=false',
