@@ -17,13 +17,12 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ContactEvent, ContactReason, ContactResult } from '../types.ts';
 import type { ContactStop } from './contact-stop.ts';
-import { buildHandshake, HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
+import { HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
 import { MseInitiator, MseResponder } from '../wire/mse.ts';
 import { parsePexMessage } from '../wire/pex.ts';
 import type { Rc4 } from '../wire/rc4.ts';
 import { MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
 import {
-  buildExtensionHandshake,
   EXTENDED_HANDSHAKE_ID,
   OUR_EXTENSION_IDS,
   parseDontHave,
@@ -31,7 +30,10 @@ import {
 } from '../wire/extension-handshake.ts';
 import { buildPortMessage, parsePortPayload } from '../wire/port.ts';
 import { ContactProgress } from './contact-progress.ts';
-import { socketFailureOf } from '../wire/socket-errors.ts';
+import { failedResult, reasonForSocketError, type ContactPhase } from './contact-result.ts';
+import { extensionHandshakeFor, handshakeFor } from './our-messages.ts';
+
+export { reasonForSocketError, type ContactPhase } from './contact-result.ts';
 
 export interface ContactTorrent {
   torrentId: number;
@@ -94,43 +96,6 @@ function onContactTimer(contact: Contact): void {
   contact.onTimer();
 }
 
-/** Our handshake per torrent (by info hash buffer), for the peer id and DHT bit it was built with. */
-const handshakes = new WeakMap<Buffer, { infoHash: Buffer; peerId: Buffer; dht: boolean; bytes: Buffer }>();
-
-function handshakeFor(infoHash: Buffer, peerId: Buffer, dht: boolean): Buffer {
-  const cached = handshakes.get(infoHash);
-  if (cached && cached.dht === dht && cached.peerId.equals(peerId) && cached.infoHash.equals(infoHash)) return cached.bytes;
-  const bytes = buildHandshake(infoHash, peerId, { dht });
-  // copies of the inputs: a caller changing its buffers later gets a new handshake, not a stale one
-  handshakes.set(infoHash, { infoHash: Buffer.from(infoHash), peerId: Buffer.from(peerId), dht, bytes });
-  return bytes;
-}
-
-/** Our extension handshake by listen port and PEX (buildExtensionHandshake depends on nothing else). */
-const extensionHandshakes = new Map<string, Buffer>();
-
-function extensionHandshakeFor(listenPort: number | undefined, pex: boolean): Buffer {
-  const key = `${listenPort}:${pex}`;
-  let bytes = extensionHandshakes.get(key);
-  if (!bytes) {
-    bytes = buildExtensionHandshake({ listenPort, pex });
-    if (extensionHandshakes.size < 16) extensionHandshakes.set(key, bytes);
-  }
-  return bytes;
-}
-
-/** How far a contact got: TCP connect, the peer's handshake, its messages. */
-export type ContactPhase = 'connecting' | 'handshake' | 'messages' | 'done';
-
-/** The reason a socket error gives, by how far the contact got. */
-export function reasonForSocketError(code: string | undefined, phase: ContactPhase, hasState: boolean): ContactReason {
-  if (hasState) return 'success';
-  const failure = socketFailureOf(code);
-  // once the handshake is done, a reset or a stall means the peer had nothing to tell
-  if (phase === 'messages' && (failure === 'reset' || failure === 'timeout')) return 'no-state';
-  return failure;
-}
-
 /** Contact a peer at ip:port for a torrent. Never rejects; resolves once. */
 export function contactPeer(
   torrent: ContactTorrent,
@@ -178,33 +143,6 @@ export function evaluateIncoming(
       resolve(failedResult(-1, ip, port, 'incoming'));
     }
   });
-}
-
-/** A result with nothing learnt yet (reason 'error' until the contact says otherwise). */
-function failedResult(torrentId: number, ip: string, port: number, event: ContactEvent, at = Date.now()): ContactResult {
-  return {
-    torrentId,
-    ip,
-    port,
-    event,
-    reason: 'error',
-    startedAt: at,
-    endedAt: at,
-    openingPieces: null,
-    openedAt: null,
-    endPieces: null,
-    crossedAt: null,
-    peerId: null,
-    clientVersion: null,
-    listenPort: null,
-    longestWaitMs: 0,
-    messages: 0,
-    dhtPort: null,
-    metadataSize: null,
-    extensions: null,
-    encrypted: false,
-    pexPeers: null,
-  };
 }
 
 class Contact {
