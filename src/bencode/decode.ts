@@ -204,3 +204,17 @@ export function textField(d: BDict, key: string, maxChars = 300): string | undef
   const v = d[key];
   return Buffer.isBuffer(v) ? v.subarray(0, maxChars * 4).toString('utf8').slice(0, maxChars) : undefined;
 }
+
+/**
+ * A dictionary at the start of `buf` (what follows it is the caller's), or null for bytes that are not
+ * one: for peer messages, where bad bencode is an outcome, not an exception.
+ */
+export function decodeDictPrefix(buf: Uint8Array, limits: DecodeLimits): { dict: BDict; end: number } | null {
+  try {
+    const { value, end } = decodePrefix(buf, 0, limits);
+    return isDict(value) ? { dict: value, end } : null;
+  } catch (err) {
+    if (err instanceof BencodeError) return null;
+    throw err;
+  }
+}

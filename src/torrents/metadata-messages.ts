@@ -3,7 +3,7 @@
 // { msg_type, piece[, total_size] }; a data message (msg_type 1) carries the piece's bytes right
 // after the dictionary, so the strict decoder's prefix variant finds where they start.
 import bencode from 'bencode';
-import { BencodeError, decodePrefix, isDict, type BValue, type DecodeLimits } from '../bencode/decode.ts';
+import { decodeDictPrefix, type DecodeLimits } from '../bencode/decode.ts';
 import { buildExtendedMessage } from '../wire/extension-handshake.ts';
 
 /** Metadata travels in pieces of 16 KiB; only the last one may be shorter. */
@@ -13,17 +13,6 @@ export const MetadataMsgType = { request: 0, data: 1, reject: 2 } as const;
 
 /** The dictionary is a handful of small integers: a tight limit keeps hostile input cheap. */
 const DICT_LIMITS: DecodeLimits = { maxDepth: 4, maxItems: 64 };
-
-/** The strict decoder's prefix variant, with bad bytes as null (an outcome, not an exception). */
-function decodeDictPrefix(buf: Buffer, limits: DecodeLimits): { dict: Record<string, BValue>; end: number } | null {
-  try {
-    const { value, end } = decodePrefix(buf, 0, limits);
-    return isDict(value) ? { dict: value, end } : null;
-  } catch (err) {
-    if (err instanceof BencodeError) return null;
-    throw err;
-  }
-}
 
 export function metadataPieceCount(size: number): number {
   return Math.ceil(size / METADATA_PIECE_SIZE);

@@ -2,7 +2,7 @@
 // few extension messages we read (lt_donthave, BEP 54). Fields of a peer's handshake are read
 // defensively: undecodable bytes are a bad message, a field of the wrong type is ignored.
 import bencode from 'bencode';
-import { BencodeError, decodePrefix, isDict, type BValue } from '../bencode/decode.ts';
+import { decodeDictPrefix, isDict, type BValue } from '../bencode/decode.ts';
 import { encodeMessage, MessageId } from './message-reader.ts';
 
 /** Extended message id 0 is the handshake. */
@@ -88,15 +88,8 @@ function ipText(v: BValue | undefined): string | null {
  * bencoded dictionary: the caller treats that as a bad message. Bytes after the dictionary are ignored.
  */
 export function parseExtensionHandshake(payload: Buffer): ExtensionHandshake | null {
-  let decoded: BValue;
-  try {
-    decoded = decodePrefix(payload, 0, { maxDepth: 4, maxItems: 1000 }).value;
-  } catch (err) {
-    if (err instanceof BencodeError) return null;
-    throw err;
-  }
-  if (!isDict(decoded)) return null;
-  const d = decoded;
+  const d = decodeDictPrefix(payload, { maxDepth: 4, maxItems: 1000 })?.dict;
+  if (!d) return null;
 
   const port = int(d.p);
   const size = int(d.metadata_size);

@@ -2,7 +2,7 @@
 // bencoded dict; `added` (6 bytes per IPv4 peer) and `added6` (18 bytes per IPv6 peer) name peers,
 // `dropped`/`dropped6` those gone (not needed: btda finds out itself). Clients send at most 50
 // added peers per message and one message a minute; we read at most MAX_PEX_PEERS per message.
-import { BencodeError, decodePrefix, isDict, type BValue } from '../bencode/decode.ts';
+import { decodeDictPrefix } from '../bencode/decode.ts';
 import { parseCompactPeers, type CompactPeer } from './compact-peers.ts';
 
 /** More than any client sends in one message (BEP 11 suggests 50); the rest is dropped. */
@@ -10,14 +10,8 @@ export const MAX_PEX_PEERS = 200;
 
 /** The peers a ut_pex message adds; null when it is not a bencoded dict. */
 export function parsePexMessage(payload: Buffer): CompactPeer[] | null {
-  let decoded: BValue;
-  try {
-    decoded = decodePrefix(payload, 0, { maxDepth: 2, maxItems: 64 }).value;
-  } catch (err) {
-    if (err instanceof BencodeError) return null;
-    throw err;
-  }
-  if (!isDict(decoded)) return null;
+  const decoded = decodeDictPrefix(payload, { maxDepth: 2, maxItems: 64 })?.dict;
+  if (!decoded) return null;
   const peers: CompactPeer[] = [];
   const v4 = decoded.added;
   const v6 = decoded.added6;
