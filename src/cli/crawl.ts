@@ -307,12 +307,15 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     clearInterval(progressTimer);
     opts.signal?.removeEventListener('abort', onAbort);
     resolver.stop();
-    const drained = scheduler.stop(); // no new contacts from here on
-    // the contacts in flight get --stop-grace, then are cut short (what they read is kept)
-    const cut = setTimeout(() => contactStop.cutShortAll(), config.stopGrace * 1000);
+    const drained = scheduler.stop(); // no new outgoing contacts from here on
+    // The contacts in flight, outgoing and inbound, get --stop-grace, then are cut short (what they read
+    // is kept; the rest count as `stopped`) before the listener closes its sockets.
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([contactStop.whenIdle(), new Promise((resolve) => (graceTimer = setTimeout(resolve, config.stopGrace * 1000)))]);
+    clearTimeout(graceTimer);
+    contactStop.cutShortAll();
     await Promise.allSettled(collectors.map((c) => c.stop()));
     await drained;
-    clearTimeout(cut);
     const flushed = writer.close();
     try {
       db.endRun(runId, flushed ? exitReason : `${exitReason}; results not written`, Date.now());

@@ -10,6 +10,7 @@ export interface CutShort {
 export class ContactStop {
   private readonly open = new Set<CutShort>();
   private stopped = false;
+  private idleWaiters: (() => void)[] = [];
 
   /** cutShortAll() was called: start nothing new. */
   get isStopped(): boolean {
@@ -30,6 +31,19 @@ export class ContactStop {
   /** A contact ended by itself. */
   remove(contact: CutShort): void {
     this.open.delete(contact);
+    if (this.open.size === 0 && this.idleWaiters.length > 0) this.wakeIdle();
+  }
+
+  /** Resolves once no contact is in flight (at once if none is). */
+  whenIdle(): Promise<void> {
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Ends every contact in flight now, and any that begins later. */
@@ -37,5 +51,6 @@ export class ContactStop {
     this.stopped = true;
     for (const contact of [...this.open]) contact.cutShort();
     this.open.clear();
+    this.wakeIdle();
   }
 }

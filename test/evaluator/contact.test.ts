@@ -378,3 +378,21 @@ test('PEX: with pex on we announce ut_pex and keep the peers a peer names; off, 
   assert.equal(off.r.pexPeers, null);
   assert.equal(off.r.reason, 'success');
 });
+
+test('ContactStop.whenIdle resolves when the last contact ends, or at once when none is in flight', async () => {
+  const stop = new ContactStop();
+  await stop.whenIdle();
+  const peer = await startScriptedPeer({ infoHash, script: [{ handshake: true }, { bitfield: 3 }, { wait: 200 }, { close: true }] });
+  try {
+    const contact = contactPeer(torrent, '127.0.0.1', peer.port, 'first', options({ stop, timeoutMs: 2000 }));
+    let idle = false;
+    const waiting = stop.whenIdle().then(() => (idle = true));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(idle, false);
+    assert.equal((await contact).reason, 'success');
+    await waiting;
+    assert.equal(stop.inFlight, 0);
+  } finally {
+    await peer.close();
+  }
+});

@@ -2,6 +2,7 @@
 // clients, handshake floods and garbage — while honest peers (outgoing and inbound) are measured exactly.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,11 @@ test('listener abuse: limits hold, memory stays bounded, honest peers are measur
         s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 5]));
       }, 2000));
     }
+    // fake encrypted handshakes: 96 bytes of "public key" and 600 of junk where req1 should be (each costs
+    // btda a Diffie-Hellman computation, then is given up as unknown-protocol)
+    for (let i = 0; i < 100; i++) {
+      attacks.push(attacker(port, `127.0.4.${1 + (i % 25)}`, (s) => s.write(randomBytes(696)), 2000));
+    }
     // an honest inbound peer in the middle of it all
     const inbound = await connectScriptedPeer(port, {
       infoHash,
@@ -119,6 +125,7 @@ test('listener abuse: limits hold, memory stays bounded, honest peers are measur
   assert.equal(counted, door.accepted, `every accepted connection has an outcome: ${JSON.stringify(outcomes)}`);
   const rejected = (door.errors ?? '').split('|').reduce((n, e) => n + (Number(/^(\d+) connections rejected/.exec(e)?.[1]) || 0), 0);
   assert.ok(rejected > 900, `rejected at the limits: ${rejected}`);
+  assert.ok(outcomes['unknown-protocol'] > 8, `the fake encrypted handshakes are unknown-protocol too: ${JSON.stringify(outcomes)}`);
   for (const reason of ['unknown-info-hash', 'bad-message', 'unknown-protocol', 'timeout']) assert.ok(outcomes[reason] > 0, `${reason}: ${JSON.stringify(outcomes)}`);
   assert.equal(outcomes.success, 1, JSON.stringify(outcomes));
   s.close();
