@@ -49,6 +49,8 @@ test('a bad flag value gives one clear line naming the flag and exit code 2', as
     [['--duration', '2x'], '--duration'],
     [['--port', '70000'], '--port'],
     [['--dht-bootstrap', 'nohostport'], '--dht-bootstrap'],
+    [['--encryption', 'maybe'], '--encryption'],
+    [['--stop-grace', '0'], '--stop-grace'],
   ] as const) {
     const r = await runCli([...args, '--db', join(dir, 'x.sqlite')]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
