@@ -48,7 +48,8 @@ const config: Partial<Config> = {
    *  "require encryption" closes a plaintext handshake at once; the 2015 tool lost 21% of inbound peers as
    *  "unknown protocol"). 'fallback': plaintext first, and encrypted again in the same visit when the peer
    *  closes or resets it before its handshake; 'prefer': encrypted first, then plaintext; 'off': plaintext only,
-   *  and encrypted inbound handshakes are not answered. Inbound encrypted handshakes are answered otherwise. */
+   *  and encrypted inbound handshakes are not answered. Inbound encrypted handshakes are answered otherwise.
+   *  With 'fallback' or 'prefer' a peer's next visit opens the way that worked last time. */
   encryption: 'fallback',
   /** [--pex, --no-pex] Peer exchange (ut_pex, BEP 11): announce it in our extension handshake and queue the
    *  peers a peer tells us about during a contact (source `pex`, one `requests` row per contact that told

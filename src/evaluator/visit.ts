@@ -13,8 +13,8 @@ export async function visitPeer(
   peer: QueuedPeer, torrent: ContactTorrent, opts: ContactOptions, queue: DueQueue, record: RecordResult, encryption: EncryptionPolicy = 'off',
 ): Promise<void> {
   const event = peer.attempts > 1 ? 'later' : 'first';
-  // a peer that needed MSE/PE last time is opened encrypted at once (one connection, not two)
-  const policy = encryption === 'fallback' && peer.encrypted ? 'prefer' : encryption;
+  // open the way that worked last time, so a visit costs one connection, not two
+  const policy = encryption === 'off' || peer.encrypted === null ? encryption : peer.encrypted ? 'prefer' : 'fallback';
   const result = await contactWithPolicy(torrent, peer.ip, peer.port, event, opts, policy);
   const confirmed = record(result, peer.firstSource, peer.seenBelow);
   const threshold = torrent.thresholdPieces;

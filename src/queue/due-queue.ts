@@ -96,12 +96,14 @@ export class QueuedPeer {
   set seenBelow(yes: boolean) {
     this.setFlag(FLAG_SEEN_BELOW, yes);
   }
-  /** Its last successful contact needed MSE/PE: open the next one encrypted. */
-  get encrypted(): boolean {
-    return (this.q.slots.flags[this.c][this.i] & FLAG_ENCRYPTED) !== 0;
+  /** How its last successful contact spoke: null (none yet), MSE/PE (true) or plaintext (false). */
+  get encrypted(): boolean | null {
+    const flags = this.q.slots.flags[this.c][this.i];
+    return flags & FLAG_ENCRYPTED ? true : flags & FLAG_PLAINTEXT ? false : null;
   }
-  set encrypted(yes: boolean) {
-    this.setFlag(FLAG_ENCRYPTED, yes);
+  set encrypted(yes: boolean | null) {
+    this.setFlag(FLAG_ENCRYPTED, yes === true);
+    this.setFlag(FLAG_PLAINTEXT, yes === false);
   }
   private setFlag(flag: number, yes: boolean): void {
     const flags = this.q.slots.flags[this.c];
@@ -135,7 +137,7 @@ class Slots {
   sources: Uint8Array[] = [];
   firstSource: Uint8Array[] = [];
   state: Uint8Array[] = [];
-  /** FLAG_SEEN_BELOW | FLAG_ENCRYPTED. */
+  /** FLAG_SEEN_BELOW | FLAG_ENCRYPTED | FLAG_PLAINTEXT. */
   flags: Uint8Array[] = [];
   /** 1 for a peer not packed into the arrays (IPv6 address, ...): its torrent, ip and port are in DueQueue.others. */
   other: Uint8Array[] = [];
@@ -168,6 +170,7 @@ class Slots {
 
 const FLAG_SEEN_BELOW = 1;
 const FLAG_ENCRYPTED = 2;
+const FLAG_PLAINTEXT = 4;
 
 const INITIAL_TABLE = 1 << 12;
 const INITIAL_HEAP = 1 << 10;
