@@ -40,13 +40,16 @@ test('btda demo: confirmed downloads equal the simulated peers that finished whi
   const finished = count(out, 'finished in all (swarm truth)');
   const reported = count(out, 'reported downloaded (tracker scrape)');
   assert.equal(confirmed, truth, out);
-  // the cast of src/cli/demo/plans.ts: five finish and stay, one leaves at completion, two seeds
-  assert.equal(truth, 5, out);
-  assert.equal(finished, 6, out);
-  // bittorrent-tracker's `downloaded` is its current `complete`: two seeds and the five that stayed
+  // the cast of src/cli/demo/plans.ts: six finish and stay (one of them never announces), one leaves at
+  // completion, two seeds
+  assert.equal(truth, 6, out);
+  assert.equal(finished, 7, out);
+  // bittorrent-tracker's `downloaded` is its current `complete`: two seeds and the five that stayed and announced
   assert.equal(reported, 7, out);
   assert.match(out, /^btda confirmed exactly the downloads that finished while reachable\.$/m);
-  for (const label of ['early', 'halfway', 'steady', 'quiet', 'late']) assert.match(rowOf(out, label), /confirmed at/);
+  for (const label of ['early', 'hidden', 'halfway', 'steady', 'quiet', 'late']) assert.match(rowOf(out, label), /confirmed at/);
+  assert.match(rowOf(out, 'hidden'), /found by PEX only/);
+  assert.match(rowOf(out, 'steady'), /\(MSE\/PE\)/);
   for (const label of ['seed-1', 'seed-2', 'slow', 'stuck', 'leaver']) assert.doesNotMatch(rowOf(out, label), /confirmed at/);
   assert.match(rowOf(out, 'leaver'), /blind spot/);
   assert.match(rowOf(out, 'early'), /qBittorrent 4\.5\.2/);

@@ -16,7 +16,14 @@ export function demoPlans(durationS: number, pieces: number, thresholdPieces: nu
   return [
     { label: 'seed-1', ...TRANSMISSION, joinAt: 0, fromPieces: pieces, toPieces: pieces, doneAt: 0, describe: 'seed from the start' },
     { label: 'seed-2', ...RTORRENT, joinAt: 0, fromPieces: pieces, toPieces: pieces, doneAt: 0, describe: 'seed from the start' },
-    { label: 'early', ...QBITTORRENT, joinAt: 0, fromPieces: pct(0.05), toPieces: pieces, doneAt: at(0.35), describe: `5% -> 100% at ${s(0.35)}` },
+    {
+      label: 'early', ...QBITTORRENT, joinAt: 0, fromPieces: pct(0.05), toPieces: pieces, doneAt: at(0.35), sendsPex: true,
+      describe: `5% -> 100% at ${s(0.35)}, tells of 'hidden' (PEX)`,
+    },
+    {
+      label: 'hidden', ...QBITTORRENT, joinAt: 0, fromPieces: pct(0.1), toPieces: pieces, doneAt: at(0.5), hidden: true,
+      describe: `10% -> 100% at ${s(0.5)}, never announces`,
+    },
     { label: 'halfway', ...ARIA2, joinAt: 0, fromPieces: pct(0.3), toPieces: pieces, doneAt: at(0.45), describe: `30% -> 100% at ${s(0.45)}` },
     {
       label: 'steady', ...TRANSMISSION, joinAt: 0, fromPieces: 0, toPieces: pieces, doneAt: at(0.55), requiresEncryption: true,

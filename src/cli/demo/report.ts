@@ -14,6 +14,7 @@ interface PeerRow {
   crossed_at: string | null;
   visits: number;
   encrypted: number;
+  sources: string;
 }
 
 export interface DemoResult {
@@ -33,7 +34,7 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
   try {
     const torrent = db.sqlite.prepare('SELECT id, pieces FROM torrents WHERE info_hash = ?').get(swarm.infoHash) as { id: number; pieces: number };
     const rows = db.sqlite
-      .prepare('SELECT ip, port, client, first_pieces, last_pieces, crossed_at, visits, encrypted FROM peers WHERE torrent_id = ?')
+      .prepare('SELECT ip, port, client, first_pieces, last_pieces, crossed_at, visits, encrypted, sources FROM peers WHERE torrent_id = ?')
       .all(torrent.id) as PeerRow[];
     const confirmedRows = db.sqlite
       .prepare('SELECT p.ip, p.port FROM confirmed_downloads c JOIN peers p ON p.id = c.peer_row WHERE c.torrent_id = ?')
@@ -63,6 +64,7 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
         let seen = 'never reached';
         if (row && row.first_pieces !== null) {
           seen = `${row.first_pieces} -> ${row.last_pieces}, ${row.visits} visit${row.visits === 1 ? '' : 's'}${row.encrypted ? ' (MSE/PE)' : ''}`;
+          if (row.sources === 'pex') seen += ', found by PEX only';
           if (isConfirmed(p)) seen += `, confirmed at ${since(row.crossed_at!)}`;
           else if (p.leftAt !== null) seen += ', left unseen (blind spot)';
         }
@@ -98,6 +100,7 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
     const notes = [
       'A confirmed download is a peer first seen below the threshold and later at or above it.',
       'A peer that leaves the moment it finishes is never seen complete: the blind spot of counting by revisits.',
+      'A peer that never announces is missing from the scrape numbers; btda finds it through peer exchange (PEX).',
       "bittorrent-tracker's scrape reports as `downloaded` the peers complete right now, seeds included.",
     ];
     return { ...result, text: `${table}\n\n${counts}\n\n${verdict}\n${notes.map((n) => `  ${n}`).join('\n')}\n` };

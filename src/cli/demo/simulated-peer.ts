@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import bencode from 'bencode';
 import { buildAnnounceUrl } from '../../collectors/tracker/http-tracker.ts';
-import { buildExtendedMessage, EXTENDED_HANDSHAKE_ID } from '../../wire/extension-handshake.ts';
+import { buildExtendedMessage, EXTENDED_HANDSHAKE_ID, parseExtensionHandshake } from '../../wire/extension-handshake.ts';
 import { buildHandshake, HANDSHAKE_LENGTH, parseHandshake } from '../../wire/handshake.ts';
 import { encodeMessage, maxMessageLength, MessageId, MessageReader } from '../../wire/message-reader.ts';
 import { MseResponder, obfuscatedInfoHash } from '../../wire/mse.ts';
@@ -37,6 +37,10 @@ export interface PeerPlan {
   leavesAtCompletion?: boolean;
   /** Speaks only MSE/PE: closes a plaintext handshake at once (transmission set to "require encryption"). */
   requiresEncryption?: boolean;
+  /** Never announces to the tracker (a peer found only through the others: peer exchange). */
+  hidden?: boolean;
+  /** Names the hidden peers in a ut_pex message once btda's extension handshake announces ut_pex. */
+  sendsPex?: boolean;
   /** One line for the comparison table. */
   describe: string;
 }
@@ -47,6 +51,8 @@ export interface SwarmFacts {
   pieceLength: number;
   thresholdPieces: number;
   trackerUrl: string;
+  /** Addresses of the hidden peers that are up (what a `sendsPex` peer tells about). */
+  hiddenPeers: () => { host: string; port: number }[];
 }
 
 /** A connection lives at most this long whatever the other side does (btda ends its contacts sooner). */
@@ -169,6 +175,7 @@ export class SimulatedPeer {
 
   /** An HTTP announce from this peer's own address; failures are ignored (the demo goes on). */
   private announce(event: 'started' | 'completed' | 'stopped'): Promise<void> {
+    if (this.plan.hidden) return Promise.resolve();
     const left = (this.swarm.pieces - this.count) * this.swarm.pieceLength;
     const url = new URL(buildAnnounceUrl(this.swarm.trackerUrl, {
       infoHash: this.swarm.infoHash,
@@ -217,7 +224,8 @@ class Connection {
     private readonly peer: SimulatedPeer,
     private readonly swarm: SwarmFacts,
   ) {
-    this.reader = new MessageReader(maxMessageLength(swarm.pieces), () => {}); // we only listen for framing
+    // messages from btda: only its extension handshake matters (does it take ut_pex?)
+    this.reader = new MessageReader(maxMessageLength(swarm.pieces), (id, payload) => this.onMessage(id, payload));
     if (peer.plan.requiresEncryption) {
       const obfuscated = obfuscatedInfoHash(swarm.infoHash);
       this.mse = new MseResponder((h) => (h.equals(obfuscated) ? swarm.infoHash : undefined));
@@ -274,6 +282,16 @@ class Connection {
     this.open();
     const rest = buf.subarray(parsed.consumed);
     if (rest.length > 0 && !this.reader.feed(rest)) this.socket.destroy();
+  }
+
+  /** libtorrent-style peer exchange: right after the extension handshakes, the peers it knows of. */
+  private onMessage(id: number, payload: Buffer): void {
+    if (id !== MessageId.extended || payload[0] !== EXTENDED_HANDSHAKE_ID || !this.peer.plan.sendsPex) return;
+    const utPex = parseExtensionHandshake(payload.subarray(1))?.extensions?.ut_pex;
+    const hidden = this.swarm.hiddenPeers();
+    if (!utPex || hidden.length === 0) return;
+    const added = Buffer.concat(hidden.map(({ host, port }) => Buffer.from([...host.split('.').map(Number), port >> 8, port & 255])));
+    this.write(buildExtendedMessage(utPex, bencode.encode({ added })));
   }
 
   /** The opening state, as the imitated client sends it. */

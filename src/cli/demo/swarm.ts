@@ -54,10 +54,11 @@ export class DemoSwarm {
         pieceLength: DEMO_PIECE_LENGTH,
         thresholdPieces: threshold,
         trackerUrl: tracker.httpUrl,
+        hiddenPeers: () => peers.filter((p) => p.plan.hidden && p.up).map((p) => ({ host: p.host, port: p.port })),
       };
       const ownAddresses = await canBind('127.0.0.2');
       const plans = demoPlans(opts.durationS, DEMO_PIECES, threshold);
-      const peers = plans.map((plan, i) => new SimulatedPeer(plan, ownAddresses ? `127.0.0.${i + 2}` : '127.0.0.1', facts));
+      const peers: SimulatedPeer[] = plans.map((plan, i) => new SimulatedPeer(plan, ownAddresses ? `127.0.0.${i + 2}` : '127.0.0.1', facts));
       const swarm = new DemoSwarm(tracker, torrent, parsed.infoHash, peers, opts.onEvent ?? (() => {}));
       await swarm.advance();
       swarm.timer = setInterval(() => void swarm.advance(), TICK_MS);
