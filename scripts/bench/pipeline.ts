@@ -129,7 +129,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   // the crawl's visit of a peer, as crawl.ts runs it
   const scheduler = new Scheduler(queue, {
     active: config.active,
-    contact: (peer: QueuedPeer) => visitPeer(peer, contactTorrents.get(peer.torrentId)!, contactOptions, queue, record),
+    contact: (peer: QueuedPeer) => visitPeer(peer, contactTorrents.get(peer.torrentId)!, contactOptions, queue, record, config.encryption),
   });
 
   return {

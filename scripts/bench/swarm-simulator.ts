@@ -21,6 +21,7 @@
 // Bounded: every connection is destroyed after `idleMs` of silence, the process exits after
 // `lifetimeMs`, and when its parent goes away.
 import net from 'node:net';
+import { MseResponder, obfuscatedInfoHash } from '../../src/wire/mse.ts';
 
 export interface SwarmTorrent {
   /** 40 hex characters. */
@@ -98,6 +99,8 @@ export interface SwarmOptions {
   lifetimeMs?: number;
   backlog?: number;
   faults?: FaultMix;
+  /** Every peer speaks only MSE/PE (btda's own responder, RC4): a plaintext handshake is closed at once. */
+  requireEncryption?: boolean;
 }
 
 export interface SwarmEndpoint {
@@ -118,6 +121,8 @@ export interface SwarmStats {
   distinctPeers: number;
   /** Handshakes answered honestly, and per injected fault. */
   honest: number;
+  /** Plaintext handshakes closed because the swarm requires encryption. */
+  refusedPlaintext: number;
   faults: Record<FaultKind, number>;
   /** Endpoints that stopped listening, and the peers (endpoint x torrent) they were. */
   vanishedEndpoints: number;
@@ -181,7 +186,11 @@ function runSwarm(opts: SwarmOptions): void {
   const torrentIndex = new Map(torrents.map((t, i) => [t.key, i]));
 
   const visits = new Map<number, number>();
-  const stats = { accepted: 0, handshakes: 0, open: 0, badHandshakes: 0, honest: 0, vanishedEndpoints: 0, vanishedPeers: 0 };
+  const stats = { accepted: 0, handshakes: 0, open: 0, badHandshakes: 0, honest: 0, refusedPlaintext: 0, vanishedEndpoints: 0, vanishedPeers: 0 };
+  const byObfuscatedHash = new Map(opts.torrents.map((t) => {
+    const infoHash = Buffer.from(t.infoHash, 'hex');
+    return [obfuscatedInfoHash(infoHash).toString('hex'), infoHash] as const;
+  }));
   const faultCounts = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const faults = opts.faults ?? {};
   const faultWeights = FAULT_KINDS.map((k) => Math.max(0, faults[k] ?? 0));
@@ -256,8 +265,38 @@ function runSwarm(opts: SwarmOptions): void {
         timers.push(setTimeout(() => socket.end(), latency + (script.later.length + 1) * haveGapMs));
       }
     };
-    socket.on('data', onData);
+    if (opts.requireEncryption) encryptedFirst(socket, onData);
+    else socket.on('data', onData);
   };
+
+  /** The MSE/PE handshake, then `onData` on the decrypted stream; what the peer writes is encrypted from then on. */
+  function encryptedFirst(socket: net.Socket, onData: (chunk: Buffer) => void): void {
+    const responder = new MseResponder((h) => byObfuscatedHash.get(h.toString('hex')));
+    let first = true;
+    const onMse = (chunk: Buffer) => {
+      if (first && chunk[0] === 19 && chunk.subarray(1, 20).equals(PSTR)) {
+        stats.refusedPlaintext++;
+        return void socket.destroy();
+      }
+      first = false;
+      const step = responder.feed(chunk);
+      if (step.status === 'bad') {
+        stats.badHandshakes++;
+        return void socket.destroy();
+      }
+      if (step.write) socket.write(step.write);
+      if (step.status === 'more') return;
+      socket.removeListener('data', onMse);
+      const { encrypt, payload } = step.result;
+      if (encrypt) {
+        const write = socket.write.bind(socket) as (b: Uint8Array) => boolean;
+        (socket as { write: unknown }).write = (b: Uint8Array) => write(encrypt.apply(Buffer.from(b)));
+      }
+      socket.on('data', onData); // what btda sends after its handshake is drained unread: no need to decrypt it
+      if (payload.length > 0) onData(payload);
+    };
+    socket.on('data', onMse);
+  }
 
   function pickKind(h: number): number {
     let x = ((h >>> 8) / 0x1000000) * totalWeight;
