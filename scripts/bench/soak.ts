@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig, thresholdPieces } from '../../src/config.ts';
 import { args, emit, fmt, hardLimit, sleep, startSwarm } from './lib.ts';
-import type { FaultKind, FaultMix, SwarmTorrent } from './swarm-simulator.ts';
+import type { FaultKind, FaultMix } from './swarm-faults.ts';
+import type { SwarmTorrent } from './swarm-simulator.ts';
 
 const a = args();
 const MINUTES = Number(a.minutes ?? 30);

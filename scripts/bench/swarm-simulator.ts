@@ -21,6 +21,8 @@
 // Bounded: every connection is destroyed after `idleMs` of silence, the process exits after
 // `lifetimeMs`, and when its parent goes away.
 import net from 'node:net';
+import { FaultPicker, injectFault, type FaultKind, type FaultMix, type FaultTarget } from './swarm-faults.ts';
+import { haveMessage, hash32, message } from './swarm-wire.ts';
 import { MseResponder, obfuscatedInfoHash } from '../../src/wire/mse.ts';
 
 export interface SwarmTorrent {
@@ -43,36 +45,7 @@ export interface PeerMix {
   haveNoneHaves?: number;
 }
 
-/**
- * Faults injected per visit (shares of handshakes, picked by a hash of the peer and its visit), and the
- * reason btda must count for each. The soak benchmark (soak.ts) compares the two.
- */
-export interface FaultMix {
-  /** TCP reset right after our handshake arrives, before any reply → `reset`. */
-  reset?: number;
-  /** Accept and read, never answer (the connection idles until `idleMs`) → `timeout`. */
-  stall?: number;
-  /** Bytes that are not a BitTorrent handshake → `unknown-protocol`. */
-  garbage?: number;
-  /** FIN right after our handshake arrives → `closed-early`. */
-  close?: number;
-  /** A handshake for another torrent → `wrong-info-hash`. */
-  wrongHash?: number;
-  /** Handshake, then a hostile message: a 2^32-1 length prefix, a wrong-size bitfield or a have past the last piece → `bad-message`. */
-  badMessage?: number;
-  /** Handshake, then silence → `no-state` (after btda's --timeout). */
-  silent?: number;
-  /** Handshake, then a keep-alive every 5 s and nothing else → `no-state` (at btda's --contact-limit). */
-  drip?: number;
-  /** Handshake and the opening state, then a TCP reset after 1 s → `success` (what was read counts). */
-  resetAfterState?: number;
-  /** Share of endpoints that stop listening at a random moment within `vanishWithinMs` → `refused` afterwards. */
-  vanishEndpoints?: number;
-  vanishWithinMs?: number;
-}
-
-export const FAULT_KINDS = ['reset', 'stall', 'garbage', 'close', 'wrongHash', 'badMessage', 'silent', 'drip', 'resetAfterState'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+export type { FaultKind, FaultMix } from './swarm-faults.ts';
 
 export interface SwarmOptions {
   torrents: SwarmTorrent[];
@@ -140,7 +113,6 @@ export interface SwarmStats {
 const PSTR = Buffer.from('BitTorrent protocol', 'latin1');
 const PEER_ID = Buffer.from('-TR3000-', 'latin1');
 const KIND_NAMES = ['haveAll', 'bitfieldFull', 'bitfieldHaves', 'haveNoneHaves'] as const;
-const KEEP_ALIVE = Buffer.alloc(4);
 
 function runSwarm(opts: SwarmOptions): void {
   const addressBase = opts.addressBase ?? 77;
@@ -191,9 +163,8 @@ function runSwarm(opts: SwarmOptions): void {
     const infoHash = Buffer.from(t.infoHash, 'hex');
     return [obfuscatedInfoHash(infoHash).toString('hex'), infoHash] as const;
   }));
-  const faultCounts = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const faults = opts.faults ?? {};
-  const faultWeights = FAULT_KINDS.map((k) => Math.max(0, faults[k] ?? 0));
+  const picker = new FaultPicker(faults);
   /** Per peer: pieces conveyed on its first visit that reached an opening state, and the most since (truth). */
   const conveyed = new Map<number, { first: number; max: number }>();
   const noteConveyed = (id: number, pieces: number) => {
@@ -244,11 +215,15 @@ function runSwarm(opts: SwarmOptions): void {
       const t = torrents[ti];
       const latency = latMax > latMin ? latMin + (h % (latMax - latMin + 1)) : latMin;
       const script = buildScript(kind, t, visit, h);
-      const fault = pickFault(hash32(id * 97 + visit + 1));
+      const fault = picker.pick(hash32(id * 97 + visit + 1));
       if (fault !== null) {
-        faultCounts[fault]++;
         timers = [];
-        injectFault(socket, fault, t, ti, kind, script, timers, latency, (pieces) => noteConveyed(id, pieces));
+        const other = torrents[(ti + 1) % torrents.length];
+        const target: FaultTarget = {
+          handshake: t.hs, otherInfoHash: other === t ? null : other.infoHash, pieces: t.pieces,
+          opening: script.first, openingPieces: kind === 3 ? 0 : script.openingPieces, seed: hash32(id * 31 + visit),
+        };
+        injectFault(socket, fault, target, timers, latency, (pieces) => noteConveyed(id, pieces));
         return;
       }
       stats.honest++;
@@ -307,62 +282,7 @@ function runSwarm(opts: SwarmOptions): void {
     return weights.length - 1;
   }
 
-  /** The fault of this visit, or null (honest): faults take their shares of [0, 1), the rest is honest. */
-  function pickFault(h: number): FaultKind | null {
-    let x = h / 0x100000000;
-    for (let k = 0; k < FAULT_KINDS.length; k++) {
-      if (x < faultWeights[k]) return FAULT_KINDS[k];
-      x -= faultWeights[k];
-    }
-    return null;
-  }
-
   type Script = { first: Buffer; later: Buffer[]; pieces: number; openingPieces: number };
-
-  function injectFault(
-    socket: net.Socket, fault: FaultKind, t: (typeof torrents)[number], ti: number, kind: number,
-    script: Script, timers: NodeJS.Timeout[], latency: number, conveyedPieces: (pieces: number) => void,
-  ): void {
-    const at = (ms: number, fn: () => void) => timers.push(setTimeout(fn, latency + ms));
-    switch (fault) {
-      case 'reset':
-        return void at(0, () => socket.resetAndDestroy());
-      case 'stall':
-        return; // the idle timeout ends it on our side, long after btda's connect timeout
-      case 'garbage': {
-        const junk = Buffer.alloc(68, 0x47); // 'GGGG...': an HTTP-ish greeting, first byte not 19
-        return void at(0, () => socket.write(junk));
-      }
-      case 'close':
-        return void at(0, () => socket.end());
-      case 'wrongHash': {
-        const other = torrents[(ti + 1) % torrents.length];
-        const hs = Buffer.from(t.hs);
-        if (other !== t) other.infoHash.copy(hs, 28);
-        else hs[28] ^= 0xff;
-        return void at(0, () => socket.write(hs));
-      }
-      case 'badMessage': {
-        const variant = hash32(stats.accepted) % 3;
-        const bad =
-          variant === 0 ? Buffer.from([0xff, 0xff, 0xff, 0xff, 5, 0, 0]) // 2^32-1 length prefix
-          : variant === 1 ? message(5, Buffer.alloc(Math.ceil(t.pieces / 8) + 3, 0xff)) // bitfield 3 bytes too long
-          : haveMessage(t.pieces + 7); // have past the last piece
-        return void at(0, () => socket.write(Buffer.concat([t.hs, bad])));
-      }
-      case 'silent':
-        return void at(0, () => socket.write(t.hs));
-      case 'drip':
-        at(0, () => socket.write(t.hs));
-        for (let i = 1; i <= 20; i++) at(i * 5000, () => socket.write(KEEP_ALIVE));
-        return;
-      case 'resetAfterState':
-        conveyedPieces(kind === 3 ? 0 : script.openingPieces);
-        at(0, () => socket.write(script.first));
-        at(1000, () => socket.resetAndDestroy());
-        return;
-    }
-  }
 
   function buildScript(kind: number, t: (typeof torrents)[number], visit: number, h: number): Script {
     if (kind === 0) return { first: t.hsHaveAll, later: [], pieces: t.pieces, openingPieces: t.pieces };
@@ -449,7 +369,7 @@ function runSwarm(opts: SwarmOptions): void {
         type: 'stats',
         stats: {
           ...stats,
-          faults: faultCounts,
+          faults: picker.counts,
           confirmedTruth: countConfirmedTruth(),
           distinctPeers: visits.size,
           cpuUserMs: cpu.user / 1000,
@@ -466,30 +386,6 @@ function runSwarm(opts: SwarmOptions): void {
   process.on('disconnect', () => process.exit(0));
   setTimeout(() => process.exit(0), opts.lifetimeMs ?? 600_000).unref();
   // keeps the process alive while listeners exist; the lifetime timer above is the hard bound
-}
-
-function message(id: number, payload: Buffer): Buffer {
-  const buf = Buffer.allocUnsafe(5 + payload.length);
-  buf.writeUInt32BE(1 + payload.length, 0);
-  buf[4] = id;
-  payload.copy(buf, 5);
-  return buf;
-}
-
-function haveMessage(index: number): Buffer {
-  const buf = Buffer.allocUnsafe(9);
-  buf.writeUInt32BE(5, 0);
-  buf[4] = 4;
-  buf.writeUInt32BE(index, 5);
-  return buf;
-}
-
-/** A well-mixed 32-bit hash of a number (the peer's trajectory is a function of its identity). */
-function hash32(n: number): number {
-  let h = Math.imul((n % 0x100000000) ^ Math.floor(n / 0x100000000), 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 // Run as the child process: options arrive as a JSON argument.
