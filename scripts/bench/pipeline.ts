@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, thresholdPieces, type Config } from '../../src/config.ts';
-import type { ContactOptions, ContactTorrent } from '../../src/evaluator/contact.ts';
+import type { ContactTorrent } from '../../src/evaluator/contact.ts';
 import { visitPeer } from '../../src/evaluator/visit.ts';
+import { makePeerId } from '../../src/cli/crawl.ts';
+import { contactOptionsFor, queuePolicyFor } from '../../src/cli/stage-options.ts';
 import { Scheduler } from '../../src/evaluator/scheduler.ts';
 import { DueQueue, type QueuedPeer } from '../../src/queue/due-queue.ts';
 import { Database } from '../../src/store/database.ts';
@@ -87,21 +89,8 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     flushIntervalMs: config.flushIntervalMs,
     onError: (err) => console.error(`bench: write failed: ${err.message}`),
   });
-  const queue = new DueQueue({
-    revisitDelayMs: config.revisitDelay * 1000,
-    revisitComplete: config.revisitComplete,
-    maxFailures: config.maxFailures,
-    retryDelayMs: config.retryDelay * 1000,
-  });
-  const contactOptions: ContactOptions = {
-    peerId: Buffer.concat([Buffer.from('-BD0001-'), randomBytes(12)]),
-    timeoutMs: config.timeout * 1000,
-    connectTimeoutMs: config.connectTimeout * 1000,
-    contactLimitMs: config.contactLimit * 1000,
-    maxMessages: config.maxMessages,
-    openingGraceMs: config.openingGrace * 1000,
-    dhtPort: config.dht ? config.dhtPort : undefined,
-  };
+  const queue = new DueQueue(queuePolicyFor(config));
+  const contactOptions = contactOptionsFor(config, makePeerId());
   const counters = { contacts: 0, successes: 0, failures: 0, confirmed: 0, reasons: new Map<string, number>() };
   let waiter: { n: number; resolve: () => void } | null = null;
 

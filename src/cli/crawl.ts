@@ -7,7 +7,7 @@ import { hostname, loadavg, networkInterfaces } from 'node:os';
 import type { Socket } from 'node:net';
 import { thresholdPieces, type Config } from '../config.ts';
 import type { Collector, CollectorContext, PeerAddress } from '../collectors/collector.ts';
-import { evaluateIncoming, type ContactOptions, type ContactTorrent } from '../evaluator/contact.ts';
+import { evaluateIncoming, type ContactTorrent } from '../evaluator/contact.ts';
 import { ContactStop } from '../evaluator/contact-stop.ts';
 import { Scheduler } from '../evaluator/scheduler.ts';
 import { visitPeer } from '../evaluator/visit.ts';
@@ -24,6 +24,7 @@ import type { ContactResult, PeerSource, Torrent } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { obfuscatedInfoHash } from '../wire/mse.ts';
 import { buildCollectors } from './collectors.ts';
+import { contactOptionsFor, queuePolicyFor } from './stage-options.ts';
 
 export interface CrawlOptions {
   log: Logger;
@@ -129,28 +130,11 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     },
   });
 
-  const queue = new DueQueue({
-    revisitDelayMs: config.revisitDelay * 1000,
-    revisitComplete: config.revisitComplete,
-    maxFailures: config.maxFailures,
-    retryDelayMs: config.retryDelay * 1000,
-  });
+  const queue = new DueQueue(queuePolicyFor(config));
   const counters = { contacts: 0, successes: 0, failures: 0, incoming: 0, confirmed: 0 };
   const peerId = makePeerId();
   const contactStop = new ContactStop();
-  const contactOptions: ContactOptions = {
-    peerId,
-    timeoutMs: config.timeout * 1000,
-    connectTimeoutMs: config.connectTimeout * 1000,
-    contactLimitMs: config.contactLimit * 1000,
-    maxMessages: config.maxMessages,
-    openingGraceMs: config.openingGrace * 1000,
-    dhtPort: config.dht ? config.dhtPort : undefined,
-    // tell peers where we listen, so those who find us can come back
-    listenPort: config.passive ? config.port : undefined,
-    stop: contactStop,
-    pex: config.pex,
-  };
+  const contactOptions = contactOptionsFor(config, peerId, contactStop);
 
   let collectors: Collector[] = [];
   const onDhtNode = (host: string, port: number) => {
