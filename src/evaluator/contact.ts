@@ -259,7 +259,11 @@ class Contact {
   private sendHandshake(): void {
     if (this.sentHandshake || !this.torrent) return;
     this.sentHandshake = true;
-    this.send(handshakeFor(this.torrent.infoHash, this.opts.peerId, this.opts.dhtPort !== undefined));
+    this.send(this.ourHandshake(this.torrent));
+  }
+
+  private ourHandshake(torrent: ContactTorrent): Buffer {
+    return handshakeFor(torrent.infoHash, this.opts.peerId, this.opts.dhtPort !== undefined);
   }
 
   /** Writes to the peer, through the stream cipher once MSE/PE chose RC4 (on a copy: our messages are cached). */
@@ -271,7 +275,7 @@ class Contact {
   private startEncrypted(): void {
     const torrent = this.torrent!;
     this.sentHandshake = true;
-    this.mse = new MseInitiator(torrent.infoHash, handshakeFor(torrent.infoHash, this.opts.peerId, this.opts.dhtPort !== undefined));
+    this.mse = new MseInitiator(torrent.infoHash, this.ourHandshake(torrent));
     this.socket.write(this.mse.hello());
   }
 
@@ -312,7 +316,7 @@ class Contact {
     const parsed = this.handshake.feed(chunk);
     if (parsed.status === 'bad') {
       // Inbound bytes that are not a plaintext handshake may be an encrypted one.
-      if (!this.lookupObfuscated || this.torrent || this.encrypt || this.result.encrypted) return this.finish('unknown-protocol');
+      if (!this.lookupObfuscated || this.torrent || this.result.encrypted) return this.finish('unknown-protocol');
       const lookup = this.lookupObfuscated;
       this.mse = new MseResponder((obfuscated) => lookup(obfuscated.toString('hex'))?.infoHash);
       const payload = this.negotiate(parsed.received);

@@ -78,7 +78,8 @@ export class MseInitiator {
       if (!s) return { status: 'bad', reason: 'invalid public key' };
       const encrypt = new Rc4(sha1(Buffer.from('keyA'), s, this.infoHash)).skip(1024);
       const decrypt = new Rc4(sha1(Buffer.from('keyB'), s, this.infoHash)).skip(1024);
-      const vcPattern = new Rc4(sha1(Buffer.from('keyB'), s, this.infoHash)).skip(1024).apply(Buffer.alloc(VC_BYTES));
+      // B's encrypted VC is its keystream's first 8 bytes: look for them without advancing `decrypt`
+      const vcPattern = decrypt.clone().apply(Buffer.alloc(VC_BYTES));
       this.keys = { encrypt, decrypt, vcPattern };
       const head = Buffer.alloc(VC_BYTES + 4 + 2 + 2);
       head.writeUInt32BE(this.provide, VC_BYTES);
