@@ -23,7 +23,8 @@
 import net from 'node:net';
 import { FaultPicker, injectFault, type FaultKind, type FaultMix, type FaultTarget } from './swarm-faults.ts';
 import { haveMessage, hash32, message } from './swarm-wire.ts';
-import { MseResponder, obfuscatedInfoHash } from '../../src/wire/mse.ts';
+import { serveEncryptedOnly } from '../../src/wire/encrypted-only.ts';
+import { obfuscatedInfoHash } from '../../src/wire/mse.ts';
 
 export interface SwarmTorrent {
   /** 40 hex characters. */
@@ -246,31 +247,17 @@ function runSwarm(opts: SwarmOptions): void {
 
   /** The MSE/PE handshake, then `onData` on the decrypted stream; what the peer writes is encrypted from then on. */
   function encryptedFirst(socket: net.Socket, onData: (chunk: Buffer) => void): void {
-    const responder = new MseResponder((h) => byObfuscatedHash.get(h.toString('hex')));
-    let first = true;
-    const onMse = (chunk: Buffer) => {
-      if (first && chunk[0] === 19 && chunk.subarray(1, 20).equals(PSTR)) {
-        stats.refusedPlaintext++;
-        return void socket.destroy();
-      }
-      first = false;
-      const step = responder.feed(chunk);
-      if (step.status === 'bad') {
-        stats.badHandshakes++;
-        return void socket.destroy();
-      }
-      if (step.write) socket.write(step.write);
-      if (step.status === 'more') return;
-      socket.removeListener('data', onMse);
-      const { encrypt, payload } = step.result;
-      if (encrypt) {
-        const write = socket.write.bind(socket) as (b: Uint8Array) => boolean;
-        (socket as { write: unknown }).write = (b: Uint8Array) => write(encrypt.apply(Buffer.from(b)));
-      }
-      socket.on('data', onData); // what btda sends after its handshake is drained unread: no need to decrypt it
-      if (payload.length > 0) onData(payload);
-    };
-    socket.on('data', onMse);
+    serveEncryptedOnly(socket, (h) => byObfuscatedHash.get(h.toString('hex')), {
+      onReady: (payload) => {
+        socket.on('data', onData);
+        if (payload.length > 0) onData(payload);
+      },
+      onRefused: (why) => {
+        if (why === 'plaintext') stats.refusedPlaintext++;
+        else stats.badHandshakes++;
+        socket.destroy();
+      },
+    });
   }
 
   function pickKind(h: number): number {

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import net from 'node:net';
+import { contactPeer } from '../../src/evaluator/contact.ts';
+import { serveEncryptedOnly } from '../../src/wire/encrypted-only.ts';
+import { buildHandshake } from '../../src/wire/handshake.ts';
+import { encodeMessage, MessageId } from '../../src/wire/message-reader.ts';
 import { CRYPTO_PLAINTEXT, CRYPTO_RC4, MseInitiator, MseResponder, obfuscatedInfoHash, type MseResult, type MseStep } from '../../src/wire/mse.ts';
 import { Rc4 } from '../../src/wire/rc4.ts';
 
@@ -106,4 +111,34 @@ test('property: random bytes fed in random chunks never throw and stay bounded',
     }),
     { numRuns: 300 },
   );
+});
+
+test('serveEncryptedOnly: a plaintext contact is refused, an encrypted one reads the peer through the ciphers', async () => {
+  const refusals: string[] = [];
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    serveEncryptedOnly(socket, lookup, {
+      onReady: (payload) => {
+        assert.deepEqual(payload.subarray(28, 48), infoHash, "btda's handshake arrives as the initial payload");
+        socket.write(Buffer.concat([buildHandshake(infoHash, Buffer.from('-XX0001-encryptedonl', 'latin1')), encodeMessage(MessageId.haveAll)]));
+      },
+      onRefused: (why) => {
+        refusals.push(why);
+        socket.destroy();
+      },
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const torrent = { torrentId: 1, infoHash, pieces: 8, thresholdPieces: 8 };
+  const opts = { peerId: Buffer.from('-BD0001-mseonlymseon', 'latin1'), timeoutMs: 500, connectTimeoutMs: 1000, contactLimitMs: 3000, maxMessages: 16, openingGraceMs: 50 };
+  try {
+    const plain = await contactPeer(torrent, '127.0.0.1', port, 'first', opts);
+    assert.notEqual(plain.reason, 'success');
+    const encrypted = await contactPeer(torrent, '127.0.0.1', port, 'later', opts, true);
+    assert.deepEqual([encrypted.reason, encrypted.encrypted, encrypted.endPieces], ['success', true, 8]);
+    assert.deepEqual(refusals, ['plaintext']);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });

@@ -11,8 +11,8 @@ import { buildAnnounceUrl } from '../../collectors/tracker/http-tracker.ts';
 import { buildExtendedMessage, EXTENDED_HANDSHAKE_ID, parseExtensionHandshake } from '../../wire/extension-handshake.ts';
 import { buildHandshake, HANDSHAKE_LENGTH, parseHandshake } from '../../wire/handshake.ts';
 import { encodeMessage, maxMessageLength, MessageId, MessageReader } from '../../wire/message-reader.ts';
-import { MseResponder, obfuscatedInfoHash } from '../../wire/mse.ts';
-import type { Rc4 } from '../../wire/rc4.ts';
+import { serveEncryptedOnly } from '../../wire/encrypted-only.ts';
+import { obfuscatedInfoHash } from '../../wire/mse.ts';
 
 /**
  * How a peer reports new pieces while connected (SPEC "What real clients send"):
@@ -207,11 +207,6 @@ export class SimulatedPeer {
 /** One wire connection of a simulated peer (btda dialled it). */
 class Connection {
   private handshake: Buffer | null = Buffer.alloc(0);
-  /** The encrypted handshake under way (a peer that requires it), then the stream ciphers. */
-  private mse: MseResponder | null = null;
-  private firstChunk = true;
-  private encrypt: Rc4 | null = null;
-  private decrypt: Rc4 | null = null;
   private fast = false;
   /** Pieces this connection has been told about (the first `told` of the peer's order). */
   private told = 0;
@@ -226,37 +221,27 @@ class Connection {
   ) {
     // messages from btda: only its extension handshake matters (does it take ut_pex?)
     this.reader = new MessageReader(maxMessageLength(swarm.pieces), (id, payload) => this.onMessage(id, payload));
-    if (peer.plan.requiresEncryption) {
-      const obfuscated = obfuscatedInfoHash(swarm.infoHash);
-      this.mse = new MseResponder((h) => (h.equals(obfuscated) ? swarm.infoHash : undefined));
-    }
     socket.setNoDelay(true);
     socket.on('error', () => {});
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const onData = (chunk: Buffer) => this.onData(chunk);
+    if (peer.plan.requiresEncryption) {
+      const obfuscated = obfuscatedInfoHash(swarm.infoHash);
+      serveEncryptedOnly(socket, (h) => (h.equals(obfuscated) ? swarm.infoHash : undefined), {
+        onReady: (payload) => {
+          socket.on('data', onData);
+          if (payload.length > 0) this.onData(payload);
+        },
+        onRefused: () => socket.destroy(),
+      });
+    } else {
+      socket.on('data', onData);
+    }
     const limit = setTimeout(() => socket.destroy(), CONNECTION_LIMIT_MS);
     limit.unref();
     socket.once('close', () => clearTimeout(limit));
   }
 
   private onData(chunk: Buffer): void {
-    if (this.mse) {
-      // a plaintext handshake is refused at once, as by a client that requires encryption
-      if (this.firstChunk && chunk[0] === 19 && chunk.subarray(1, 20).toString('latin1') === 'BitTorrent protocol') {
-        return void this.socket.destroy();
-      }
-      this.firstChunk = false;
-      const step = this.mse.feed(chunk);
-      if (step.status === 'bad') return void this.socket.destroy();
-      if (step.write) this.socket.write(step.write);
-      if (step.status === 'more') return;
-      this.mse = null;
-      this.encrypt = step.result.encrypt;
-      this.decrypt = step.result.decrypt;
-      chunk = step.result.payload;
-      if (chunk.length === 0) return;
-    } else if (this.decrypt) {
-      this.decrypt.apply(chunk);
-    }
     if (this.handshake === null) {
       if (!this.reader.feed(chunk)) this.socket.destroy();
       return;
@@ -335,7 +320,7 @@ class Connection {
   }
 
   private write(bytes: Buffer): void {
-    if (this.socket.writable) this.socket.write(this.encrypt ? this.encrypt.apply(Buffer.from(bytes)) : bytes);
+    if (this.socket.writable) this.socket.write(bytes);
   }
 }
 
