@@ -3,7 +3,7 @@
 // the simulated peers of `btda demo` and of the benchmark swarm, which play such clients.
 import type net from 'node:net';
 import { PROTOCOL_NAME } from './handshake.ts';
-import { MseResponder } from './mse.ts';
+import { MseResponder, type MseResult } from './mse.ts';
 
 export interface EncryptedOnlyHandlers {
   /**
@@ -32,14 +32,17 @@ export function serveEncryptedOnly(socket: net.Socket, lookup: (obfuscated: Buff
     if (step.write) socket.write(step.write);
     if (step.status === 'more') return;
     socket.removeListener('data', onMse);
-    const { encrypt, decrypt, payload } = step.result;
-    if (encrypt && decrypt) {
-      const write = socket.write.bind(socket) as (b: Uint8Array) => boolean;
-      (socket as { write: unknown }).write = (b: Uint8Array) => write(encrypt.apply(Buffer.from(b)));
-      // before any listener the caller adds: they all see plaintext
-      socket.prependListener('data', (c: Buffer) => void decrypt.apply(c));
-    }
-    handlers.onReady(payload);
+    installCiphers(socket, step.result);
+    handlers.onReady(step.result.payload);
   };
   socket.on('data', onMse);
+}
+
+/** After an MSE/PE handshake that chose RC4: `socket.write` encrypts, and 'data' arrives decrypted to every listener. */
+export function installCiphers(socket: net.Socket, { encrypt, decrypt }: Pick<MseResult, 'encrypt' | 'decrypt'>): void {
+  if (!encrypt || !decrypt) return; // plaintext was selected
+  const write = socket.write.bind(socket) as (b: Uint8Array) => boolean;
+  (socket as { write: unknown }).write = (b: Uint8Array) => write(encrypt.apply(Buffer.from(b)));
+  // before any listener the caller adds: they all see plaintext
+  socket.prependListener('data', (c: Buffer) => void decrypt.apply(c));
 }

@@ -4,7 +4,7 @@
 // with a script per connection number (a peer that changes between visits); as a client
 // (connectScriptedPeer) it plays an inbound peer against our listener.
 import net from 'node:net';
-import { mseInitiate, mseRespond, type Negotiated } from './mse-socket.ts';
+import { mseInitiate, mseRespond } from './mse-socket.ts';
 import bencode from 'bencode';
 import { buildHandshake, buildReserved, parseHandshake, HANDSHAKE_LENGTH, type PeerHandshake } from '../../src/wire/handshake.ts';
 import { encodeMessage, KEEP_ALIVE_MESSAGE, MessageId, readAllMessages, type WireMessage } from '../../src/wire/message-reader.ts';
@@ -219,9 +219,13 @@ function metadataReply(remoteId: number, piece: number, spec: ServeMetadata): Bu
 }
 
 /** Play `steps` on a connected socket, recording what arrives. */
-export function runScript(socket: net.Socket, index: number, steps: Step[], opts: ScriptedPeerOptions, awaitFirst: boolean): ScriptedConnection {
-  const chunks: Buffer[] = [];
-  let size = 0;
+export function runScript(
+  socket: net.Socket, index: number, steps: Step[], opts: ScriptedPeerOptions, awaitFirst: boolean,
+  /** Bytes already received (the plaintext that came with an encrypted handshake). */
+  initial: Buffer = Buffer.alloc(0),
+): ScriptedConnection {
+  const chunks: Buffer[] = initial.length > 0 ? [initial] : [];
+  let size = initial.length;
   let wake: (() => void) | null = null;
   socket.on('error', () => {}); // resets are part of the tests
   socket.on('data', (c: Buffer) => {
@@ -303,14 +307,14 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<Scri
     accepted++;
     const index = connections.length;
     const steps = typeof opts.script === 'function' ? opts.script(index) : opts.script;
-    let mse: Negotiated | null = null;
+    let initial: Buffer | undefined;
     if (opts.encrypted) {
       socket.on('error', () => {});
-      mse = await mseRespond(socket, opts.infoHash).catch(() => null);
-      if (!mse) return void socket.destroy();
+      const payload = await mseRespond(socket, opts.infoHash).catch(() => null);
+      if (!payload) return void socket.destroy();
+      initial = payload;
     }
-    const conn = runScript(socket, index, steps, opts, opts.awaitHandshake ?? true);
-    mse?.replay();
+    const conn = runScript(socket, index, steps, opts, opts.awaitHandshake ?? true, initial);
     connections.push(conn);
     waiters.get(index)?.(conn);
   });
@@ -342,8 +346,6 @@ export async function connectScriptedPeer(port: number, opts: ScriptedPeerOption
     socket.once('error', reject);
   });
   const steps = typeof opts.script === 'function' ? opts.script(0) : opts.script;
-  const mse = opts.encrypted ? await mseInitiate(socket, opts.infoHash) : null;
-  const conn = runScript(socket, 0, steps, opts, opts.awaitHandshake ?? false);
-  mse?.replay();
-  return conn;
+  const initial = opts.encrypted ? await mseInitiate(socket, opts.infoHash) : undefined;
+  return runScript(socket, 0, steps, opts, opts.awaitHandshake ?? false, initial);
 }
