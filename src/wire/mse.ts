@@ -136,6 +136,8 @@ export class MseResponder {
   private secret: Buffer | null = null;
   private req1: Buffer | null = null;
   private req1At = -1;
+  /** Once SKEY is known: the torrent, and A's cipher at the start of its encrypted part (cloned per read). */
+  private skey: { infoHash: Buffer; decryptAtVc: Rc4 } | null = null;
 
   constructor(private readonly lookup: (obfuscated: Buffer) => Buffer | undefined) {}
 
@@ -163,11 +165,14 @@ export class MseResponder {
     const b = this.buf.subarray(this.req1At + 20);
     const fixedEnd = 20 + VC_BYTES + 4 + 2;
     if (b.length < fixedEnd) return { status: 'more', write };
-    const infoHash = this.lookup(xor(b.subarray(0, 20), sha1(Buffer.from('req3'), s)));
-    if (!infoHash) return { status: 'bad', reason: 'unknown info hash' };
-    const keyA = sha1(Buffer.from('keyA'), s, infoHash);
-    // decrypt on a fresh cipher each time: only whole fields are ever read
-    const decrypt = new Rc4(keyA).skip(1024);
+    if (!this.skey) {
+      const infoHash = this.lookup(xor(b.subarray(0, 20), sha1(Buffer.from('req3'), s)));
+      if (!infoHash) return { status: 'bad', reason: 'unknown info hash' };
+      this.skey = { infoHash, decryptAtVc: new Rc4(sha1(Buffer.from('keyA'), s, infoHash)).skip(1024) };
+    }
+    const { infoHash } = this.skey;
+    // a clone per read: the fields are decrypted from their start again until all of them are here
+    const decrypt = this.skey.decryptAtVc.clone();
     const head = decrypt.apply(Buffer.from(b.subarray(20, fixedEnd)));
     if (!head.subarray(0, VC_BYTES).equals(Buffer.alloc(VC_BYTES))) return { status: 'bad', reason: 'wrong verification constant' };
     const provide = head.readUInt32BE(VC_BYTES);
