@@ -1,6 +1,7 @@
 // The one typed configuration of btda. Every value is documented (unit, default, why) in
 // config.example.ts at the top of the repository; every value also has a command-line flag
 // (src/cli/options.ts). Durations are seconds unless the name says otherwise.
+import { dirname, join } from 'node:path';
 
 /**
  * MSE/PE (the encrypted handshake) on outgoing contacts: 'fallback' opens in plaintext and, when the peer
@@ -47,6 +48,11 @@ export interface Config {
   openingGrace: number;
   /** Share of pieces (0..1) at which a peer counts as complete. */
   threshold: number;
+  /**
+   * Mbit/s: a crossing whose implied download rate (from the last state below the threshold to the crossing,
+   * a lower bound of the real rate) is higher counts as suspect, not confirmed.
+   */
+  suspectRate: number;
   /** Seconds until a peer below the threshold is visited again. */
   revisitDelay: number;
   /** Keep visiting peers that have crossed the threshold. */
@@ -77,7 +83,10 @@ export interface Config {
   geoipDb: string;
   /** Store raw IP addresses (off: only the anonymized prefix and a keyed hash). */
   storeIp: boolean;
-  /** File holding the secret key of the address hash (created on first use). */
+  /**
+   * File holding the secret key of the address hash (created on first use of a new database). Empty: `btda.key`
+   * beside the database, so a run started from another folder finds the same key.
+   */
   keyFile: string;
   /** Inbound connections open at once at most. */
   maxIncoming: number;
@@ -118,6 +127,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   maxMessages: 256,
   openingGrace: 1,
   threshold: 0.98,
+  suspectRate: 10_000,
   revisitDelay: 300,
   revisitComplete: false,
   maxFailures: 4,
@@ -133,7 +143,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   setLabel: undefined,
   geoipDb: '',
   storeIp: false,
-  keyFile: 'data/btda.key',
+  keyFile: '',
   maxIncoming: 256,
   maxIncomingPerIp: 4,
   flushIntervalMs: 1000,
@@ -141,6 +151,16 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   debug: false,
   quiet: false,
 });
+
+/** Bytes per second of a rate in Mbit/s. */
+export function bytesPerSecond(mbit: number): number {
+  return (mbit * 1e6) / 8;
+}
+
+/** The key file in use: the configured one, else `btda.key` beside the database. */
+export function keyFileOf(config: Pick<Config, 'keyFile' | 'db'>): string {
+  return config.keyFile || join(dirname(config.db), 'btda.key');
+}
 
 /** Pieces a peer must have to count as complete: ceil(threshold × pieces). */
 export function thresholdPieces(pieces: number, threshold: number): number {

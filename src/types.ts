@@ -90,6 +90,10 @@ export interface ContactResult {
   endPieces: number | null;
   /** When the state first reached the threshold during this contact, if it opened below it. */
   crossedAt: number | null;
+  /** Pieces at that moment. */
+  crossedPieces: number | null;
+  /** The extension handshake said `upload_only` (BEP 21: a seed, or a partial seed that wants nothing more). */
+  uploadOnly: boolean;
   peerId: Uint8Array | null;
   /** Extension handshake `v`. */
   clientVersion: string | null;

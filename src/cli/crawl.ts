@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname, loadavg, networkInterfaces } from 'node:os';
 import type { Socket } from 'node:net';
-import { thresholdPieces, type Config } from '../config.ts';
+import { bytesPerSecond, keyFileOf, thresholdPieces, type Config } from '../config.ts';
 import type { Collector, CollectorContext, PeerAddress } from '../collectors/collector.ts';
 import { evaluateIncoming, type ContactTorrent } from '../evaluator/contact.ts';
 import { ContactStop } from '../evaluator/contact-stop.ts';
@@ -15,7 +15,8 @@ import type { Logger } from '../log.ts';
 import { DueQueue, SOURCE_BITS, type QueuedPeer } from '../queue/due-queue.ts';
 import { Database } from '../store/database.ts';
 import { Geolocator } from '../store/geolocation.ts';
-import { AddressHasher } from '../store/peer-identity.ts';
+import { openAddressKey } from '../store/address-key.ts';
+import type { AddressHasher } from '../store/peer-identity.ts';
 import { ResultWriter, type TorrentFacts } from '../store/result-writer.ts';
 import { RunLock } from '../store/run-lock.ts';
 import { importTorrents } from '../torrents/import-torrents.ts';
@@ -69,9 +70,14 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   let hasher: AddressHasher;
   let geo: Geolocator;
   try {
-    hasher = AddressHasher.fromKeyFile(config.keyFile);
     geo = await Geolocator.open(config.geoipDb);
     db = Database.open(config.db);
+    try {
+      hasher = openAddressKey(db, config.db, keyFileOf(config));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   } catch (err) {
     lock.release();
     throw err;
@@ -123,6 +129,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     geo,
     storeIp: config.storeIp,
     flushIntervalMs: config.flushIntervalMs,
+    runStartedAt: startedAt,
+    maxRate: bytesPerSecond(config.suspectRate),
     onError: (err) => {
       fatal = new Error(`cannot write to ${config.db}: ${err.message}`);
       log.error(fatal.message);
@@ -131,7 +139,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   });
 
   const queue = new DueQueue(queuePolicyFor(config));
-  const counters = { contacts: 0, successes: 0, failures: 0, incoming: 0, confirmed: 0 };
+  const counters = { contacts: 0, successes: 0, failures: 0, incoming: 0 };
   const peerId = makePeerId();
   const contactStop = new ContactStop();
   const contactOptions = contactOptionsFor(config, peerId, contactStop);
@@ -141,7 +149,10 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     for (const c of collectors) (c as { addNode?: (h: string, p: number) => void }).addNode?.(host, port);
   };
 
-  /** Stores a finished contact and counts it; returns whether it confirmed a download (live counter only). */
+  /**
+   * Stores a finished contact and counts it; returns whether it reached the threshold after the queue saw
+   * it below (the queue's revisit hint only: what counts is the writer's recorded crossing).
+   */
   const record = (result: ContactResult, source: PeerSource | null, seenBelowBefore = false): boolean => {
     const facts = torrentFacts.get(result.torrentId) ?? UNKNOWN_TORRENT;
     writer.contact(result, source, facts);
@@ -149,16 +160,15 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     if (result.reason === 'success') counters.successes++;
     else counters.failures++;
     const threshold = facts.thresholdPieces;
-    const confirmed = result.reason === 'success' && threshold !== null && result.endPieces !== null &&
+    const crossed = result.reason === 'success' && threshold !== null && result.endPieces !== null &&
       result.endPieces >= threshold && (result.crossedAt !== null || seenBelowBefore);
-    if (confirmed) counters.confirmed++;
     if (result.dhtPort) onDhtNode(result.ip, result.dhtPort);
     if (result.pexPeers && result.torrentId >= 0) addPexPeers(result);
     if (config.debug) {
       log.debug(`contact ${result.event} ${result.ip}:${result.port} torrent ${result.torrentId}: ${result.reason}` +
         (result.endPieces !== null ? `, ${result.openingPieces} → ${result.endPieces} pieces` : ''));
     }
-    return confirmed;
+    return crossed;
   };
 
   const scheduler = new Scheduler(queue, {
@@ -258,6 +268,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     inFlight: scheduler.active,
     known: queue.known,
     ...counters,
+    // the one definition: crossings the writer has recorded (written within --flush-interval)
+    confirmed: writer.crossings.confirmed,
   });
   // A referenced timer: it also keeps the process alive while the crawl waits for its end (with nothing
   // else scheduled, Node would exit with an unsettled await).

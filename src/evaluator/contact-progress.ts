@@ -10,6 +10,7 @@ export class ContactProgress {
   /** Set once an update arrives after the opening grace: the opening state is fixed from then on. */
   private sealed = false;
   private crossed: number | null = null;
+  private crossedCount: number | null = null;
 
   constructor(
     readonly pieces: number,
@@ -36,6 +37,9 @@ export class ContactProgress {
   }
   get crossedAt(): number | null {
     return this.crossed;
+  }
+  get crossedPieces(): number | null {
+    return this.crossedCount;
   }
 
   /** A bitfield replaces the state (clients send several: the latest wins). False when invalid. */
@@ -99,6 +103,7 @@ export class ContactProgress {
     }
     if (this.crossed === null && this.opening! < this.thresholdPieces && count >= this.thresholdPieces) {
       this.crossed = at;
+      this.crossedCount = count;
     }
   }
 }

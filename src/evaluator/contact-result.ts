@@ -29,6 +29,8 @@ export function failedResult(torrentId: number, ip: string, port: number, event:
     openedAt: null,
     endPieces: null,
     crossedAt: null,
+    crossedPieces: null,
+    uploadOnly: false,
     peerId: null,
     clientVersion: null,
     listenPort: null,

@@ -395,6 +395,7 @@ class Contact {
       const r = this.result;
       r.clientVersion = hs.clientVersion ?? r.clientVersion;
       r.listenPort = hs.listenPort ?? r.listenPort;
+      r.uploadOnly = hs.uploadOnly;
       r.metadataSize = hs.metadataSize ?? r.metadataSize;
       if (hs.extensions) r.extensions = { ...r.extensions, ...hs.extensions };
       return true;
@@ -470,6 +471,7 @@ class Contact {
       r.openedAt = this.progress.openedAt;
       r.endPieces = this.progress.endPieces;
       r.crossedAt = this.progress.crossedAt;
+      r.crossedPieces = this.progress.crossedPieces;
     }
     this.close(handshakeDone);
     this.resolve(r);

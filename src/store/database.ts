@@ -64,6 +64,20 @@ export class Database {
     return this.sqlite.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
   }
 
+  /** A value of the `meta` table, or null. */
+  meta(key: string): string | null {
+    const row = this.sqlite.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.sqlite.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  hasPeers(): boolean {
+    return this.sqlite.prepare('SELECT 1 FROM peers LIMIT 1').get() !== undefined;
+  }
+
   close(): void {
     if (this.sqlite.open) this.sqlite.close();
   }

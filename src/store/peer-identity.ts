@@ -51,7 +51,7 @@ function expandIPv6(ip: string): string[] {
 
 /** Keyed hashes of addresses: 16 hex characters (64 bits) of HMAC-SHA256. */
 export class AddressHasher {
-  private readonly key: Buffer;
+  readonly key: Buffer;
   constructor(key: Buffer) {
     this.key = key;
   }

@@ -8,23 +8,22 @@
 // a large buffer (a tracker or peers file reporting many peers at once) starts it before the interval
 // is up. `flush()` and `close()` still write everything at once.
 import type Sqlite from 'better-sqlite3';
+import { bytesPerSecond, defaultConfig } from '../config.ts';
 import type { ContactResult, PeerSource, RequestLog, ScrapeLog } from '../types.ts';
 import type { Database } from './database.ts';
 import type { Geolocator } from './geolocation.ts';
-import { clientName } from './client-name.ts';
-import { anonymizeAddress, canonicalIp, type AddressHasher } from './peer-identity.ts';
+import type { AddressHasher } from './peer-identity.ts';
+import { PeerDescriber } from './peer-description.ts';
+import { SessionWriter, type CrossingCounts, type TorrentFacts } from './session-writer.ts';
+import { mergeSourcesSql } from './sources.ts';
 import { isoTime } from './time.ts';
+
+export type { TorrentFacts, CrossingCounts };
 
 /** Longest one timed-flush transaction runs before yielding to the event loop. */
 const SLICE_MS = 16;
 /** Buffered rows that start a timed flush before the interval is up (bounds memory and slice count). */
 const EARLY_FLUSH_ROWS = 1024;
-
-/** What the writer needs to know of a torrent to merge a contact into its peer row. */
-export interface TorrentFacts {
-  pieceSize: number | null;
-  thresholdPieces: number | null;
-}
 
 export interface StatisticsRow {
   at: number;
@@ -46,6 +45,10 @@ export interface ResultWriterOptions {
   storeIp: boolean;
   /** Most milliseconds a result waits in memory (0 = the caller flushes). */
   flushIntervalMs: number;
+  /** When the run started (ms; default: now): a dual-stack twin must have been seen since. */
+  runStartedAt?: number;
+  /** Bytes per second above which a crossing is suspect (--suspect-rate; default that of the config). */
+  maxRate?: number;
   /** Called when a flush fails (disk full, read-only file); the rows stay buffered. */
   onError?: (err: Error) => void;
 }
@@ -71,6 +74,8 @@ export class ResultWriter {
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly writeTransaction: (deadline: number) => Written;
   private readonly iso = new IsoClock();
+  private readonly describe: PeerDescriber;
+  private readonly sessions: SessionWriter;
   /** Rows written since the writer was created. */
   written = 0;
 
@@ -79,6 +84,9 @@ export class ResultWriter {
     private readonly opts: ResultWriterOptions,
   ) {
     this.stmt = prepare(db.sqlite);
+    this.describe = new PeerDescriber(opts.hasher, opts.geo, opts.storeIp);
+    this.sessions = new SessionWriter(db.sqlite, opts.runId, isoTime(opts.runStartedAt ?? Date.now()), this.describe,
+      this.iso, opts.maxRate ?? bytesPerSecond(defaultConfig.suspectRate));
     this.writeTransaction = db.sqlite.transaction((deadline: number) => this.writeBuffered(deadline));
     if (opts.flushIntervalMs > 0) {
       this.timer = setInterval(() => {
@@ -86,6 +94,11 @@ export class ResultWriter {
       }, opts.flushIntervalMs);
       this.timer.unref();
     }
+  }
+
+  /** Crossings recorded so far by this writer, per class: what the live counter shows. */
+  get crossings(): Readonly<CrossingCounts> {
+    return this.sessions.crossings;
   }
 
   get pending(): number {
@@ -185,7 +198,7 @@ export class ResultWriter {
    * The buffers are not touched here: the transaction may still fail to commit.
    */
   private writeBuffered(deadline: number): Written {
-    const { runId, storeIp, hasher, geo } = this.opts;
+    const { runId } = this.opts;
     const s = this.stmt;
     const iso = this.iso;
     const w: Written = { discoveries: 0, contacts: 0, requests: 0, scrapes: 0, stats: 0, outcomes: false, outcomeRows: 0 };
@@ -193,38 +206,15 @@ export class ResultWriter {
 
     const d = this.discoveries;
     for (let i = d.head; i < d.ip.length; i++) {
-      const ip = d.ip[i];
-      const place = geo.locate(ip);
-      s.discover.run(
-        d.torrentId[i], anonymizeAddress(ip), hasher.hash(ip), storeIp ? canonicalIp(ip) : null, d.port[i], d.source[i],
-        iso.format(d.at[i]), place.country, place.continent, place.city,
-      );
+      const a = this.describe.address(d.ip[i]);
+      s.discover.run(d.torrentId[i], a.address, a.addressKey, a.ip, d.port[i], d.source[i], iso.format(d.at[i]), a.country, a.continent, a.city);
       w.discoveries++;
       if (timeUp(w.discoveries)) return w;
     }
     const contacts = this.contacts.rows;
     for (let i = this.contacts.head; i < contacts.length; i++) {
-      const { result: r, source, torrent } = contacts[i];
-      const addressKey = hasher.hash(r.ip);
-      const peerIdHex = r.peerId ? hex(r.peerId) : null;
-      let port = r.port;
-      if (r.event === 'incoming') {
-        // An inbound peer dialled from an ephemeral port: match it to the peer we know by its listen port,
-        // else by its peer id.
-        const byId = peerIdHex ? (s.portByPeerId.get(r.torrentId, addressKey, peerIdHex) as { port: number } | undefined) : undefined;
-        port = r.listenPort ?? byId?.port ?? r.port;
-      }
-      const place = geo.locate(r.ip);
-      const thresholdPieces = torrent.thresholdPieces ?? Number.MAX_SAFE_INTEGER;
-      const pieceSize = torrent.pieceSize ?? 0;
-      // In the order of the ? placeholders of the contact statement.
-      s.contact.run(
-        r.torrentId, anonymizeAddress(r.ip), addressKey, storeIp ? canonicalIp(r.ip) : null, port, peerIdHex,
-        clientName(peerIdHex), r.clientVersion, r.listenPort, r.encrypted ? 1 : 0, r.openingPieces, iso.formatOrNull(r.openedAt), r.endPieces,
-        iso.format(r.endedAt), iso.formatOrNull(r.crossedAt), source ?? (r.event === 'incoming' ? 'incoming' : ''),
-        iso.format(r.startedAt), place.country, place.continent, place.city,
-        thresholdPieces, thresholdPieces, pieceSize,
-      );
+      const { result, source, torrent } = contacts[i];
+      this.sessions.write(result, source, torrent);
       w.contacts++;
       if (timeUp(w.discoveries + w.contacts)) return w;
     }
@@ -369,63 +359,15 @@ export class IsoClock {
   }
 }
 
-function hex(id: Uint8Array): string {
-  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
-}
-
-/** Appends a source to a comma list unless it is there already. */
-const MERGE_SOURCES = `CASE
-  WHEN excluded.sources = '' OR instr(',' || peers.sources || ',', ',' || excluded.sources || ',') > 0 THEN peers.sources
-  WHEN peers.sources = '' THEN excluded.sources
-  ELSE peers.sources || ',' || excluded.sources END`;
-
 function prepare(db: Sqlite.Database) {
   return {
+    // a discovery names an address:port: it joins the newest session there (README "Who a peer is")
     discover: db.prepare(`
       INSERT INTO peers (torrent_id, address, address_key, ip, port, sources, discovered_at, country, continent, city)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (torrent_id, address_key, port) DO UPDATE SET
-        sources = ${MERGE_SOURCES},
+      ON CONFLICT (torrent_id, address_key, port) WHERE latest = 1 DO UPDATE SET
+        sources = ${mergeSourcesSql('peers.sources', 'excluded.sources')},
         ip = coalesce(excluded.ip, peers.ip)`),
-    // Every right-hand side reads the row as it was before this update (SQLite semantics), so the
-    // previous visit's last_pieces/last_seen give the speed between visits.
-    contact: db.prepare(`
-      INSERT INTO peers (torrent_id, address, address_key, ip, port, peer_id, client, client_version, listen_port,
-        encrypted, first_pieces, first_seen, last_pieces, last_seen, crossed_at, visits, sources, discovered_at,
-        country, continent, city)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
-        ?, ?, ?, ?, ?, ?, 1, ?, ?,
-        ?, ?, ?)
-      ON CONFLICT (torrent_id, address_key, port) DO UPDATE SET
-        ip = coalesce(excluded.ip, peers.ip),
-        peer_id = coalesce(excluded.peer_id, peers.peer_id),
-        client = coalesce(excluded.client, peers.client),
-        client_version = coalesce(excluded.client_version, peers.client_version),
-        listen_port = coalesce(excluded.listen_port, peers.listen_port),
-        encrypted = excluded.encrypted,
-        first_pieces = coalesce(peers.first_pieces, excluded.first_pieces),
-        first_seen = coalesce(peers.first_seen, excluded.first_seen),
-        crossed_at = coalesce(peers.crossed_at, CASE
-          WHEN peers.first_pieces IS NULL THEN excluded.crossed_at
-          WHEN peers.first_pieces < ? AND excluded.last_pieces >= ?
-            THEN coalesce(excluded.crossed_at, excluded.first_seen)
-          END),
-        max_speed = CASE
-          WHEN peers.last_seen IS NOT NULL AND excluded.first_pieces > peers.last_pieces
-            AND julianday(excluded.first_seen) > julianday(peers.last_seen)
-          THEN max(coalesce(peers.max_speed, 0), (excluded.first_pieces - peers.last_pieces) * ?
-            / ((julianday(excluded.first_seen) - julianday(peers.last_seen)) * 86400.0))
-          ELSE peers.max_speed END,
-        last_pieces = excluded.last_pieces,
-        last_seen = excluded.last_seen,
-        visits = peers.visits + 1,
-        sources = ${MERGE_SOURCES},
-        country = coalesce(peers.country, excluded.country),
-        continent = coalesce(peers.continent, excluded.continent),
-        city = coalesce(peers.city, excluded.city)`),
-    portByPeerId: db.prepare(
-      'SELECT port FROM peers WHERE torrent_id = ? AND address_key = ? AND peer_id = ? ORDER BY last_seen DESC LIMIT 1',
-    ),
     request: db.prepare(`
       INSERT INTO requests (run_id, torrent_id, kind, url, started_at, duration_ms, received, new, duplicates, error)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),

@@ -66,8 +66,30 @@ export const peers = sqliteTable(
     firstSeen: text('first_seen'),
     lastPieces: integer('last_pieces'),
     lastSeen: text('last_seen'),
-    /** When the peer was first seen at or above the threshold after having been seen below it. */
+    /** Fewest pieces any observation of this session showed (a crossing needs one below the threshold). */
+    lowPieces: integer('low_pieces'),
+    /**
+     * The crossing, a fact recorded once when it is observed and never removed (README "What counts"):
+     * when the session was first seen at or above the threshold in force after having been seen below it.
+     */
     crossedAt: text('crossed_at'),
+    /** Pieces of the observation that crossed. */
+    crossedPieces: integer('crossed_pieces'),
+    /** The threshold in force when the crossing was observed, in pieces (ceil(threshold × pieces)). */
+    crossedThreshold: integer('crossed_threshold'),
+    /**
+     * What the crossing counts as: confirmed (the headline) | restart (below in an earlier session of the same
+     * client at this address:port, at or above in this one) | suspect (see suspect_reason). Null: no crossing.
+     */
+    crossingClass: text('crossing_class'),
+    /** Why a crossing is suspect: rate (faster than --max-rate) | upload-only (said upload_only while below). */
+    suspectReason: text('suspect_reason'),
+    /** The observation that crossed (observations.id). */
+    crossedObservation: integer('crossed_observation'),
+    /** The earlier session (peers.id) of the same client name and version at this address:port, when this one followed it. */
+    restartOf: integer('restart_of'),
+    /** 1 for the newest session at its (torrent, address key, port); discoveries merge into that row. */
+    latest: integer('latest').notNull().default(1),
     /** Successful contacts. */
     visits: integer('visits').notNull().default(0),
     /** Highest download speed between two visits, bytes/s. */
@@ -81,10 +103,53 @@ export const peers = sqliteTable(
     discoveredAt: text('discovered_at').notNull(),
   },
   (t) => [
-    uniqueIndex('peers_torrent_address_port').on(t.torrentId, t.addressKey, t.port),
+    // one client session per row: a new peer id at an address:port is a new row, and the old one is no longer `latest`
+    uniqueIndex('peers_torrent_address_port_latest').on(t.torrentId, t.addressKey, t.port).where(sql`latest = 1`),
+    index('peers_torrent_peer_id').on(t.torrentId, t.peerId),
     index('peers_crossed_at').on(t.crossedAt),
   ],
 );
+
+/**
+ * The evidence: every change of a peer session's state (pieces, peer id, client, upload_only) as observed,
+ * with when and how. An unchanged state adds nothing, so a long crawl of seeds stays small. Every count is
+ * derived from these rows (README "What counts").
+ */
+export const observations = sqliteTable(
+  'observations',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** peers.id of the session. */
+    peerRow: integer('peer_row').notNull(),
+    runId: integer('run_id').notNull(),
+    /** When the state was read (a have's arrival for a crossing inside a contact). */
+    at: text('at').notNull(),
+    /** Which moment of the contact: open (the opening state) | cross (the moment it reached the threshold) | end | migrated (summary of a row of an older btda). */
+    phase: text('phase').notNull(),
+    /** first | later | incoming (the contact's event). */
+    event: text('event').notNull(),
+    /** out (we dialled) | in (the peer dialled our listener). */
+    direction: text('direction').notNull(),
+    /** 1 when the contact spoke MSE/PE. */
+    encrypted: integer('encrypted').notNull().default(0),
+    /** 4 or 6: the address family of the contact. */
+    family: integer('family').notNull(),
+    pieces: integer('pieces').notNull(),
+    /** Hex peer id, only where it differs from the session's previous observation. */
+    peerId: text('peer_id'),
+    /** Client name, only where it differs from the session's previous observation. */
+    client: text('client'),
+    /** 1 when the extension handshake said upload_only (BEP 21). */
+    uploadOnly: integer('upload_only').notNull().default(0),
+  },
+  (t) => [index('observations_peer').on(t.peerRow, t.id), index('observations_run').on(t.runId)],
+);
+
+/** Facts about the database itself, e.g. the fingerprint of the address key it was written with. */
+export const meta = sqliteTable('meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});
 
 export const requests = sqliteTable(
   'requests',
@@ -169,8 +234,8 @@ export const statistics = sqliteTable('statistics', {
   loadAverage: real('load_average'),
 });
 
-/** Peers seen once below the threshold and later at or above it. */
-export const confirmedDownloads = sqliteView('confirmed_downloads').as((qb) =>
+/** Every recorded crossing, whatever it counts as (crossing_class: confirmed | restart | suspect). */
+export const crossings = sqliteView('crossings').as((qb) =>
   qb
     .select({
       peerId: sql<number>`p.id`.as('peer_row'),
@@ -185,14 +250,45 @@ export const confirmedDownloads = sqliteView('confirmed_downloads').as((qb) =>
       firstSeen: sql<string>`p.first_seen`.as('first_seen'),
       lastPieces: sql<number>`p.last_pieces`.as('last_pieces'),
       lastSeen: sql<string>`p.last_seen`.as('last_seen'),
-      crossedAt: sql<string>`coalesce(p.crossed_at, p.last_seen)`.as('crossed_at'),
-      thresholdPieces: sql<number>`t.threshold_pieces`.as('threshold_pieces'),
+      crossedAt: sql<string>`p.crossed_at`.as('crossed_at'),
+      crossedPieces: sql<number>`p.crossed_pieces`.as('crossed_pieces'),
+      thresholdPieces: sql<number>`p.crossed_threshold`.as('threshold_pieces'),
       pieces: sql<number>`t.pieces`.as('pieces'),
+      crossingClass: sql<string>`p.crossing_class`.as('crossing_class'),
+      suspectReason: sql<string>`p.suspect_reason`.as('suspect_reason'),
+      restartOf: sql<number>`p.restart_of`.as('restart_of'),
     })
     .from(sql`peers p join torrents t on t.id = p.torrent_id`)
-    .where(
-      sql`t.threshold_pieces is not null and p.first_pieces < t.threshold_pieces and p.last_pieces >= t.threshold_pieces`,
-    ),
+    .where(sql`p.crossing_class is not null`),
+);
+
+/**
+ * Confirmed downloads, the headline: sessions seen below the threshold and later at or above it, by the
+ * fact recorded when the crossing was observed (never removed by a later, smaller state; another run's
+ * threshold does not rewrite it). Restarts and suspect crossings are in `crossings`, not here.
+ */
+export const confirmedDownloads = sqliteView('confirmed_downloads').as((qb) =>
+  qb
+    .select({
+      peerId: sql<number>`peer_row`.as('peer_row'),
+      torrentId: sql<number>`torrent_id`.as('torrent_id'),
+      infoHash: sql<string>`info_hash`.as('info_hash'),
+      name: sql<string>`name`.as('name'),
+      setLabel: sql<string>`set_label`.as('set_label'),
+      address: sql<string>`address`.as('address'),
+      client: sql<string>`client`.as('client'),
+      country: sql<string>`country`.as('country'),
+      firstPieces: sql<number>`first_pieces`.as('first_pieces'),
+      firstSeen: sql<string>`first_seen`.as('first_seen'),
+      lastPieces: sql<number>`last_pieces`.as('last_pieces'),
+      lastSeen: sql<string>`last_seen`.as('last_seen'),
+      crossedAt: sql<string>`crossed_at`.as('crossed_at'),
+      crossedPieces: sql<number>`crossed_pieces`.as('crossed_pieces'),
+      thresholdPieces: sql<number>`threshold_pieces`.as('threshold_pieces'),
+      pieces: sql<number>`pieces`.as('pieces'),
+    })
+    .from(sql`crossings`)
+    .where(sql`crossing_class = 'confirmed'`),
 );
 
 /** Confirmed downloads per torrent and hour of crossing (UTC). */

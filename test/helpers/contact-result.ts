@@ -15,6 +15,8 @@ export function contactResult(over: Partial<ContactResult>): ContactResult {
     openedAt: startedAt + 100,
     endPieces: 0,
     crossedAt: null,
+    crossedPieces: null,
+    uploadOnly: false,
     peerId: Buffer.from('-TR3000-abcdefghijkl'),
     clientVersion: null,
     listenPort: null,

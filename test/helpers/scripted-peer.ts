@@ -3,6 +3,7 @@
 // can check what our side sent. As a server (startScriptedPeer) it answers our outgoing contacts,
 // with a script per connection number (a peer that changes between visits); as a client
 // (connectScriptedPeer) it plays an inbound peer against our listener.
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { mseInitiate, mseRespond } from './mse-socket.ts';
 import bencode from 'bencode';
@@ -69,7 +70,7 @@ export type MetadataAnswer =
 
 export interface ScriptedPeerOptions {
   infoHash: Buffer;
-  /** Default: '-SP0001-' + 12 bytes. */
+  /** Default: '-SP0001-' + 12 random letters, one per scripted peer (a client session). */
   peerId?: Buffer;
   /** Default: extension protocol + fast. */
   reserved?: Buffer;
@@ -113,7 +114,10 @@ export interface ScriptedPeer {
   close(): Promise<void>;
 }
 
-const DEFAULT_PEER_ID = Buffer.from('-SP0001-abcdefghijkl', 'latin1');
+/** Each scripted peer is its own client: '-SP0001-' + 12 random letters, the same for all its connections. */
+function newPeerId(): Buffer {
+  return Buffer.from('-SP0001-' + Array.from(randomBytes(12), (b) => String.fromCharCode(97 + (b % 26))).join(''), 'latin1');
+}
 
 /** Ids our side may ever send: extended, port, keep-alive (never interested/request/piece...). */
 export const ALLOWED_FROM_US = new Set<number>([MessageId.extended, MessageId.port, -1]);
@@ -141,7 +145,7 @@ function encodeStep(step: Step, opts: ScriptedPeerOptions): Buffer | null {
   const pieces = opts.pieces ?? 64;
   if ('handshake' in step) {
     const o = step.handshake === true ? {} : step.handshake;
-    const hs = buildHandshake(o.infoHash ?? opts.infoHash, o.peerId ?? opts.peerId ?? DEFAULT_PEER_ID);
+    const hs = buildHandshake(o.infoHash ?? opts.infoHash, o.peerId ?? opts.peerId!);
     (o.reserved ?? opts.reserved ?? buildReserved()).copy(hs, 20);
     return hs;
   }
@@ -300,6 +304,7 @@ export function runScript(
 
 /** A scripted peer listening on 127.0.0.1 (an ephemeral port). */
 export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<ScriptedPeer> {
+  opts = { ...opts, peerId: opts.peerId ?? newPeerId() };
   const connections: ScriptedConnection[] = [];
   const waiters = new Map<number, (c: ScriptedConnection) => void>();
   let accepted = 0;
@@ -340,6 +345,7 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<Scri
 
 /** A scripted peer that connects to `port` on 127.0.0.1 (an inbound peer for our listener). */
 export async function connectScriptedPeer(port: number, opts: ScriptedPeerOptions): Promise<ScriptedConnection> {
+  opts = { ...opts, peerId: opts.peerId ?? newPeerId() };
   const socket = net.connect({ host: HOST, port });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());

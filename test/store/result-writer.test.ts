@@ -40,7 +40,7 @@ test('confirmed downloads: below then at/above the threshold across visits, insi
   // peer B: a seed from the start → not confirmed
   writer.contact(contactResult({ torrentId, ip: '10.0.0.2', openingPieces: 100, endPieces: 100 }), 'dht', facts);
   // peer C: crosses inside its first contact
-  writer.contact(contactResult({ torrentId, ip: '10.0.0.3', openingPieces: 90, endPieces: 100, crossedAt: at(3), startedAt: at(0), openedAt: at(0), endedAt: at(6) }), 'http', facts);
+  writer.contact(contactResult({ torrentId, ip: '10.0.0.3', openingPieces: 90, endPieces: 100, crossedAt: at(3), crossedPieces: 98, startedAt: at(0), openedAt: at(0), endedAt: at(6) }), 'http', facts);
   // peer D: stays below
   writer.contact(contactResult({ torrentId, ip: '10.0.0.4', openingPieces: 10, endPieces: 97 }), 'http', facts);
   // failed contact: only an outcome
@@ -108,12 +108,12 @@ test('anonymized addresses keep the /24 or /48 network', () => {
   assert.notEqual(h.hash('81.2.69.142'), h.hash('81.2.69.143'));
 });
 
-test('an incoming peer is matched to the known row by its listen port, then by peer id', async () => {
+test('an incoming peer joins the known session by its peer id, whatever port it dials from or advertises', async () => {
   const { db, torrentId, writer, facts } = await setup();
-  writer.contact(contactResult({ torrentId, ip: '10.0.0.9', port: 6881, openingPieces: 10, endPieces: 10 }), 'http', facts);
+  writer.contact(contactResult({ torrentId, ip: '10.0.0.9', port: 6881, openingPieces: 10, endPieces: 10, startedAt: T0 }), 'http', facts);
   writer.flush();
-  writer.contact(contactResult({ torrentId, ip: '10.0.0.9', port: 50123, event: 'incoming', listenPort: 6881, openingPieces: 99, endPieces: 99 }), 'incoming', facts);
-  writer.contact(contactResult({ torrentId, ip: '10.0.0.9', port: 50999, event: 'incoming', openingPieces: 100, endPieces: 100 }), 'incoming', facts);
+  writer.contact(contactResult({ torrentId, ip: '10.0.0.9', port: 50123, event: 'incoming', listenPort: 6881, openingPieces: 99, endPieces: 99, startedAt: T0 + 600_000 }), 'incoming', facts);
+  writer.contact(contactResult({ torrentId, ip: '10.0.0.9', port: 50999, event: 'incoming', openingPieces: 100, endPieces: 100, startedAt: T0 + 900_000 }), 'incoming', facts);
   writer.flush();
   const rows = db.sqlite.prepare('SELECT port, visits, first_pieces, last_pieces, sources FROM peers').all();
   assert.deepEqual(rows, [{ port: 6881, visits: 3, first_pieces: 10, last_pieces: 100, sources: 'http,incoming' }]);

@@ -3,7 +3,11 @@ import { createLogger } from '../../log.ts';
 import { runCrawl } from '../crawl.ts';
 import { resolveConfig } from '../options.ts';
 import { createProgressDisplay } from '../progress.ts';
+import { AddressKeyError } from '../../store/address-key.ts';
 import { RunLockedError } from '../../store/run-lock.ts';
+
+/** Exit code of a bad command line or config value (and a key that does not fit the database). */
+const EXIT_USAGE = 2;
 
 /** Exit code when another run holds the database. */
 export const EXIT_LOCKED = 3;
@@ -29,7 +33,7 @@ export async function runCommand(argv: Record<string, unknown>): Promise<number>
     progress?.stop();
     log.info(
       `run ${summary.runId} ended (${summary.exitReason}): ${summary.contacts} contacts, ` +
-        `${summary.successes} successful, ${summary.known} peers, ${summary.confirmed} crossings seen`,
+        `${summary.successes} successful, ${summary.known} peers, ${summary.confirmed} confirmed downloads recorded`,
     );
     return 0;
   } catch (err) {
@@ -37,6 +41,10 @@ export async function runCommand(argv: Record<string, unknown>): Promise<number>
     if (err instanceof RunLockedError) {
       process.stderr.write(`btda: ${err.message}\n`);
       return EXIT_LOCKED;
+    }
+    if (err instanceof AddressKeyError) {
+      process.stderr.write(`btda: ${err.message}\n`);
+      return EXIT_USAGE;
     }
     throw err;
   } finally {

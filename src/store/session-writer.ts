@@ -1,0 +1,212 @@
+// Writes one successful contact into its session: asks the identity rules which session it belongs to,
+// stores the states that changed as observations, records a crossing the moment it is observed, and
+// updates the session's summary. Runs inside the ResultWriter's transaction, so what it reads includes
+// the contacts written before it in the same flush.
+import type Sqlite from 'better-sqlite3';
+import type { ContactResult, PeerSource } from '../types.ts';
+import { crossingClass, crossingIndex, lowestPieces, suspectReason, type CrossingClass, type ObservedState } from './crossing.ts';
+import { resolveSession, type SessionDecision, type StoredSession } from './identity.ts';
+import { hexOf, type AddressFacts, type PeerDescriber } from './peer-description.ts';
+import { mergeSources } from './sources.ts';
+import type { IsoClock } from './result-writer.ts';
+
+/** What the writer needs to know of a torrent to merge a contact into its session. */
+export interface TorrentFacts {
+  pieceSize: number | null;
+  thresholdPieces: number | null;
+}
+
+/** Crossings recorded by this writer, per class (the live counter reads these). */
+export type CrossingCounts = Record<CrossingClass, number>;
+
+interface SessionRow {
+  id: number;
+  address: string;
+  address_key: string;
+  port: number;
+  peer_id: string | null;
+  client: string | null;
+  client_version: string | null;
+  last_seen: string | null;
+  latest: number;
+  first_pieces: number | null;
+  last_pieces: number | null;
+  low_pieces: number | null;
+  crossing_class: string | null;
+  max_speed: number | null;
+  sources: string;
+}
+
+interface State extends ObservedState {
+  phase: 'open' | 'cross' | 'end';
+}
+
+const SESSION_COLUMNS = `id, address, address_key, port, peer_id, client, client_version, last_seen, latest,
+  first_pieces, last_pieces, low_pieces, crossing_class, max_speed, sources`;
+
+export class SessionWriter {
+  readonly crossings: CrossingCounts = { confirmed: 0, restart: 0, suspect: 0 };
+  private readonly s: ReturnType<typeof prepare>;
+
+  constructor(
+    db: Sqlite.Database,
+    private readonly runId: number,
+    private readonly runStartedAt: string,
+    private readonly describe: PeerDescriber,
+    private readonly iso: IsoClock,
+    /** Bytes per second above which a crossing is suspect. */
+    private readonly maxRate: number,
+  ) {
+    this.s = prepare(db);
+  }
+
+  write(r: ContactResult, source: PeerSource | null, torrent: TorrentFacts): void {
+    const s = this.s;
+    const where = this.describe.address(r.ip);
+    const peerId = r.peerId ? hexOf(r.peerId) : null;
+    const client = this.describe.client(peerId);
+    const direction = r.event === 'incoming' ? 'in' : 'out';
+    const port = direction === 'in' ? r.listenPort ?? r.port : r.port;
+    const withPeerId = peerId ? (s.byPeerId.all(r.torrentId, peerId) as SessionRow[]).map(stored) : [];
+    const endpointRow = s.atEndpoint.get(r.torrentId, where.addressKey, port) as SessionRow | undefined;
+    const decision = resolveSession(
+      { addressKey: where.addressKey, port, peerId, client, clientVersion: r.clientVersion, direction, family: where.family, runStartedAt: this.runStartedAt },
+      withPeerId, endpointRow && stored(endpointRow),
+    );
+    const sourceText = source ?? (direction === 'in' ? 'incoming' : '');
+    const row = decision.kind === 'join' ? this.load(decision.session.id) : this.create(decision, r, where, port, sourceText, endpointRow);
+
+    const threshold = torrent.thresholdPieces ?? Number.MAX_SAFE_INTEGER;
+    const states = statesOf(r);
+    // a restarted program's first states are judged against the below state of the session it follows
+    const predecessor = decision.kind === 'new' && decision.restartOf ? this.load(decision.restartOf.id) : null;
+    const inheritLow = row.first_pieces === null && predecessor && predecessor.crossing_class === null ? predecessor.low_pieces : null;
+    const ownCross = crossingIndex(row.low_pieces, row.crossing_class !== null, states, threshold);
+    const restartCross = ownCross === -1 && inheritLow !== null ? crossingIndex(inheritLow, false, states.slice(0, 1), threshold) : -1;
+    const crossAt = ownCross !== -1 ? ownCross : restartCross;
+
+    let prevPieces = row.last_pieces;
+    let prevPeerId = row.peer_id;
+    let prevClient = row.client;
+    let crossedObservation: number | null = null;
+    const uploadOnly = r.uploadOnly ? 1 : 0;
+    for (let i = 0; i < states.length; i++) {
+      const st = states[i];
+      const newPeerId = peerId !== null && peerId !== prevPeerId;
+      const newClient = client !== null && client !== prevClient;
+      const changed = prevPieces === null || st.pieces !== prevPieces || newPeerId || newClient ||
+        (uploadOnly === 1 && st.pieces < threshold) || i === crossAt;
+      if (!changed) continue;
+      const info = s.observe.run(
+        row.id, this.runId, this.iso.format(st.at), st.phase, r.event, direction, r.encrypted ? 1 : 0, where.family, st.pieces,
+        newPeerId ? peerId : null, newClient ? client : null, uploadOnly,
+      );
+      if (i === crossAt) crossedObservation = Number(info.lastInsertRowid);
+      prevPieces = st.pieces;
+      prevPeerId = peerId ?? prevPeerId;
+      prevClient = client ?? prevClient;
+    }
+
+    let crossing: { cls: CrossingClass; reason: string | null; state: State } | null = null;
+    if (crossAt !== -1) {
+      const state = states[crossAt];
+      const byRestart = ownCross === -1;
+      const belowRow = byRestart ? predecessor!.id : row.id;
+      const inContact = states.slice(0, crossAt).filter((x) => x.pieces < threshold).at(-1);
+      const stored = s.lastBelow.get(belowRow, threshold) as { at: string; pieces: number } | undefined;
+      const lastBelow = inContact ?? (stored ? { at: Date.parse(stored.at), pieces: stored.pieces } : null);
+      const uploadOnlyBelow = (r.uploadOnly && states.some((x) => x.pieces < threshold)) ||
+        s.uploadOnlyBelow.get(belowRow, threshold) !== undefined;
+      const reason = suspectReason(state, lastBelow, uploadOnlyBelow, { pieceSize: torrent.pieceSize ?? 0, maxRate: this.maxRate });
+      crossing = { cls: crossingClass(byRestart, reason), reason, state };
+      this.crossings[crossing.cls]++;
+    }
+
+    const first = row.first_pieces === null ? states[0] : null;
+    const open = states[0];
+    const end = states[states.length - 1];
+    let maxSpeed = row.max_speed;
+    if (row.last_seen !== null && row.last_pieces !== null && open.pieces > row.last_pieces) {
+      const seconds = (open.at - Date.parse(row.last_seen)) / 1000;
+      if (seconds > 0) maxSpeed = Math.max(maxSpeed ?? 0, ((open.pieces - row.last_pieces) * (torrent.pieceSize ?? 0)) / seconds);
+    }
+    // in the order of the ? placeholders of the update statement
+    // a dual-stack twin keeps the address it was first stored with
+    const sameAddress = where.addressKey === row.address_key;
+    s.update.run(
+      sameAddress ? where.ip : null, peerId, client, r.clientVersion, r.listenPort, r.encrypted ? 1 : 0,
+      first?.pieces ?? null, first ? this.iso.format(first.at) : null,
+      end.pieces, this.iso.format(end.at), lowestPieces(row.low_pieces, states),
+      crossing ? this.iso.format(crossing.state.at) : null, crossing?.state.pieces ?? null, crossing ? threshold : null,
+      crossing?.cls ?? null, crossing?.reason ?? null, crossedObservation,
+      maxSpeed, mergeSources(row.sources, sourceText), where.country, where.continent, where.city,
+      row.id,
+    );
+  }
+
+  private load(id: number): SessionRow {
+    return this.s.byId.get(id) as SessionRow;
+  }
+
+  private create(decision: SessionDecision & { kind: 'new' }, r: ContactResult, where: AddressFacts, port: number, source: string, endpoint: SessionRow | undefined): SessionRow {
+    if (decision.demote) this.s.demote.run(decision.demote.id);
+    // a new session at a known address:port inherits what named that address
+    const sources = mergeSources(endpoint?.sources ?? '', source);
+    const info = this.s.insert.run(
+      r.torrentId, where.address, where.addressKey, where.ip, port, sources, this.iso.format(r.startedAt),
+      where.country, where.continent, where.city, decision.restartOf?.id ?? null, decision.latest ? 1 : 0,
+    );
+    return this.load(Number(info.lastInsertRowid));
+  }
+}
+
+/** The states a contact read, in order: its opening state, the crossing inside it, its end. */
+function statesOf(r: ContactResult): State[] {
+  const states: State[] = [{ phase: 'open', at: r.openedAt ?? r.startedAt, pieces: r.openingPieces! }];
+  if (r.crossedAt !== null && r.crossedPieces !== null) states.push({ phase: 'cross', at: r.crossedAt, pieces: r.crossedPieces });
+  if (r.endPieces !== null) states.push({ phase: 'end', at: r.endedAt, pieces: r.endPieces });
+  return states;
+}
+
+function stored(row: SessionRow): StoredSession {
+  return {
+    id: row.id,
+    addressKey: row.address_key,
+    port: row.port,
+    peerId: row.peer_id,
+    client: row.client,
+    clientVersion: row.client_version,
+    family: row.address.includes(':') ? 6 : 4,
+    lastSeen: row.last_seen,
+    latest: row.latest === 1,
+  };
+}
+
+function prepare(db: Sqlite.Database) {
+  return {
+    byPeerId: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ?`),
+    atEndpoint: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND address_key = ? AND port = ? AND latest = 1`),
+    byId: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE id = ?`),
+    demote: db.prepare('UPDATE peers SET latest = 0 WHERE id = ?'),
+    insert: db.prepare(`
+      INSERT INTO peers (torrent_id, address, address_key, ip, port, sources, discovered_at, country, continent, city, restart_of, latest)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    observe: db.prepare(`
+      INSERT INTO observations (peer_row, run_id, at, phase, event, direction, encrypted, family, pieces, peer_id, client, upload_only)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    lastBelow: db.prepare('SELECT at, pieces FROM observations WHERE peer_row = ? AND pieces < ? ORDER BY id DESC LIMIT 1'),
+    uploadOnlyBelow: db.prepare('SELECT 1 FROM observations WHERE peer_row = ? AND upload_only = 1 AND pieces < ? LIMIT 1'),
+    // crossing columns are written once: coalesce keeps a recorded fact
+    update: db.prepare(`
+      UPDATE peers SET
+        ip = coalesce(?, ip), peer_id = coalesce(peer_id, ?), client = coalesce(?, client), client_version = coalesce(?, client_version),
+        listen_port = coalesce(?, listen_port), encrypted = ?,
+        first_pieces = coalesce(first_pieces, ?), first_seen = coalesce(first_seen, ?),
+        last_pieces = ?, last_seen = ?, low_pieces = ?,
+        crossed_at = coalesce(crossed_at, ?), crossed_pieces = coalesce(crossed_pieces, ?), crossed_threshold = coalesce(crossed_threshold, ?),
+        crossing_class = coalesce(crossing_class, ?), suspect_reason = coalesce(suspect_reason, ?), crossed_observation = coalesce(crossed_observation, ?),
+        max_speed = ?, visits = visits + 1, sources = ?,
+        country = coalesce(country, ?), continent = coalesce(continent, ?), city = coalesce(city, ?)
+      WHERE id = ?`),
+  };
+}
