@@ -11,9 +11,11 @@ const config: Partial<Config> = {
   /** [--store-ip] Store raw IP addresses. Off by default: peers are stored as their /24 (IPv4) or /48 (IPv6)
    *  network plus a keyed hash that tells hosts apart. Only turn on where the law and your ethics board allow. */
   storeIp: false,
-  /** [--key-file] Secret key of the address hash, created on first use. Keep it out of shared copies of the
-   *  database: with it a /24 has only 256 candidates. Keep it across runs, or the same peer gets a new row. */
-  keyFile: 'data/btda.key',
+  /** [--key-file] Secret key of the address hash. Empty (default): `btda.key` beside the database, created
+   *  with a new database. Keep it out of shared copies of the database: with it a /24 has only 256 candidates.
+   *  The database records the key's fingerprint: a run with another key, or without the key once the database
+   *  has peers, stops with one line (exit 2) instead of silently splitting every peer's history. */
+  keyFile: '',
   /** [--flush-interval] Milliseconds of results kept in memory before they are written (in one transaction).
    *  This is the most a crash (kill -9, power loss aside) can lose. */
   flushIntervalMs: 1000,
@@ -28,6 +30,11 @@ const config: Partial<Config> = {
   /** [--threshold] Share of pieces (0..1) at which a peer counts as complete: it needs ceil(threshold × pieces)
    *  pieces. 0.98, as in 2015, tolerates clients that announce a few pieces late or skip unwanted files. */
   threshold: 0.98,
+  /** [--suspect-rate] Mbit/s. A crossing whose implied rate (from the last state below the threshold to the
+   *  crossing: a lower bound of the real rate) is higher is counted as "suspect", apart from the confirmed
+   *  downloads. 10,000 (10 Gbit/s) is above nearly every home link; what crosses faster was copied in,
+   *  rechecked, or two clients behind one identity. */
+  suspectRate: 10_000,
 
   // --- evaluation of peers ---
   /** [--active] Outgoing contacts in flight at once. 2015: 1024 threads (512 in the thesis run). Async I/O

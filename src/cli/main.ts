@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { addCommand } from './commands/add.ts';
 import { demoCommand, demoOptions } from './commands/demo.ts';
+import { explainCommand, explainOptions } from './commands/explain.ts';
 import { exportCommand, exportOptions } from './commands/export.ts';
 import { reportCommand, reportOptions } from './commands/report.ts';
 import { runCommand } from './commands/run.ts';
@@ -44,6 +45,8 @@ export async function main(args: string[]): Promise<number> {
       y.options(demoOptions), guard(demoCommand))
     .command('report', 'confirmed vs reported downloads, sources, outcomes, clients (text, json, csv or html)',
       (y) => y.options(reportOptions()), guard(reportCommand))
+    .command('explain', 'the observations behind each confirmed download (or a peer row, or an address)', (y) =>
+      y.options(explainOptions()), guard(explainCommand))
     .command('export', 'write every table as CSV or JSON Lines files', (y) => y.options(exportOptions()), guard(exportCommand))
     .parserConfiguration({ 'boolean-negation': false })
     .strictOptions()

@@ -39,6 +39,7 @@ export const SETTINGS: Setting[] = [
   { key: 'maxMessages', flag: 'max-messages', kind: 'int', describe: 'messages read per contact at most' },
   { key: 'openingGrace', flag: 'opening-grace', kind: 'seconds', describe: 'seconds after the first bitfield whose haves still count as the opening state' },
   { key: 'threshold', flag: 'threshold', kind: 'fraction', describe: 'share of pieces (0..1) that counts as complete' },
+  { key: 'suspectRate', flag: 'suspect-rate', kind: 'int', describe: 'Mbit/s: a crossing faster than this counts as suspect, not confirmed' },
   { key: 'revisitDelay', flag: 'revisit-delay', kind: 'duration', describe: 'delay before a peer below the threshold is visited again' },
   { key: 'revisitComplete', flag: 'revisit-complete', kind: 'bool', describe: 'keep visiting peers that crossed the threshold' },
   { key: 'maxFailures', flag: 'max-failures', kind: 'int', describe: 'failed contacts in a row before a peer is retired' },
