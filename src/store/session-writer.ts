@@ -85,6 +85,9 @@ export class SessionWriter {
     const restartCross = ownCross === -1 && inheritLow !== null ? crossingIndex(inheritLow, false, states.slice(0, 1), threshold) : -1;
     const crossAt = ownCross !== -1 ? ownCross : restartCross;
 
+    // a dual-stack twin: the first observation over the other family is evidence even when the state is the same
+    const rowFamily = row.address.includes(':') ? 6 : 4;
+    let newFamily = where.family !== rowFamily && s.seenFamily.get(row.id, where.family) === undefined;
     let prevPieces = row.last_pieces;
     let prevPeerId = row.peer_id;
     let prevClient = row.client;
@@ -95,7 +98,7 @@ export class SessionWriter {
       const newPeerId = peerId !== null && peerId !== prevPeerId;
       const newClient = client !== null && client !== prevClient;
       const changed = prevPieces === null || st.pieces !== prevPieces || newPeerId || newClient ||
-        (uploadOnly === 1 && st.pieces < threshold) || i === crossAt;
+        (uploadOnly === 1 && st.pieces < threshold) || i === crossAt || newFamily;
       if (!changed) continue;
       const info = s.observe.run(
         row.id, this.runId, this.iso.format(st.at), st.phase, r.event, direction, r.encrypted ? 1 : 0, where.family, st.pieces,
@@ -103,6 +106,7 @@ export class SessionWriter {
       );
       if (i === crossAt) crossedObservation = Number(info.lastInsertRowid);
       prevPieces = st.pieces;
+      newFamily = false;
       prevPeerId = peerId ?? prevPeerId;
       prevClient = client ?? prevClient;
     }
@@ -195,6 +199,7 @@ function prepare(db: Sqlite.Database) {
       INSERT INTO observations (peer_row, run_id, at, phase, event, direction, encrypted, family, pieces, peer_id, client, upload_only)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     lastBelow: db.prepare('SELECT at, pieces FROM observations WHERE peer_row = ? AND pieces < ? ORDER BY id DESC LIMIT 1'),
+    seenFamily: db.prepare('SELECT 1 FROM observations WHERE peer_row = ? AND family = ? LIMIT 1'),
     uploadOnlyBelow: db.prepare('SELECT 1 FROM observations WHERE peer_row = ? AND upload_only = 1 AND pieces < ? LIMIT 1'),
     // crossing columns are written once: coalesce keeps a recorded fact
     update: db.prepare(`

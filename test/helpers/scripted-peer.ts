@@ -70,6 +70,8 @@ export type MetadataAnswer =
 
 export interface ScriptedPeerOptions {
   infoHash: Buffer;
+  /** Listening peer: the loopback address it binds (default 127.0.0.1; '::1' for IPv6). Connecting peer: where it dials. */
+  host?: string;
   /** Default: '-SP0001-' + 12 random letters, one per scripted peer (a client session). */
   peerId?: Buffer;
   /** Default: extension protocol + fast. */
@@ -325,7 +327,7 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<Scri
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, HOST, () => resolve());
+    server.listen(0, opts.host ?? HOST, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
   return {
@@ -346,7 +348,7 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<Scri
 /** A scripted peer that connects to `port` on 127.0.0.1 (an inbound peer for our listener). */
 export async function connectScriptedPeer(port: number, opts: ScriptedPeerOptions): Promise<ScriptedConnection> {
   opts = { ...opts, peerId: opts.peerId ?? newPeerId() };
-  const socket = net.connect({ host: HOST, port });
+  const socket = net.connect({ host: opts.host ?? HOST, port });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('error', reject);
