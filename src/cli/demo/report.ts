@@ -15,6 +15,8 @@ interface PeerRow {
   visits: number;
   encrypted: number;
   sources: string;
+  crossing_class: string | null;
+  suspect_reason: string | null;
 }
 
 export interface DemoResult {
@@ -34,7 +36,9 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
   try {
     const torrent = db.sqlite.prepare('SELECT id, pieces FROM torrents WHERE info_hash = ?').get(swarm.infoHash) as { id: number; pieces: number };
     const rows = db.sqlite
-      .prepare('SELECT ip, port, client, first_pieces, last_pieces, crossed_at, visits, encrypted, sources FROM peers WHERE torrent_id = ?')
+      // newest session first: a new peer id at an address:port is a new session (README "Who a peer is")
+      .prepare(`SELECT ip, port, client, first_pieces, last_pieces, crossed_at, visits, encrypted, sources, crossing_class, suspect_reason
+        FROM peers WHERE torrent_id = ? ORDER BY latest DESC, id DESC`)
       .all(torrent.id) as PeerRow[];
     const confirmedRows = db.sqlite
       .prepare('SELECT p.ip, p.port FROM confirmed_downloads c JOIN peers p ON p.id = c.peer_row WHERE c.torrent_id = ?')
@@ -66,6 +70,8 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
           seen = `${row.first_pieces} -> ${row.last_pieces}, ${row.visits} visit${row.visits === 1 ? '' : 's'}${row.encrypted ? ' (MSE/PE)' : ''}`;
           if (row.sources === 'pex') seen += ', found by PEX only';
           if (isConfirmed(p)) seen += `, confirmed at ${since(row.crossed_at!)}`;
+          else if (row.crossing_class === 'restart') seen += `, confirmed across a restart at ${since(row.crossed_at!)}`;
+          else if (row.crossing_class === 'suspect') seen += `, suspect crossing (${row.suspect_reason})`;
           else if (p.leftAt !== null) seen += ', left unseen (blind spot)';
         }
         const client = (row?.client ?? p.plan.imitates).replace('libTorrent (Rakshasa) / rTorrent*', 'rTorrent');
@@ -85,10 +91,18 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
       result.confirmed === result.finishedWhileReachable &&
       result.confirmedLabels.length === result.confirmed &&
       result.truthLabels.every((l) => result.confirmedLabels.includes(l));
+    const classes = db.sqlite
+      .prepare('SELECT crossing_class k, count(*) n FROM crossings WHERE torrent_id = ? GROUP BY crossing_class')
+      .all(torrent.id) as { k: string; n: number }[];
+    const classCount = (k: string) => String(classes.find((c) => c.k === k)?.n ?? 0);
+    const sessions = (db.sqlite.prepare('SELECT count(*) n FROM peers WHERE torrent_id = ? AND visits > 0').get(torrent.id) as { n: number }).n;
     const counts = formatTable(
       ['', 'count'],
       [
+        ['peer sessions reached (torrent, address, port, peer id)', String(sessions)],
         ['confirmed downloads (btda)', String(result.confirmed)],
+        ['  beside it: confirmed across a restart (new peer id, same client)', classCount('restart')],
+        ['  beside it: suspect crossings (too fast, or upload_only while below)', classCount('suspect')],
         ['finished while reachable (swarm truth)', String(result.finishedWhileReachable)],
         ['finished in all (swarm truth)', String(result.finished)],
         ['reported downloaded (tracker scrape)', result.reported === null ? 'none' : String(result.reported)],
@@ -98,7 +112,7 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
       ? 'btda confirmed exactly the downloads that finished while reachable.'
       : `btda confirmed ${result.confirmedLabels.join(', ') || 'none'}; finished while reachable: ${result.truthLabels.join(', ') || 'none'}.`;
     const notes = [
-      'A confirmed download is a peer first seen below the threshold and later at or above it.',
+      'A confirmed download is a peer session (same address, port and peer id) seen below the threshold and later at or above it.',
       'A peer that leaves the moment it finishes is never seen complete: the blind spot of counting by revisits.',
       'A peer that never announces is missing from the scrape numbers; btda finds it through peer exchange (PEX).',
       "bittorrent-tracker's scrape reports as `downloaded` the peers complete right now, seeds included.",
