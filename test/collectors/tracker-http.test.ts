@@ -72,12 +72,17 @@ test('announce replies: compact, dictionary and IPv6 peers; ports above 32767', 
   assert.equal(r.value.warning, 'be nice');
 
   const dictPeers = parseAnnounceReply(
-    encode({ interval: 60, peers: [{ ip: '10.1.1.1', port: 40000, 'peer id': 'x' }, { ip: 'host.example', port: 1 }, { ip: '2001:DB8:0:0::2', port: 7 }, 'junk'] }),
+    encode({
+      interval: 60,
+      peers: [{ ip: '10.1.1.1', port: 40000, 'peer id': 'x' }, { ip: 'host.example', port: 1 }, { ip: '2001:DB8:0:0::2', port: 7 }, { ip: '::FFFF:10.1.1.2', port: 8 }, 'junk'],
+    }),
   );
   assert.ok(dictPeers.ok);
+  // An IPv4-mapped address is the IPv4 peer it names: one queue entry, not two.
   assert.deepEqual(dictPeers.value.peers, [
     { ip: '10.1.1.1', port: 40000 },
     { ip: '2001:db8::2', port: 7 },
+    { ip: '10.1.1.2', port: 8 },
   ]);
 });
 

@@ -17,7 +17,7 @@ export interface FastUdpTracker {
   close(): Promise<void>;
 }
 
-export async function startFastUdpTracker(opts: { host: string; peers?: Buffer; interval?: number; dead?: boolean }): Promise<FastUdpTracker> {
+export async function startFastUdpTracker(opts: { host: string; port?: number; peers?: Buffer; interval?: number; dead?: boolean }): Promise<FastUdpTracker> {
   const v6 = opts.host.includes(':');
   const socket = dgram.createSocket(v6 ? 'udp6' : 'udp4');
   const connectionId = Buffer.from('0807060504030201', 'hex');
@@ -65,7 +65,13 @@ export async function startFastUdpTracker(opts: { host: string; peers?: Buffer; 
     reply.writeUInt32BE(tid, 4);
     socket.send(reply, from.port, from.address);
   });
-  await new Promise<void>((resolve) => socket.bind(0, opts.host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject); // a port taken: the caller may try another
+    socket.bind(opts.port ?? 0, opts.host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
   t.port = socket.address().port;
   t.url = v6 ? `udp://[${opts.host}]:${t.port}/announce` : `udp://${opts.host}:${t.port}/announce`;
   return t;
