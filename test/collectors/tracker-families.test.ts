@@ -39,6 +39,10 @@ test('a tracker with A and AAAA records is announced and scraped over both famil
     const received = r.requests.reduce((n: number, q: { received: number }) => n + q.received, 0);
     assert.equal(received, 7);
     assert.equal(r.known, 5);
+    const unresolved = byUrl('udp://unresolvable.test:6969/announce');
+    assert.equal(unresolved.length, 1, JSON.stringify(r.requests));
+    assert.equal(unresolved[0].torrentId, null);
+    assert.match(unresolved[0].error, /^DNS lookup of unresolvable\.test failed/);
     assert.deepEqual(r.queued.sort(), ['10.0.0.1|6881', '10.0.0.2|6882', '10.0.0.3|7000', '2001:db8::1|6881', '2001:db8::3|7000']);
   } finally {
     rmSync(dir, { recursive: true, force: true });

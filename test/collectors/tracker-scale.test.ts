@@ -16,7 +16,7 @@ function manyTorrents(n: number, url: string) {
   return Array.from({ length: n }, (_, i) => fakeTorrent(i + 1, [url], hashes.subarray(20 * i, 20 * i + 20)));
 }
 
-test('250,000 torrents on one UDP tracker: no throw, announces keep going, scrapes run beside them with 74 hashes a packet', async () => {
+test('250,000 torrents on one UDP tracker: no throw, announces keep going, scrapes run beside them with 74 hashes a packet', async (t) => {
   const tracker = await startFastUdpTracker({ host: '127.0.0.1' });
   const ctx = recordingContext();
   const collector = new TrackerCollector({ torrents: manyTorrents(MANY, tracker.url), peerId, port: 6884, numwant: 50, intervalS: 300, udpRetransmitBaseMs: 2000 });
@@ -28,6 +28,7 @@ test('250,000 torrents on one UDP tracker: no throw, announces keep going, scrap
     await collector.stop();
     await tracker.close();
   }
+  t.diagnostic(`${ctx.requests.length} announces and ${tracker.counts.scrape} scrape packets (${ctx.scrapes.length} scrape rows) before the stop`);
   assert.deepEqual(ctx.messages.filter((m) => m.startsWith('error')), []);
   assert.ok(ctx.requests.every((r) => r.error === null && r.url === asV4(tracker.url)));
   assert.ok(tracker.scrapeSizes.length >= 20);
@@ -61,7 +62,7 @@ test('250,000 torrents on one HTTP tracker: announces keep going and each scrape
   for (const u of scrapes()) assert.equal(queryOf(u).get('info_hash')?.length, 50);
 });
 
-test('a dead UDP tracker backs off as a whole: a few timeouts, not one per torrent; the other tracker is announced and scraped meanwhile; on revival all torrents are announced', async () => {
+test('a dead UDP tracker backs off as a whole: a few timeouts, not one per torrent; the other tracker is announced and scraped meanwhile; on revival all torrents are announced', async (t) => {
   const dead = await startFastUdpTracker({ host: '127.0.0.1', dead: true });
   const good = await startFastUdpTracker({ host: '127.0.0.1' });
   const n = 1000;
@@ -81,6 +82,7 @@ test('a dead UDP tracker backs off as a whole: a few timeouts, not one per torre
     // First the 4 announces in flight fail together, then one probe per back-off step (0.4, 0.8, 0.8 s ...).
     // Per torrent, the same time would have cost dozens of timeouts.
     assert.ok(failed.length >= 4 && failed.length <= 4 + Math.ceil((elapsed + 2000) / 400), `${failed.length} failed announces`);
+    t.diagnostic(`${failed.length} failed announces to the dead tracker in ${elapsed} ms after the good tracker's round`);
     assert.ok(failed.every((r) => /no reply/.test(r.error ?? '')));
     assert.equal(ctx.messages.filter((m) => m.startsWith('warn tracker') && m.includes(dead.url)).length, 1);
     dead.dead = false;

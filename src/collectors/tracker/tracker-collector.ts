@@ -160,7 +160,8 @@ export class TrackerCollector implements Collector {
     let families: Family[] | null = null;
     for (let failures = 1; !this.stopping; failures++) {
       const startedAt = ctx.now();
-      const found = await familiesOf(u.host, this.opts.timeoutMs);
+      const found = await untilAborted(familiesOf(u.host, this.opts.timeoutMs), this.running.signal);
+      if (found === null) return; // shutdown does not wait for a slow resolver
       if (found.ok) {
         families = found.value;
         break;
@@ -270,6 +271,19 @@ function parseTrackerUrl(url: string): { kind: 'http' | 'udp'; host: string } | 
   if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return { kind: 'http', host: parsed.hostname };
   if (parsed.protocol === 'udp:') return { kind: 'udp', host: parsed.hostname };
   return null;
+}
+
+/** `work`'s result, or null as soon as `signal` aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void work.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    });
+  });
 }
 
 /** Runs `fn` over `items` with at most `limit` at once; `fn` must not throw. */

@@ -73,7 +73,8 @@ ctx.addPeers = (torrentId, peers, source) => {
   return { new: fresh, duplicates: peers.length - fresh };
 };
 const collector = new TrackerCollector({
-  torrents: [fakeTorrent(1, [udpUrl, httpUrl])],
+  // a name nobody resolves (no DNS server in this namespace): one row for the tracker, none per torrent
+  torrents: [fakeTorrent(1, [udpUrl, httpUrl, 'udp://unresolvable.test:6969/announce'])],
   peerId: Buffer.from('-BT0001-abcdefghijkl'),
   port: 6884,
   passive: true,
@@ -84,7 +85,7 @@ const collector = new TrackerCollector({
 });
 try {
   await collector.start(ctx);
-  await waitFor(() => ctx.requests.length >= 4 && ctx.scrapes.length >= 2, 8000, 'four announces and two UDP scrapes');
+  await waitFor(() => ctx.requests.length >= 5 && ctx.scrapes.length >= 2, 8000, 'four announces, a DNS failure and two UDP scrapes');
 } finally {
   await collector.stop();
 }
@@ -96,7 +97,7 @@ console.log(
   JSON.stringify({
     udpUrl,
     httpUrl,
-    requests: ctx.requests.map((r) => ({ url: r.url, error: r.error, received: r.received, new: r.new, duplicates: r.duplicates })),
+    requests: ctx.requests.map((r) => ({ torrentId: r.torrentId, url: r.url, error: r.error, received: r.received, new: r.new, duplicates: r.duplicates })),
     scrapes: ctx.scrapes.map((s) => s.tracker),
     udp: { v4: udp4.counts, v6: udp6.counts },
     http: { v4: seen4, v6: seen6 },
