@@ -80,7 +80,10 @@ const config: Partial<Config> = {
 
   // --- collection of peers ---
   /** [--tracker-interval] Seconds between announces to each tracker (2015: 300 s). A tracker's own
-   *  `min interval` wins when it is longer (logged). Scrapes run on the same schedule. */
+   *  `min interval` wins when it is longer (logged). Scrapes run on the same schedule, on a loop of their
+   *  own (batches of 74 hashes over UDP, 50 over HTTP). A tracker that does not answer backs off as a
+   *  whole (interval, 2×, 4×, ... up to 1 h), then one request probes it. Each tracker is asked over each
+   *  address family its host has (A and AAAA). */
   trackerInterval: 300,
   /** [--numwant] Peers asked of a tracker per announce. */
   numwant: 200,
@@ -96,7 +99,9 @@ const config: Partial<Config> = {
   dhtInterval: 300,
   /** [--passive] Accept inbound connections: peers behind NAT can only be measured when they dial us. */
   passive: false,
-  /** [--port] TCP port of the inbound listener; also the port told to trackers (2015: 6884). */
+  /** [--port] TCP port of the inbound listener, and the port told to trackers. Without --passive btda
+   *  announces it too (trackers refuse port 0) but withdraws every announce at once with `stopped`, so no
+   *  swarm lists an address that never answers (README, "What btda announces"). (2015: 6884.) */
   port: 6884,
   /** [--listen-host] Address the listener binds: '::' = every interface (IPv6 and, on dual-stack hosts, IPv4);
    *  '127.0.0.1' keeps it on loopback (tests, demos). */

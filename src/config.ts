@@ -18,7 +18,7 @@ export interface Config {
   active: number;
   /** Accept inbound BitTorrent connections on `port`. */
   passive: boolean;
-  /** TCP port of the inbound listener; also the port announced to trackers and the DHT. */
+  /** TCP port of the inbound listener; also the port announced to trackers (withdrawn at once unless passive) and the DHT (passive only). */
   port: number;
   /** Address the inbound listener binds: '::' = every interface (IPv6 and IPv4), '127.0.0.1' = loopback only. */
   listenHost: string;

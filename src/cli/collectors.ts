@@ -42,6 +42,8 @@ export function buildCollectors(config: Config, inputs: CollectorInputs): Collec
         torrents,
         peerId,
         port: config.port,
+        // not listening: each announce is withdrawn at once, so no swarm lists a dead endpoint
+        passive: config.passive,
         numwant: config.numwant,
         intervalS: config.trackerInterval,
       }),

@@ -24,7 +24,7 @@ export const SETTINGS: Setting[] = [
   { key: 'db', flag: 'db', kind: 'string', describe: 'SQLite database file' },
   { key: 'active', flag: 'active', kind: 'int', describe: 'concurrent outgoing peer contacts (0 = none)' },
   { key: 'passive', flag: 'passive', kind: 'bool', describe: 'accept inbound BitTorrent connections on --port' },
-  { key: 'port', flag: 'port', kind: 'port', describe: 'TCP port of the inbound listener, announced to trackers' },
+  { key: 'port', flag: 'port', kind: 'port', describe: 'TCP port of the inbound listener, announced to trackers (withdrawn at once without --passive)' },
   { key: 'listenHost', flag: 'listen-host', kind: 'string', describe: "address the listener binds ('::' = all, 127.0.0.1 = loopback)" },
   { key: 'dht', flag: 'dht', kind: 'bool', describe: 'run a DHT node and look up peers there' },
   { key: 'dhtPort', flag: 'dht-port', kind: 'port', describe: 'UDP port of our DHT node' },

@@ -92,7 +92,7 @@ test('trackers, the DHT and the listener feed one queue; every step is logged', 
   assert.equal(outcome('incoming', 'unknown-info-hash'), 1);
   assert.equal(outcome('incoming', 'unknown-protocol'), 1);
   const scrapes = s.prepare('SELECT tracker, seeders, leechers FROM scrapes').all() as { tracker: string; leechers: number }[];
-  assert.ok(scrapes.some((r) => r.tracker === tracker.httpUrl) && scrapes.some((r) => r.tracker === tracker.udpUrl), JSON.stringify(scrapes));
+  assert.ok(scrapes.some((r) => r.tracker === `${tracker.httpUrl}#ipv4`) && scrapes.some((r) => r.tracker === `${tracker.udpUrl}#ipv4`), JSON.stringify(scrapes));
   // the DHT peers' duplicates are counted, and the queue never holds one peer twice
   assert.equal((s.prepare('SELECT count(*) AS n FROM peers').get() as { n: number }).n,
     (s.prepare('SELECT count(DISTINCT address_key || port) AS n FROM peers').get() as { n: number }).n);

@@ -14,6 +14,7 @@ import {
 import { TrackerCollector } from '../../src/collectors/tracker/tracker-collector.ts';
 import {
   announceHttpPeer,
+  asV4,
   fakeTorrent,
   queryOf,
   recordingContext,
@@ -71,12 +72,17 @@ test('announce replies: compact, dictionary and IPv6 peers; ports above 32767', 
   assert.equal(r.value.warning, 'be nice');
 
   const dictPeers = parseAnnounceReply(
-    encode({ interval: 60, peers: [{ ip: '10.1.1.1', port: 40000, 'peer id': 'x' }, { ip: 'host.example', port: 1 }, { ip: '2001:DB8:0:0::2', port: 7 }, 'junk'] }),
+    encode({
+      interval: 60,
+      peers: [{ ip: '10.1.1.1', port: 40000, 'peer id': 'x' }, { ip: 'host.example', port: 1 }, { ip: '2001:DB8:0:0::2', port: 7 }, { ip: '::FFFF:10.1.1.2', port: 8 }, 'junk'],
+    }),
   );
   assert.ok(dictPeers.ok);
+  // An IPv4-mapped address is the IPv4 peer it names: one queue entry, not two.
   assert.deepEqual(dictPeers.value.peers, [
     { ip: '10.1.1.1', port: 40000 },
     { ip: '2001:db8::2', port: 7 },
+    { ip: '10.1.1.2', port: 8 },
   ]);
 });
 
@@ -135,7 +141,7 @@ test('HTTP: the collector gets exactly the peers the real tracker holds, and its
   await announceHttpPeer(tracker.httpPort, Buffer.from(torrentB.infoHash, 'hex'), { ip: '10.9.9.9', port: 1234 });
 
   const ctx = recordingContext();
-  const collector = new TrackerCollector({ torrents: [torrentA, torrentB], peerId, port: 6884, numwant: 50, intervalS: 60, timeoutMs: 2000 });
+  const collector = new TrackerCollector({ passive: true, torrents: [torrentA, torrentB], peerId, port: 6884, numwant: 50, intervalS: 60, timeoutMs: 2000 });
   try {
     await collector.start(ctx);
     await waitFor(() => ctx.scrapes.length >= 2, 5000, 'scrape rows');
@@ -145,7 +151,7 @@ test('HTTP: the collector gets exactly the peers the real tracker holds, and its
     assert.deepEqual(ctx.peers.get(2), new Set(['10.9.9.9:1234', '127.0.0.1:6884']));
     const req = ctx.requests.find((r) => r.torrentId === 1)!;
     assert.equal(req.kind, 'http');
-    assert.equal(req.url, tracker.httpUrl);
+    assert.equal(req.url, asV4(tracker.httpUrl));
     assert.equal(req.error, null);
     assert.equal(req.received, 5);
     assert.equal(req.new, 5);
@@ -155,7 +161,7 @@ test('HTTP: the collector gets exactly the peers the real tracker holds, and its
       // bittorrent-tracker reports downloaded = complete (its documented lower bound).
       assert.deepEqual(
         { seeders: row.seeders, leechers: row.leechers, downloaded: row.downloaded, tracker: row.tracker },
-        { seeders: own.complete, leechers: own.incomplete, downloaded: own.complete, tracker: tracker.httpUrl },
+        { seeders: own.complete, leechers: own.incomplete, downloaded: own.complete, tracker: asV4(tracker.httpUrl) },
       );
     }
     const rowA = ctx.scrapes.find((s) => s.torrentId === 1)!;
@@ -178,7 +184,7 @@ test('event=started only on the first announce, none later, stopped at shutdown;
   });
   const ctx = recordingContext();
   const torrent = fakeTorrent(7, [server.url('/announce?passkey=p')]);
-  const collector = new TrackerCollector({ torrents: [torrent], peerId, port: 6884, numwant: 10, intervalS: 0.2, timeoutMs: 1000 });
+  const collector = new TrackerCollector({ passive: true, torrents: [torrent], peerId, port: 6884, numwant: 10, intervalS: 0.2, timeoutMs: 1000 });
   const announces = () => server.requests.filter((u) => u.startsWith('/announce'));
   try {
     await collector.start(ctx);
@@ -227,7 +233,7 @@ test('broken trackers are counted errors; the others still deliver', async () =>
   const trackers = ['slow', 'garbage', 'list', 'huge', 'huge-chunked', 'ftp', 'fail', 'good'].map((p) => server.url(`/${p}/announce`));
   const torrent = fakeTorrent(3, [closedUrl, ...trackers, 'wss://tracker.example/announce', 'dht://x', 'not a url']);
   const ctx = recordingContext();
-  const collector = new TrackerCollector({ torrents: [torrent], peerId, port: 6884, numwant: 10, intervalS: 60, timeoutMs: 400 });
+  const collector = new TrackerCollector({ passive: true, torrents: [torrent], peerId, port: 6884, numwant: 10, intervalS: 60, timeoutMs: 400 });
   const started = Date.now();
   try {
     await collector.start(ctx);
@@ -237,7 +243,7 @@ test('broken trackers are counted errors; the others still deliver', async () =>
     await server.close();
   }
   assert.ok(Date.now() - started < 4000);
-  const errorOf = (url: string) => ctx.requests.find((r) => r.url === url)?.error;
+  const errorOf = (url: string) => ctx.requests.find((r) => r.url === asV4(url))?.error;
   assert.match(errorOf(closedUrl)!, /ECONNREFUSED/);
   assert.match(errorOf(trackers[0])!, /timeout after 400 ms/);
   assert.match(errorOf(trackers[1])!, /not a bencoded reply/);
@@ -264,7 +270,7 @@ test('torrents sharing a tracker are scraped in one request', async () => {
   });
   for (const t of torrents) t.trackers.push(server.url());
   const ctx = recordingContext();
-  const collector = new TrackerCollector({ torrents, peerId, port: 1, numwant: 5, intervalS: 60, timeoutMs: 1000 });
+  const collector = new TrackerCollector({ passive: true, torrents, peerId, port: 1, numwant: 5, intervalS: 60, timeoutMs: 1000 });
   try {
     await collector.start(ctx);
     await waitFor(() => server.requests.some((u) => u.startsWith('/scrape')) && ctx.scrapes.length >= 2, 5000, 'a scrape');
@@ -291,7 +297,7 @@ test('a tracker without scrape: seeders and leechers come from its announce repl
   const server = await startRawHttpServer((_req, res) => res.end(encode({ interval: 60, complete: 4, incomplete: 9, downloaded: 17, peers: '' })));
   const url = server.url('/tracker.php');
   const ctx = recordingContext();
-  const collector = new TrackerCollector({ torrents: [fakeTorrent(14, [url])], peerId, port: 1, numwant: 5, intervalS: 60, timeoutMs: 1000 });
+  const collector = new TrackerCollector({ passive: true, torrents: [fakeTorrent(14, [url])], peerId, port: 1, numwant: 5, intervalS: 60, timeoutMs: 1000 });
   try {
     await collector.start(ctx);
     await waitFor(() => ctx.scrapes.length >= 1, 5000, 'a row');
@@ -299,7 +305,7 @@ test('a tracker without scrape: seeders and leechers come from its announce repl
     await collector.stop();
     await server.close();
   }
-  assert.deepEqual([ctx.scrapes[0].tracker, ctx.scrapes[0].seeders, ctx.scrapes[0].leechers, ctx.scrapes[0].downloaded], [url, 4, 9, 17]);
+  assert.deepEqual([ctx.scrapes[0].tracker, ctx.scrapes[0].seeders, ctx.scrapes[0].leechers, ctx.scrapes[0].downloaded], [asV4(url), 4, 9, 17]);
   assert.ok(server.requests.every((u) => u.startsWith('/tracker.php?')));
 });
 
@@ -312,7 +318,7 @@ test('redirects are followed up to three times', async () => {
   const ok = server.url('/r3/announce');
   const tooMany = server.url('/r4/announce');
   const ctx = recordingContext();
-  const collector = new TrackerCollector({ torrents: [fakeTorrent(4, [ok, tooMany])], peerId, port: 1, numwant: 5, intervalS: 60, timeoutMs: 1000 });
+  const collector = new TrackerCollector({ passive: true, torrents: [fakeTorrent(4, [ok, tooMany])], peerId, port: 1, numwant: 5, intervalS: 60, timeoutMs: 1000 });
   try {
     await collector.start(ctx);
     await waitFor(() => ctx.requests.length >= 2, 5000, 'two requests');
@@ -320,15 +326,15 @@ test('redirects are followed up to three times', async () => {
     await collector.stop();
     await server.close();
   }
-  assert.equal(ctx.requests.find((r) => r.url === ok)?.error, null);
-  assert.equal(ctx.requests.find((r) => r.url === tooMany)?.error, 'more than 3 redirects');
+  assert.equal(ctx.requests.find((r) => r.url === asV4(ok))?.error, null);
+  assert.equal(ctx.requests.find((r) => r.url === asV4(tooMany))?.error, 'more than 3 redirects');
   assert.ok(server.requests.some((u) => u.startsWith('/r0/announce?info_hash=')));
 });
 
 test('failures back off exponentially', async () => {
   const server = await startRawHttpServer((_req, res) => res.end('garbage'));
   const ctx = recordingContext();
-  const collector = new TrackerCollector({ torrents: [fakeTorrent(5, [server.url()])], peerId, port: 1, numwant: 5, intervalS: 0.2, timeoutMs: 500 });
+  const collector = new TrackerCollector({ passive: true, torrents: [fakeTorrent(5, [server.url()])], peerId, port: 1, numwant: 5, intervalS: 0.2, timeoutMs: 500 });
   try {
     await collector.start(ctx);
     await waitFor(() => ctx.requests.length >= 4, 5000, 'four attempts');
@@ -346,11 +352,11 @@ test('failures back off exponentially', async () => {
 });
 
 test('torrents without trackers and stop before start are fine', async () => {
-  const collector = new TrackerCollector({ torrents: [fakeTorrent(6, [])], peerId, port: 1, numwant: 5, intervalS: 60 });
+  const collector = new TrackerCollector({ passive: true, torrents: [fakeTorrent(6, [])], peerId, port: 1, numwant: 5, intervalS: 60 });
   await collector.stop();
   const ctx = recordingContext();
   await collector.start(ctx);
   await collector.stop();
   assert.equal(ctx.requests.length, 0);
-  assert.throws(() => new TrackerCollector({ torrents: [], peerId, port: 1, numwant: 5, intervalS: 0 }), RangeError);
+  assert.throws(() => new TrackerCollector({ passive: true, torrents: [], peerId, port: 1, numwant: 5, intervalS: 0 }), RangeError);
 });

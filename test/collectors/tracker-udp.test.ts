@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { UdpTrackerClient } from '../../src/collectors/tracker/udp-tracker.ts';
 import { TrackerCollector } from '../../src/collectors/tracker/tracker-collector.ts';
 import type { AnnounceRequest } from '../../src/collectors/tracker/tracker-client.ts';
-import { announceUdpPeer, fakeTorrent, recordingContext, startRealTracker, waitFor } from '../helpers/tracker-server.ts';
+import { announceUdpPeer, asV4, fakeTorrent, recordingContext, startRealTracker, waitFor } from '../helpers/tracker-server.ts';
 
 const peerId = Buffer.from('-BT0001-abcdefghijkl');
 
@@ -79,7 +79,7 @@ test('UDP: the collector gets exactly the peers the real tracker holds (ports ab
   for (const port of ports) await announceUdpPeer('127.0.0.1', tracker.udpPort, hash, port);
   await announceUdpPeer('127.0.0.1', tracker.udpPort, hash, 51413, 'completed', 0n);
   const ctx = recordingContext();
-  const collector = new TrackerCollector({ torrents: [torrent], peerId, port: 6884, numwant: 50, intervalS: 60, udpRetransmitBaseMs: 500 });
+  const collector = new TrackerCollector({ passive: true, torrents: [torrent], peerId, port: 6884, numwant: 50, intervalS: 60, udpRetransmitBaseMs: 500 });
   try {
     await collector.start(ctx);
     await waitFor(() => ctx.scrapes.length >= 1, 5000, 'a scrape row');
@@ -87,7 +87,7 @@ test('UDP: the collector gets exactly the peers the real tracker holds (ports ab
     assert.deepEqual(ctx.peers.get(1), new Set([...ports, 6884].map((p) => `127.0.0.1:${p}`)));
     assert.deepEqual(
       ctx.requests.map((r) => [r.kind, r.url, r.received, r.new, r.duplicates, r.error]),
-      [['udp', tracker.udpUrl, 5, 5, 0, null]],
+      [['udp', asV4(tracker.udpUrl), 5, 5, 0, null]],
     );
     const own = tracker.swarm(torrent.infoHash);
     const row = ctx.scrapes[0];
@@ -108,7 +108,7 @@ test('UDP over IPv6: announce and scrape reach the real tracker on ::1', async (
   await announceUdpPeer('::1', tracker.udp6Port, hash, 50000);
   await announceUdpPeer('::1', tracker.udp6Port, hash, 50000, 'completed', 0n);
   const ctx = recordingContext();
-  const collector = new TrackerCollector({ torrents: [torrent], peerId, port: 6884, numwant: 50, intervalS: 60, udpRetransmitBaseMs: 500 });
+  const collector = new TrackerCollector({ passive: true, torrents: [torrent], peerId, port: 6884, numwant: 50, intervalS: 60, udpRetransmitBaseMs: 500 });
   try {
     await collector.start(ctx);
     await waitFor(() => ctx.scrapes.length >= 1, 5000, 'a scrape row');
@@ -235,10 +235,10 @@ test('collector over UDP: started once, then no event, stopped at shutdown; a si
   const silent = await startFakeUdpTracker({ host: '127.0.0.1', behave: () => 'drop' });
   const ctx = recordingContext();
   const torrent = fakeTorrent(9, [good.url, silent.url]);
-  const collector = new TrackerCollector({ torrents: [torrent], peerId, port: 6884, numwant: 20, intervalS: 0.2, udpRetransmitBaseMs: 50, udpMaxAttempts: 2, stopTimeoutMs: 500 });
+  const collector = new TrackerCollector({ passive: true, torrents: [torrent], peerId, port: 6884, numwant: 20, intervalS: 0.2, udpRetransmitBaseMs: 50, udpMaxAttempts: 2, stopTimeoutMs: 500 });
   try {
     await collector.start(ctx);
-    const logged = (url: string) => ctx.requests.filter((r) => r.url === url).length;
+    const logged = (url: string) => ctx.requests.filter((r) => r.url === asV4(url)).length;
     await waitFor(() => logged(good.url) >= 2 && logged(silent.url) >= 1, 5000, 'two announces');
   } finally {
     await collector.stop();
@@ -247,11 +247,11 @@ test('collector over UDP: started once, then no event, stopped at shutdown; a si
   }
   const events = good.packets.filter((p) => p.kind === 'announce').map((p) => p.msg.readUInt32BE(80));
   assert.deepEqual(events, [2, 0, 3]);
-  const goodRequests = ctx.requests.filter((r) => r.url === good.url);
+  const goodRequests = ctx.requests.filter((r) => r.url === asV4(good.url));
   assert.ok(goodRequests[1].startedAt - goodRequests[0].startedAt >= 990, 'the tracker interval of 1 s is honoured');
   assert.deepEqual(ctx.peers.get(9), new Set(['10.0.0.7:32768']));
-  assert.match(ctx.requests.find((r) => r.url === silent.url)!.error!, /no reply .* after 2 attempts/);
-  assert.equal(ctx.scrapes.filter((s) => s.tracker === good.url)[0].downloaded, 7);
+  assert.match(ctx.requests.find((r) => r.url === asV4(silent.url))!.error!, /no reply .* after 2 attempts/);
+  assert.equal(ctx.scrapes.filter((s) => s.tracker === asV4(good.url))[0].downloaded, 7);
   // No `stopped` to the tracker that never answered.
   assert.equal(silent.count('announce'), 0);
 });

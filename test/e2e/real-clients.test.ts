@@ -261,7 +261,7 @@ test('real clients: confirmed downloads equal the leechers that finished while r
     'SELECT tracker, at, seeders, leechers, downloaded FROM scrapes WHERE torrent_id = ? ORDER BY at',
   ).all(torrentId) as { tracker: string; at: string; seeders: number; leechers: number; downloaded: number }[];
   for (const url of [tracker.httpUrl, tracker.udpUrl]) {
-    const rows = scrapes.filter((s) => s.tracker === url);
+    const rows = scrapes.filter((s) => s.tracker === `${url}#ipv4`); // the endpoint: URL and family
     assert.ok(rows.length >= 3, `scrapes of ${url}: ${rows.length}`);
     const last = rows.at(-1)!;
     assert.deepEqual(

@@ -201,6 +201,14 @@ export function recordingContext(): RecordingContext {
   return ctx;
 }
 
+/** How requests and scrapes name a tracker endpoint: the URL and its address family. */
+export function asV4(url: string): string {
+  return `${url}#ipv4`;
+}
+export function asV6(url: string): string {
+  return `${url}#ipv6`;
+}
+
 export function fakeTorrent(id: number, trackers: string[], infoHash = randomBytes(20)): Torrent {
   return {
     id,

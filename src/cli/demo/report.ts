@@ -1,5 +1,6 @@
 // The demo's result: what btda measured (its database) next to the swarm's truth (the simulator
 // knows every peer's trajectory) and what the tracker reported (the scrape rows btda recorded).
+import { endpointLabel } from '../../collectors/tracker/host-resolver.ts';
 import { Database } from '../../store/database.ts';
 import { formatTable } from '../format.ts';
 import type { DemoSwarm } from './swarm.ts';
@@ -45,7 +46,7 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
       .all(torrent.id) as { ip: string; port: number }[];
     const scrape = db.sqlite
       .prepare('SELECT downloaded FROM scrapes WHERE torrent_id = ? AND tracker = ? ORDER BY at DESC, id DESC LIMIT 1')
-      .get(torrent.id, swarm.tracker.httpUrl) as { downloaded: number | null } | undefined;
+      .get(torrent.id, endpointLabel(swarm.tracker.httpUrl, 4)) as { downloaded: number | null } | undefined;
 
     const key = (ip: string | null, port: number) => `${ip}:${port}`;
     const rowOf = (p: SimulatedPeer) => rows.find((r) => key(r.ip, r.port) === key(p.host, p.port));

@@ -3,7 +3,8 @@
 // number of redirects, and redirects followed only to http/https. Never throws; failures are values.
 import http from 'node:http';
 import https from 'node:https';
-import type { Outcome } from './tracker-client.ts';
+import type { LookupFunction } from 'node:net';
+import type { Family, Outcome } from './tracker-client.ts';
 
 export interface BoundedGetOptions {
   timeoutMs: number;
@@ -11,6 +12,10 @@ export interface BoundedGetOptions {
   maxRedirects: number;
   signal?: AbortSignal;
   userAgent?: string;
+  /** Connect over this address family only. */
+  family?: Family;
+  /** Resolves the host (a cache); default: the system resolver on every request. */
+  lookup?: LookupFunction;
 }
 
 export interface BoundedGetReply {
@@ -37,7 +42,7 @@ export async function boundedGet(url: string, opts: BoundedGetOptions): Promise<
       return { ok: false, error: `unsupported scheme ${parsed.protocol}` };
     }
     const remaining = deadline - Date.now();
-    if (remaining <= 0) return { ok: false, error: `timeout after ${opts.timeoutMs} ms` };
+    if (remaining <= 0) return { ok: false, error: `timeout after ${opts.timeoutMs} ms`, unreachable: true };
     const hop = await getOnce(parsed, remaining, opts);
     if (!hop.ok) return hop;
     const { status, location } = hop.value;
@@ -85,6 +90,8 @@ function getOnce(url: URL, timeoutMs: number, opts: BoundedGetOptions): Promise<
       url,
       {
         agent: false,
+        family: opts.family,
+        ...(opts.lookup ? { lookup: opts.lookup } : {}),
         headers: {
           'user-agent': opts.userAgent ?? 'btda',
           'accept-encoding': 'identity',
@@ -115,11 +122,12 @@ function getOnce(url: URL, timeoutMs: number, opts: BoundedGetOptions): Promise<
         });
         res.on('end', () => finish({ ok: true, value: { status, body: Buffer.concat(chunks) } }));
         res.on('error', (err) => finish({ ok: false, error: describeError(err) }));
-        res.on('close', () => finish({ ok: false, error: 'connection closed before the reply ended' }));
+        res.on('close', () => finish({ ok: false, error: 'connection closed before the reply ended', unreachable: true }));
       },
     );
-    req.on('error', (err) => finish({ ok: false, error: describeError(err) }));
-    timer = setTimeout(() => finish({ ok: false, error: `timeout after ${opts.timeoutMs} ms` }), timeoutMs);
+    // Not reaching the tracker at all (refused, reset, no route, DNS, timeout) is the tracker's failure.
+    req.on('error', (err) => finish({ ok: false, error: describeError(err), unreachable: true }));
+    timer = setTimeout(() => finish({ ok: false, error: `timeout after ${opts.timeoutMs} ms`, unreachable: true }), timeoutMs);
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -9,12 +9,14 @@ import {
   parseCompactPeers,
   type AnnounceReply,
   type AnnounceRequest,
+  type Family,
   type Outcome,
   type RequestOptions,
   type ScrapeCounts,
   type ScrapeReply,
   type TrackerClient,
 } from './tracker-client.ts';
+import type { HostResolver } from './host-resolver.ts';
 
 export interface HttpTrackerOptions {
   timeoutMs: number;
@@ -22,6 +24,10 @@ export interface HttpTrackerOptions {
   maxReplyBytes?: number;
   maxRedirects?: number;
   userAgent?: string;
+  /** Talk to the tracker over this family only (BEP 7: one announce per family). */
+  family?: Family;
+  /** Shared cache of addresses per host and family (used with `family`). */
+  resolver?: HostResolver;
 }
 
 export const DEFAULT_MAX_REPLY_BYTES = 2 * 1024 * 1024;
@@ -64,6 +70,8 @@ export class HttpTrackerClient implements TrackerClient {
       maxRedirects: this.opts.maxRedirects ?? 3,
       signal: ro.signal,
       userAgent: this.opts.userAgent,
+      family: this.opts.family,
+      lookup: this.opts.family !== undefined ? this.opts.resolver?.lookupFunction(this.opts.family, this.opts.timeoutMs) : undefined,
     });
   }
 }
@@ -187,10 +195,22 @@ function parseDictPeers(list: BValue[]): PeerAddress[] {
     if (ip === undefined || port === undefined || port < 1 || port > 65535) continue;
     const family = isIP(ip);
     if (family === 4) peers.push({ ip, port });
-    // The URL parser gives the canonical (lower-case, compressed) IPv6 text.
-    else if (family === 6) peers.push({ ip: new URL(`http://[${ip}]/`).hostname.slice(1, -1), port });
+    else if (family === 6) peers.push({ ip: canonicalIpv6(ip), port });
   }
   return peers;
+}
+
+/**
+ * The canonical text of an IPv6 address (lower case, compressed, as the URL parser writes it); an
+ * IPv4-mapped one becomes the dotted IPv4 it is, so that the queue sees one peer, not two.
+ */
+function canonicalIpv6(ip: string): string {
+  const text = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(text);
+  if (!mapped) return text;
+  const hi = parseInt(mapped[1], 16);
+  const lo = parseInt(mapped[2], 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 export function parseScrapeReply(body: Buffer, status = 200): Outcome<ScrapeReply> {

@@ -21,6 +21,8 @@ export interface AnnounceRequest {
   trackerId?: string;
 }
 
+export type Family = 4 | 6;
+
 export interface AnnounceReply {
   peers: PeerAddress[];
   /** Seconds. */
@@ -48,7 +50,11 @@ export interface ScrapeReply {
   minRequestInterval?: number;
 }
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+/**
+ * `unreachable` marks failures of the tracker as a whole (no reply, timeout, refused, DNS), as opposed to
+ * a reply about one torrent: the collector backs off the whole tracker on those, not one torrent.
+ */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string; unreachable?: boolean };
 
 export interface RequestOptions {
   /** Aborts the request (shutdown); the outcome is then an error. */

@@ -10,12 +10,14 @@ import {
   parseCompactPeers,
   type AnnounceReply,
   type AnnounceRequest,
+  type Family,
   type Outcome,
   type RequestOptions,
   type ScrapeCounts,
   type ScrapeReply,
   type TrackerClient,
 } from './tracker-client.ts';
+import { bareHost, HostResolver } from './host-resolver.ts';
 
 export interface UdpTrackerOptions {
   /** First wait for a reply, ms (BEP 15: 15 s); doubles with each retransmission. */
@@ -24,6 +26,10 @@ export interface UdpTrackerOptions {
   maxAttempts?: number;
   now?: () => number;
   randomU32?: () => number;
+  /** Talk to the tracker over this family only (BEP 7: one announce per family); default: the first address DNS gives. */
+  family?: Family;
+  /** Shared cache of addresses per host and family (used with `family`). */
+  resolver?: HostResolver;
 }
 
 const PROTOCOL_ID = 0x41727101980n;
@@ -63,6 +69,8 @@ export class UdpTrackerClient implements TrackerClient {
   private readonly maxAttempts: number;
   private readonly now: () => number;
   private readonly randomU32: () => number;
+  private readonly family: Family | undefined;
+  private readonly resolver: HostResolver;
   private readonly sockets = new Map<4 | 6, dgram.Socket>();
   private readonly pending = new Map<number, Pending>();
   private connection: { id: Buffer; address: string; expiresAt: number } | null = null;
@@ -74,7 +82,7 @@ export class UdpTrackerClient implements TrackerClient {
     opts: UdpTrackerOptions = {},
   ) {
     const parsed = new URL(url); // the caller checked that it parses
-    this.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.host = bareHost(parsed.hostname);
     this.port = Number(parsed.port);
     const pathAndQuery = parsed.pathname + parsed.search;
     this.urlData = pathAndQuery === '' || pathAndQuery === '/' ? Buffer.alloc(0) : Buffer.from(pathAndQuery, 'latin1');
@@ -82,6 +90,8 @@ export class UdpTrackerClient implements TrackerClient {
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
     this.now = opts.now ?? Date.now;
     this.randomU32 = opts.randomU32 ?? (() => randomBytes(4).readUInt32BE(0));
+    this.family = opts.family;
+    this.resolver = opts.resolver ?? new HostResolver();
   }
 
   async announce(req: AnnounceRequest, ro: RequestOptions = {}): Promise<Outcome<AnnounceReply>> {
@@ -147,7 +157,7 @@ export class UdpTrackerClient implements TrackerClient {
       if (!reply.timedOut) this.connection = null;
       if (!reply.timedOut) return reply;
     }
-    return { ok: false, error: `no reply from ${this.host}:${this.port} after ${this.maxAttempts} attempts (${waitedMs} ms)` };
+    return { ok: false, error: `no reply from ${this.host}:${this.port} after ${this.maxAttempts} attempts (${waitedMs} ms)`, unreachable: true };
   }
 
   private async connectionId(target: Target, waitMs: number, signal?: AbortSignal): Promise<Exchange> {
@@ -188,7 +198,7 @@ export class UdpTrackerClient implements TrackerClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(tid, { action, target, resolve: done });
       this.socketFor(target.family).send(packet, target.port, target.address, (err) => {
-        if (err) done({ ok: false, error: err.message });
+        if (err) done({ ok: false, error: err.message, unreachable: true });
       });
     });
   }
@@ -224,14 +234,18 @@ export class UdpTrackerClient implements TrackerClient {
     if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
       return { ok: false, error: 'UDP tracker URL without a valid port' };
     }
+    if (this.family !== undefined) {
+      const address = await this.resolver.resolve(this.host, this.family, timeoutMs);
+      return address.ok ? { ok: true, value: { address: address.value, family: this.family, port: this.port } } : address;
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)));
     try {
       const found = await Promise.race([lookup(this.host), timeout]);
-      if (found === null) return { ok: false, error: `DNS lookup of ${this.host} timed out` };
+      if (found === null) return { ok: false, error: `DNS lookup of ${this.host} timed out`, unreachable: true };
       return { ok: true, value: { address: found.address, family: found.family === 6 ? 6 : 4, port: this.port } };
     } catch (err) {
-      return { ok: false, error: `DNS lookup of ${this.host} failed: ${(err as Error).message}` };
+      return { ok: false, error: `DNS lookup of ${this.host} failed: ${(err as Error).message}`, unreachable: true };
     } finally {
       clearTimeout(timer);
     }
