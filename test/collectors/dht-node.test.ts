@@ -49,3 +49,45 @@ test('a DHT of IPv6 nodes on ::1 finds the peers announced there (18-byte values
     await local.close();
   }
 });
+
+test('BEP 33 scrape of a known swarm (30 seeds, 90 downloaders on distinct 127.0.x.y addresses)', { timeout: 60_000 }, async () => {
+  const local = await createLocalOwnDht({ family: 4, size: 16 });
+  const scraper = new DhtNode({ family: 4, host: '127.0.0.1', port: 0, bootstrap: [local.bootstrapAddress], queryTimeoutMs: 1000 });
+  const hash = randomBytes(20);
+  const seeds = Array.from({ length: 30 }, (_, i) => `127.0.1.${i + 1}`);
+  const downloaders = Array.from({ length: 90 }, (_, i) => `127.0.2.${i + 1}`);
+  try {
+    // Announced from their own addresses, ten at a time (each runs a lookup for its tokens).
+    const all = [...seeds.map((h) => ({ h, seed: true })), ...downloaders.map((h) => ({ h, seed: false }))];
+    for (let i = 0; i < all.length; i += 10) {
+      await Promise.all(all.slice(i, i + 10).map(({ h, seed }) => local.announce(hash.toString('hex'), 6881, { host: h, seed })));
+    }
+    await scraper.listen();
+    await scraper.bootstrap(3000);
+    const result = await scraper.scrape(hash, 5000).done;
+    const estimate = estimateScrape(result.closest);
+    assert.ok(estimate && estimate.nodes >= 4, `scrape answered by ${estimate?.nodes} nodes`);
+
+    // The union of the closest nodes' filters holds every announced address: the estimate equals the
+    // formula on a filter of the true swarm, and that is within the filter's error of the true counts.
+    const exact = (hosts: string[]) => {
+      const f = emptyBloom();
+      for (const h of hosts) bloomInsert(f, ipBytes(h, 4)!);
+      return Math.round(bloomEstimate(f));
+    };
+    assert.equal(estimate.seeders, exact(seeds));
+    assert.equal(estimate.leechers, exact(downloaders));
+    // m = 2048, k = 2: below ~200 addresses the standard error is under ~3% (BEP 33's table); 10% is generous.
+    assert.ok(Math.abs(estimate.seeders - 30) <= 3, `seeders ${estimate.seeders}`);
+    assert.ok(Math.abs(estimate.leechers - 90) <= 9, `leechers ${estimate.leechers}`);
+    console.log(`# BEP 33 estimate: ${estimate.seeders} seeds (30), ${estimate.leechers} downloaders (90), ${estimate.nodes} nodes`);
+
+    // A plain get_peers still lists peers; `noseed` is not asked here, so seeds are among them.
+    const found: PeerInfo[] = [];
+    await scraper.lookup(hash, (p) => found.push(...p), 5000).done;
+    assert.ok(found.length > 0 && found.every((p) => p.port === 6881));
+  } finally {
+    await scraper.close();
+    await local.close();
+  }
+});

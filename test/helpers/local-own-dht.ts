@@ -36,7 +36,8 @@ export async function createLocalOwnDht(opts: { family: Family; size?: number })
     await Promise.all(nodes.map((n) => n.bootstrap(3000)));
 
     const announce = async (infoHash: string, port: number, a: { host?: string; seed?: boolean } = {}) => {
-      const node = new DhtNode({ family: opts.family, host: a.host ?? host, port: 0, bootstrap: [bootstrapAddress], queryTimeoutMs: 1000 });
+      // Read-only (BEP 43): the short-lived announcer must not stay in the tables of the DHT it leaves.
+      const node = new DhtNode({ family: opts.family, host: a.host ?? host, port: 0, bootstrap: [bootstrapAddress], queryTimeoutMs: 1000, readOnly: true });
       try {
         await node.listen();
         await node.bootstrap(3000);

@@ -32,6 +32,8 @@ export interface LookupSetup {
   bootstrap: Address[];
   /** Nodes of the other family named in answers (BEP 32), for the other node's table. */
   onOtherFamilyNode?: (node: NodeInfo) => void;
+  /** BEP 43 `ro=1` in our queries. */
+  readOnly?: boolean;
 }
 
 export interface LookupRequest {
@@ -66,6 +68,7 @@ export function runLookup(setup: LookupSetup, req: LookupRequest): { done: Promi
   if (req.q === 'get_peers') args.info_hash = req.target;
   else args.target = req.target;
   if (req.scrape) args.scrape = 1;
+  if (setup.readOnly) args.ro = 1;
 
   const add = (id: Buffer | null, host: string, port: number) => {
     const key = `${host}:${port}`;

@@ -23,6 +23,8 @@ export interface DhtNodeOptions {
   onOtherFamilyNode?: (node: NodeInfo) => void;
   /** Our nodes of the other family, to answer a `want` that asks for them. */
   closestOtherFamily?: (target: Buffer) => NodeInfo[];
+  /** BEP 43: our queries carry `ro=1`, so nodes do not put us in their tables (short-lived test peers). */
+  readOnly?: boolean;
 }
 
 export interface LookupHandle {
@@ -77,6 +79,7 @@ export class DhtNode {
   /** `announce_peer` to the nodes of a finished lookup that gave a token; resolves with how many accepted. */
   async announce(infoHash: Buffer, port: number, nodes: Responder[], seed = false): Promise<number> {
     const a: Record<string, unknown> = { id: this.id, info_hash: infoHash, port, implied_port: port ? 0 : 1 };
+    if (this.opts.readOnly) a.ro = 1;
     if (seed) a.seed = 1;
     const outcomes = await Promise.all(
       nodes.filter((n) => n.token).map((n) => this.socket.query(n, 'announce_peer', { ...a, token: n.token })),
@@ -109,6 +112,7 @@ export class DhtNode {
       family: this.family,
       bootstrap: this.opts.bootstrap,
       onOtherFamilyNode: this.opts.onOtherFamilyNode,
+      readOnly: this.opts.readOnly,
     };
     return runLookup(setup, { q, target, ...extra });
   }
@@ -119,7 +123,8 @@ export class DhtNode {
     if (this.closed) return;
     const id = a.id;
     if (!Buffer.isBuffer(id) || id.length !== 20) return this.socket.error(from, t, 203, 'missing id');
-    this.table.seen({ id, host: from.host, port: from.port });
+    // BEP 43: a read-only node asks but does not answer; it must not enter our table.
+    if (a.ro !== 1) this.table.seen({ id, host: from.host, port: from.port });
     this.queriesAnswered++;
     switch (q) {
       case 'ping':
