@@ -6,7 +6,9 @@ import { isIPv4 } from 'node:net';
 import type { Torrent } from '../types.ts';
 import type { Collector, CollectorContext, PeerAddress } from './collector.ts';
 import { createGuardedDhtSocket, type GuardStats } from './dht-guard.ts';
-import { loadDhtState, parseBootstrap, saveDhtState, unmapIPv4, type SavedDhtNode } from './dht-state.ts';
+import { listenDht, saveV4State } from './dht/v4-listen.ts';
+import { scrapeV4 } from './dht/v4-scrape.ts';
+import { loadDhtState, parseBootstrap, unmapIPv4, type SavedDhtNode } from './dht-state.ts';
 
 export interface DhtCollectorOptions {
   torrents: Torrent[];
@@ -26,6 +28,8 @@ export interface DhtCollectorOptions {
   lookupTimeoutMs?: number;
   /** Longest wait for the bootstrap before the first lookups start anyway. Default 10 s. */
   bootstrapWaitMs?: number;
+  /** After each lookup, a BEP 33 scrape (stored as scrapes of tracker 'dht'). */
+  scrape?: boolean;
 }
 
 export interface DhtStats {
@@ -65,7 +69,6 @@ const RECENT_NODES_LIMIT = 10_000;
 const TABLE_REFRESH_MS = 60_000;
 /** Wait between the refresh and the retried lookup: the pings answer within one round trip. */
 const RETRY_DELAY_MS = 1500;
-const BIND_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
 
 export class DhtCollector implements Collector {
   readonly name = 'dht';
@@ -112,7 +115,12 @@ export class DhtCollector implements Collector {
     // The saved nodes are pinged while the constructor's bootstrap (next tick, through the bootstrap
     // nodes since the table is still empty) runs: a stale table costs one ping per node, never the run.
     for (const node of saved) this.pingSavedNode(node);
-    await this.listen(dht);
+    try {
+      await listenDht(dht, this.opts.port, this.opts.host);
+    } catch (err) {
+      this.dht = null;
+      throw err;
+    }
     if (saved.length) log.info(`DHT: loaded ${saved.length} nodes from ${this.opts.statePath}`);
 
     void this.waitReady(dht, saved.length > 0).then(() => {
@@ -135,7 +143,13 @@ export class DhtCollector implements Collector {
     for (const lookup of [...this.active.values()]) this.finish(lookup, 'stopped');
     const dht = this.dht;
     if (!dht) return;
-    await this.saveState(dht);
+    if (this.opts.statePath) {
+      const saved = await saveV4State(dht, this.opts.statePath).catch((err: Error) => {
+        this.ctx?.log.warn(`DHT: cannot save the routing table to ${this.opts.statePath}: ${err.message}`);
+        return 0;
+      });
+      if (saved) this.ctx?.log.info(`DHT: saved ${saved} nodes to ${this.opts.statePath}`);
+    }
     // Bounded: a close that never calls back must not hang the shutdown.
     await new Promise<void>((resolve) => {
       const guard = setTimeout(resolve, 2000);
@@ -205,37 +219,6 @@ export class DhtCollector implements Collector {
     }
   }
 
-  private listen(dht: DHT): Promise<void> {
-    const { port, host } = this.opts;
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        dht.removeListener('listening', onListening);
-        dht.removeListener('error', onError);
-        dht.removeListener('warning', onError);
-      };
-      const onListening = () => {
-        cleanup();
-        resolve();
-      };
-      // k-rpc-socket reports EADDRINUSE/EACCES as 'error' but e.g. EADDRNOTAVAIL only as 'warning'.
-      const onError = (err: NodeJS.ErrnoException) => {
-        if (err.syscall !== 'bind' && !BIND_ERRORS.has(err.code ?? '')) return;
-        cleanup();
-        this.dht = null;
-        dht.destroy();
-        reject(new Error(`DHT: cannot listen on UDP ${host ?? '0.0.0.0'}:${port}: ${err.message}`));
-      };
-      dht.on('listening', onListening);
-      dht.on('error', onError);
-      dht.on('warning', onError);
-      try {
-        dht.listen(port, host);
-      } catch (err) {
-        onError(err as NodeJS.ErrnoException);
-      }
-    });
-  }
-
   /**
    * Until the bootstrap is done and, when saved nodes are being pinged, until one of them answered (without
    * bootstrap nodes the bootstrap is done at once, on an empty table); never longer than bootstrapWaitMs.
@@ -302,6 +285,7 @@ export class DhtCollector implements Collector {
       // table through the bootstrap nodes and look again once, so this round is not lost.
       if (nodesAnswered === 0 && !isRetry && this.refreshTable(dht)) this.retryLater(torrent);
       if (!error && this.opts.announcePort) this.announce(dht, hash, this.opts.announcePort);
+      if (!error && this.opts.scrape) this.scrape(dht, torrent);
     });
   }
 
@@ -390,31 +374,25 @@ export class DhtCollector implements Collector {
     }
   }
 
+  private scrape(dht: DHT, torrent: Torrent): void {
+    void scrapeV4(dht, Buffer.from(torrent.infoHash, 'hex'), this.opts.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS).then((estimate) => {
+      const ctx = this.ctx;
+      // null: no node near the info hash speaks BEP 33; nothing to store.
+      if (!estimate || !ctx || this.stopped) return;
+      try {
+        ctx.logScrape({ torrentId: torrent.id, tracker: 'dht', at: ctx.now(), seeders: estimate.seeders, leechers: estimate.leechers, downloaded: null });
+      } catch (err) {
+        ctx.log.error(`DHT: logging a scrape failed: ${(err as Error).message}`);
+      }
+    });
+  }
+
   private announce(dht: DHT, hash: string, port: number): void {
     try {
       // Right after a completed lookup bittorrent-dht reuses its tokens: no second lookup.
-      dht.announce(hash, port, (err) => {
-        if (err) this.ctx?.log.debug(`DHT announce ${hash}: ${err.message}`);
-      });
+      dht.announce(hash, port, (err) => err && this.ctx?.log.debug(`DHT announce ${hash}: ${err.message}`));
     } catch (err) {
       this.ctx?.log.debug(`DHT announce ${hash}: ${(err as Error).message}`);
-    }
-  }
-
-  private async saveState(dht: DHT): Promise<void> {
-    const path = this.opts.statePath;
-    if (!path || dht.destroyed) return;
-    const nodes: SavedDhtNode[] = dht.nodes
-      .toArray()
-      .filter((n) => isIPv4(n.host))
-      .map((n) => ({ host: n.host, port: n.port, id: Buffer.from(n.id).toString('hex') }));
-    // An empty table (no network this run) must not overwrite a good one from an earlier run.
-    if (!nodes.length) return;
-    try {
-      await saveDhtState(path, { nodeId: Buffer.from(dht.nodeId).toString('hex'), nodes, nodes6: [] });
-      this.ctx?.log.info(`DHT: saved ${nodes.length} nodes to ${path}`);
-    } catch (err) {
-      this.ctx?.log.warn(`DHT: cannot save the routing table to ${path}: ${(err as Error).message}`);
     }
   }
 }
