@@ -95,6 +95,18 @@ const config: Partial<Config> = {
   dhtBootstrap: ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881'],
   /** [--dht-state] The DHT routing table is saved here at shutdown and loaded at start, so runs start warm. */
   dhtState: 'data/dht-state.json',
+  /**
+   * [--dht6] Also run an IPv6 DHT node (BEP 32) on the same UDP port; its table goes to the state file
+   * with '.v6' before '.json'. IPv6 peers are often reachable where their IPv4 side is behind NAT. It
+   * starts only when a bootstrap entry can be IPv6 (a host name with an AAAA record, or an IPv6 address).
+   */
+  dht6: true,
+  /**
+   * [--dht-scrape] After each DHT lookup, a BEP 33 scrape: the Bloom filters of the closest nodes give
+   * seeds and downloaders (estimates, counted by address) where trackers are dead or missing. One more
+   * lookup per torrent and interval.
+   */
+  dhtScrape: true,
   /** [--dht-interval] Seconds between DHT lookups of each torrent (2015: 300 s). */
   dhtInterval: 300,
   /** [--passive] Accept inbound connections: peers behind NAT can only be measured when they dial us. */

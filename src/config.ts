@@ -30,6 +30,10 @@ export interface Config {
   dhtBootstrap: string[];
   /** File where the DHT routing table is saved at shutdown and loaded at start. */
   dhtState: string;
+  /** Also run an IPv6 DHT node (BEP 32) on dhtPort, when a bootstrap entry can be IPv6 (a name or an IPv6 address). */
+  dht6: boolean;
+  /** After each DHT lookup, a BEP 33 scrape (seeds and downloaders estimated, stored as tracker 'dht' / 'dht6'). */
+  dhtScrape: boolean;
   /** Seconds a peer may stay quiet after its last message before the contact ends. */
   timeout: number;
   /** Seconds allowed for the TCP connect and the peer's handshake. */
@@ -118,6 +122,8 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   dhtPort: 6881,
   dhtBootstrap: DEFAULT_DHT_BOOTSTRAP,
   dhtState: 'data/dht-state.json',
+  dht6: true,
+  dhtScrape: true,
   timeout: 6,
   connectTimeout: 6,
   contactLimit: 60,

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Config } from '../config.ts';
 import type { Collector } from '../collectors/collector.ts';
 import { DhtCollector } from '../collectors/dht-collector.ts';
+import { Dht6Collector } from '../collectors/dht/dht6-collector.ts';
 import { InboundListener } from '../collectors/listener.ts';
 import { PeersFileCollector } from '../collectors/peers-file.ts';
 import { TrackerCollector } from '../collectors/tracker/tracker-collector.ts';
@@ -58,8 +59,23 @@ export function buildCollectors(config: Config, inputs: CollectorInputs): Collec
         intervalS: config.dhtInterval,
         statePath: config.dhtState,
         announcePort: config.passive ? config.port : undefined,
+        scrape: config.dhtScrape,
       }),
     );
+    // The IPv6 node has nothing to start from when every bootstrap entry is an IPv4 address (e.g. a local test DHT).
+    if (config.dht6 && config.dhtBootstrap.some((b) => !/^[\d.]+:\d+$/.test(b.trim()))) {
+      collectors.push(
+        new Dht6Collector({
+          torrents,
+          port: config.dhtPort,
+          bootstrap: config.dhtBootstrap,
+          intervalS: config.dhtInterval,
+          statePath: config.dhtState.replace(/(\.json)?$/, '.v6.json'),
+          announcePort: config.passive ? config.port : undefined,
+          scrape: config.dhtScrape,
+        }),
+      );
+    }
   }
   return collectors;
 }

@@ -30,6 +30,8 @@ export const SETTINGS: Setting[] = [
   { key: 'dhtPort', flag: 'dht-port', kind: 'port', describe: 'UDP port of our DHT node' },
   { key: 'dhtBootstrap', flag: 'dht-bootstrap', kind: 'hostports', describe: 'DHT bootstrap nodes, host:port,...' },
   { key: 'dhtState', flag: 'dht-state', kind: 'string', describe: 'file keeping the DHT routing table between runs' },
+  { key: 'dht6', flag: 'dht6', kind: 'bool', describe: 'also run an IPv6 DHT node (BEP 32) on --dht-port' },
+  { key: 'dhtScrape', flag: 'dht-scrape', kind: 'bool', describe: 'BEP 33 scrape after each DHT lookup' },
   { key: 'timeout', flag: 'timeout', kind: 'seconds', describe: 'seconds of peer silence that end a contact' },
   { key: 'connectTimeout', flag: 'connect-timeout', kind: 'seconds', describe: 'seconds for TCP connect + handshake' },
   { key: 'contactLimit', flag: 'contact-limit', kind: 'seconds', describe: 'hard limit on one contact, seconds' },

@@ -6,7 +6,9 @@ import { isIPv4 } from 'node:net';
 import type { Torrent } from '../types.ts';
 import type { Collector, CollectorContext, PeerAddress } from './collector.ts';
 import { createGuardedDhtSocket, type GuardStats } from './dht-guard.ts';
-import { loadRoutingTable, parseBootstrap, saveRoutingTable, unmapIPv4, type SavedDhtNode } from './dht-state.ts';
+import { listenDht, saveV4State } from './dht/v4-listen.ts';
+import { scrapeV4 } from './dht/v4-scrape.ts';
+import { loadDhtState, parseBootstrap, unmapIPv4, type SavedDhtNode } from './dht-state.ts';
 
 export interface DhtCollectorOptions {
   torrents: Torrent[];
@@ -26,6 +28,8 @@ export interface DhtCollectorOptions {
   lookupTimeoutMs?: number;
   /** Longest wait for the bootstrap before the first lookups start anyway. Default 10 s. */
   bootstrapWaitMs?: number;
+  /** After each lookup, a BEP 33 scrape (stored as scrapes of tracker 'dht'). */
+  scrape?: boolean;
 }
 
 export interface DhtStats {
@@ -39,6 +43,8 @@ export interface DhtStats {
   nodesOffered: number;
   /** Incoming UDP packets dropped before the DHT code saw them (too large, not bencode, not KRPC). */
   packetsDropped: number;
+  /** Times the routing table was re-pinged because no node answered a lookup. */
+  tableRefreshes: number;
 }
 
 /** One get_peers lookup in flight. */
@@ -59,7 +65,10 @@ const DEFAULT_LOOKUP_TIMEOUT_MS = 30_000;
 const DEFAULT_BOOTSTRAP_WAIT_MS = 10_000;
 /** addNode() pings a node; remember recent ones so peers repeating their PORT message cost nothing. */
 const RECENT_NODES_LIMIT = 10_000;
-const BIND_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
+/** A table refresh at most this often (ms). */
+const TABLE_REFRESH_MS = 60_000;
+/** Wait between the refresh and the retried lookup: the pings answer within one round trip. */
+const RETRY_DELAY_MS = 1500;
 
 export class DhtCollector implements Collector {
   readonly name = 'dht';
@@ -71,6 +80,9 @@ export class DhtCollector implements Collector {
   /** Keyed by info hash (hex): the 'peer' event of bittorrent-dht is shared by all lookups. */
   private readonly active = new Map<string, ActiveLookup>();
   private readonly recentNodes = new Set<string>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private lastRefreshAt = 0;
+  private tableRefreshes = 0;
   private lookupsDone = 0;
   private peersReceived = 0;
   private nodesOffered = 0;
@@ -81,7 +93,8 @@ export class DhtCollector implements Collector {
   async start(ctx: CollectorContext): Promise<void> {
     this.ctx = ctx;
     const log = ctx.log;
-    const saved = this.opts.statePath ? await loadRoutingTable(this.opts.statePath, (m) => log.warn(m)) : [];
+    const state = this.opts.statePath ? await loadDhtState(this.opts.statePath, (m) => log.warn(m)) : null;
+    const saved = state?.nodes ?? [];
     const { nodes: bootstrap, skipped } = parseBootstrap(this.opts.bootstrap);
     if (skipped.length) log.warn(`DHT: bootstrap entries skipped (not IPv4 host:port): ${skipped.join(', ')}`);
 
@@ -93,17 +106,24 @@ export class DhtCollector implements Collector {
     this.guard = guard;
     // Always an array: an absent option would make bittorrent-dht fall back to the public routers.
     const dhtOptions: DhtOptions & { socket: Socket } = { bootstrap, socket };
+    if (state?.nodeId) dhtOptions.nodeId = state.nodeId; // BEP 5: a node keeps its id across restarts
     const dht = new DHT(dhtOptions);
     this.dht = dht;
     dht.on('error', (err) => log.warn(`DHT: ${err.message}`));
     dht.on('warning', (err) => log.debug(`DHT warning: ${err.message}`));
     dht.on('peer', (peer, infoHash) => this.onPeer(peer.host, peer.port, infoHash));
-    // Saved nodes go in before the constructor's bootstrap runs (next tick), so it starts from them.
-    for (const node of saved) this.addSavedNode(node);
-    await this.listen(dht);
+    // The saved nodes are pinged while the constructor's bootstrap (next tick, through the bootstrap
+    // nodes since the table is still empty) runs: a stale table costs one ping per node, never the run.
+    for (const node of saved) this.pingSavedNode(node);
+    try {
+      await listenDht(dht, this.opts.port, this.opts.host);
+    } catch (err) {
+      this.dht = null;
+      throw err;
+    }
     if (saved.length) log.info(`DHT: loaded ${saved.length} nodes from ${this.opts.statePath}`);
 
-    void this.waitReady(dht).then(() => {
+    void this.waitReady(dht, saved.length > 0).then(() => {
       if (this.stopped) return;
       const n = dht.nodes.count();
       if (n === 0) log.warn('DHT: no nodes after bootstrap (no network?); each lookup retries the bootstrap nodes');
@@ -118,10 +138,18 @@ export class DhtCollector implements Collector {
     if (this.startTimer) clearTimeout(this.startTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
     for (const lookup of [...this.active.values()]) this.finish(lookup, 'stopped');
     const dht = this.dht;
     if (!dht) return;
-    await this.saveState(dht);
+    if (this.opts.statePath) {
+      const saved = await saveV4State(dht, this.opts.statePath).catch((err: Error) => {
+        this.ctx?.log.warn(`DHT: cannot save the routing table to ${this.opts.statePath}: ${err.message}`);
+        return 0;
+      });
+      if (saved) this.ctx?.log.info(`DHT: saved ${saved} nodes to ${this.opts.statePath}`);
+    }
     // Bounded: a close that never calls back must not hang the shutdown.
     await new Promise<void>((resolve) => {
       const guard = setTimeout(resolve, 2000);
@@ -155,6 +183,11 @@ export class DhtCollector implements Collector {
     return this.dht && !this.dht.destroyed ? this.dht.nodes.count() : 0;
   }
 
+  /** Our node id (hex), kept across runs in the state file. */
+  get nodeId(): string | null {
+    return this.dht ? Buffer.from(this.dht.nodeId).toString('hex') : null;
+  }
+
   /** The UDP port our node listens on (useful with port 0). */
   get boundPort(): number | null {
     return this.dht?.listening ? this.dht.address().port : null;
@@ -168,61 +201,38 @@ export class DhtCollector implements Collector {
       peersReceived: this.peersReceived,
       nodesOffered: this.nodesOffered,
       packetsDropped: this.guard?.dropped ?? 0,
+      tableRefreshes: this.tableRefreshes,
     };
   }
 
-  private addSavedNode(node: SavedDhtNode): void {
-    // With an id the node enters the table at once; without one bittorrent-dht pings it first.
-    const entry = node.id ? { host: node.host, port: node.port, id: Buffer.from(node.id, 'hex') } : node;
+  /**
+   * A saved node is pinged, never trusted with its saved id: a node restarted since then answers from the
+   * same address with a new id, and bittorrent-dht (k-rpc) would keep querying the old id, getting
+   * 'Unexpected node id' for every query without ever dropping it or falling back to the bootstrap nodes.
+   * The ping puts the node in the table under the id it answers with; a node gone for good never enters.
+   */
+  private pingSavedNode(node: SavedDhtNode): void {
     try {
-      this.dht?.addNode(entry);
+      this.dht?.addNode({ host: node.host, port: node.port });
     } catch (err) {
       this.ctx?.log.debug(`DHT: saved node ${node.host}:${node.port} rejected: ${(err as Error).message}`);
     }
   }
 
-  private listen(dht: DHT): Promise<void> {
-    const { port, host } = this.opts;
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        dht.removeListener('listening', onListening);
-        dht.removeListener('error', onError);
-        dht.removeListener('warning', onError);
-      };
-      const onListening = () => {
-        cleanup();
-        resolve();
-      };
-      // k-rpc-socket reports EADDRINUSE/EACCES as 'error' but e.g. EADDRNOTAVAIL only as 'warning'.
-      const onError = (err: NodeJS.ErrnoException) => {
-        if (err.syscall !== 'bind' && !BIND_ERRORS.has(err.code ?? '')) return;
-        cleanup();
-        this.dht = null;
-        dht.destroy();
-        reject(new Error(`DHT: cannot listen on UDP ${host ?? '0.0.0.0'}:${port}: ${err.message}`));
-      };
-      dht.on('listening', onListening);
-      dht.on('error', onError);
-      dht.on('warning', onError);
-      try {
-        dht.listen(port, host);
-      } catch (err) {
-        onError(err as NodeJS.ErrnoException);
-      }
-    });
-  }
-
-  private waitReady(dht: DHT): Promise<void> {
-    if (dht.ready) return Promise.resolve();
+  /**
+   * Until the bootstrap is done and, when saved nodes are being pinged, until one of them answered (without
+   * bootstrap nodes the bootstrap is done at once, on an empty table); never longer than bootstrapWaitMs.
+   */
+  private waitReady(dht: DHT, pingingSaved: boolean): Promise<void> {
+    const deadline = Date.now() + (this.opts.bootstrapWaitMs ?? DEFAULT_BOOTSTRAP_WAIT_MS);
+    const settled = () => dht.ready && (!pingingSaved || dht.nodes.count() > 0);
     return new Promise((resolve) => {
-      const done = () => {
-        if (this.startTimer) clearTimeout(this.startTimer);
+      const check = () => {
         this.startTimer = null;
-        dht.removeListener('ready', done);
-        resolve();
+        if (this.stopped || settled() || Date.now() >= deadline) resolve();
+        else this.startTimer = setTimeout(check, 50);
       };
-      this.startTimer = setTimeout(done, this.opts.bootstrapWaitMs ?? DEFAULT_BOOTSTRAP_WAIT_MS);
-      dht.on('ready', done);
+      check();
     });
   }
 
@@ -244,7 +254,7 @@ export class DhtCollector implements Collector {
     });
   }
 
-  private startLookup(torrent: Torrent): void {
+  private startLookup(torrent: Torrent, isRetry = false): void {
     const dht = this.dht;
     const ctx = this.ctx;
     if (!dht || !ctx || dht.destroyed) return;
@@ -271,8 +281,40 @@ export class DhtCollector implements Collector {
       if (this.active.get(hash) !== lookup) return; // timed out or stopped already
       const error = err ? err.message : nodesAnswered === 0 && lookup.received === 0 ? 'no DHT node answered' : null;
       this.finish(lookup, error);
+      // Nobody answered although the table has nodes: they are gone or restarted with new ids. Refresh the
+      // table through the bootstrap nodes and look again once, so this round is not lost.
+      if (nodesAnswered === 0 && !isRetry && this.refreshTable(dht)) this.retryLater(torrent);
       if (!error && this.opts.announcePort) this.announce(dht, hash, this.opts.announcePort);
+      if (!error && this.opts.scrape) this.scrape(dht, torrent);
     });
+  }
+
+  /**
+   * Every node of the table is removed and pinged again (it comes back under the id it answers with, so a
+   * restarted node is no longer queried under its old id, which k-rpc never drops), and the bootstrap nodes
+   * are pinged. At most once per TABLE_REFRESH_MS: with no network at all this must not become a storm.
+   */
+  private refreshTable(dht: DHT): boolean {
+    const now = Date.now();
+    if (dht.destroyed || now - this.lastRefreshAt < TABLE_REFRESH_MS) return false;
+    this.lastRefreshAt = now;
+    this.tableRefreshes++;
+    const known = dht.nodes.toArray();
+    for (const node of known) {
+      dht.removeNode(node.id);
+      this.pingSavedNode({ host: node.host, port: node.port });
+    }
+    for (const node of parseBootstrap(this.opts.bootstrap).nodes) this.pingSavedNode(node);
+    this.ctx?.log.info(`DHT: no node answered a lookup; re-pinging ${known.length} nodes and the bootstrap nodes`);
+    return true;
+  }
+
+  private retryLater(torrent: Torrent): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (!this.stopped) this.startLookup(torrent, true);
+    }, RETRY_DELAY_MS);
+    this.retryTimers.add(timer);
   }
 
   private onPeer(host: string, port: number, infoHash: Buffer): void {
@@ -332,31 +374,25 @@ export class DhtCollector implements Collector {
     }
   }
 
+  private scrape(dht: DHT, torrent: Torrent): void {
+    void scrapeV4(dht, Buffer.from(torrent.infoHash, 'hex'), this.opts.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS).then((estimate) => {
+      const ctx = this.ctx;
+      // null: no node near the info hash speaks BEP 33; nothing to store.
+      if (!estimate || !ctx || this.stopped) return;
+      try {
+        ctx.logScrape({ torrentId: torrent.id, tracker: 'dht', at: ctx.now(), seeders: estimate.seeders, leechers: estimate.leechers, downloaded: null });
+      } catch (err) {
+        ctx.log.error(`DHT: logging a scrape failed: ${(err as Error).message}`);
+      }
+    });
+  }
+
   private announce(dht: DHT, hash: string, port: number): void {
     try {
       // Right after a completed lookup bittorrent-dht reuses its tokens: no second lookup.
-      dht.announce(hash, port, (err) => {
-        if (err) this.ctx?.log.debug(`DHT announce ${hash}: ${err.message}`);
-      });
+      dht.announce(hash, port, (err) => err && this.ctx?.log.debug(`DHT announce ${hash}: ${err.message}`));
     } catch (err) {
       this.ctx?.log.debug(`DHT announce ${hash}: ${(err as Error).message}`);
-    }
-  }
-
-  private async saveState(dht: DHT): Promise<void> {
-    const path = this.opts.statePath;
-    if (!path || dht.destroyed) return;
-    const nodes: SavedDhtNode[] = dht.nodes
-      .toArray()
-      .filter((n) => isIPv4(n.host))
-      .map((n) => ({ host: n.host, port: n.port, id: Buffer.from(n.id).toString('hex') }));
-    // An empty table (no network this run) must not overwrite a good one from an earlier run.
-    if (!nodes.length) return;
-    try {
-      await saveRoutingTable(path, nodes);
-      this.ctx?.log.info(`DHT: saved ${nodes.length} nodes to ${path}`);
-    } catch (err) {
-      this.ctx?.log.warn(`DHT: cannot save the routing table to ${path}: ${(err as Error).message}`);
     }
   }
 }

@@ -104,7 +104,9 @@ test('the routing table is saved at stop and a collector without bootstrap nodes
     await until(() => first.requests.length > 0, 15_000, 'first lookup');
     await warm.stop();
 
-    const saved = JSON.parse(await readFile(statePath, 'utf8')) as Array<{ host: string; port: number; id: string }>;
+    const state = JSON.parse(await readFile(statePath, 'utf8')) as { nodeId: string; nodes: Array<{ host: string; port: number; id: string }> };
+    const saved = state.nodes;
+    assert.match(state.nodeId, /^[0-9a-f]{40}$/);
     assert.ok(saved.length >= 5, `saved ${saved.length} nodes`);
     assert.ok(saved.every((n) => n.host === '127.0.0.1' && n.port > 0 && /^[0-9a-f]{40}$/.test(n.id)));
 

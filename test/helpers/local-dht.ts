@@ -4,6 +4,8 @@ import DHT from 'bittorrent-dht';
 
 export interface LocalDht {
   nodes: DHT[];
+  /** UDP port of each node, in order. */
+  ports: number[];
   /** 'host:port' of node 0, to bootstrap a node under test from. */
   bootstrap: string;
   /** Announces that a peer of `infoHash` listens on `port` at 127.0.0.1 (through node `from`). */
@@ -16,6 +18,8 @@ export interface LocalDhtOptions {
   size?: number;
   /** Extra wait after every node has bootstrapped, so tables fill in (default 1500 ms). */
   settleMs?: number;
+  /** UDP ports of the nodes, in order (default: any free port). A restart on the same ports gives new ids. */
+  ports?: number[];
 }
 
 const HOST = '127.0.0.1';
@@ -28,10 +32,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, guard]).finally(() => clearTimeout(timer));
 }
 
-function listening(dht: DHT): Promise<void> {
+function listening(dht: DHT, port = 0): Promise<void> {
   return new Promise((resolve, reject) => {
     dht.once('error', reject);
-    dht.listen(0, HOST, () => resolve());
+    dht.listen(port, HOST, () => resolve());
   });
 }
 
@@ -50,12 +54,12 @@ export async function createLocalDht(opts: LocalDhtOptions = {}): Promise<LocalD
   try {
     const first = new DHT({ bootstrap: false });
     nodes.push(first);
-    await withTimeout(listening(first), 2000, 'listen');
+    await withTimeout(listening(first, opts.ports?.[0]), 2000, 'listen');
     const bootstrap = `${HOST}:${first.address().port}`;
     for (let i = 1; i < size; i++) {
       const node = new DHT({ bootstrap: [bootstrap] });
       nodes.push(node);
-      await withTimeout(listening(node), 2000, 'listen');
+      await withTimeout(listening(node, opts.ports?.[i]), 2000, 'listen');
     }
     await withTimeout(Promise.all(nodes.map(ready)), 10_000, 'bootstrap');
     await new Promise((r) => setTimeout(r, opts.settleMs ?? 1500));
@@ -68,7 +72,8 @@ export async function createLocalDht(opts: LocalDhtOptions = {}): Promise<LocalD
         10_000,
         'announce',
       );
-    return { nodes, bootstrap, announce, close };
+    const ports = nodes.map((n) => n.address().port);
+    return { nodes, ports, bootstrap, announce, close };
   } catch (err) {
     await close();
     throw err;
