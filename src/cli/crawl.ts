@@ -25,6 +25,7 @@ import { VERSION } from '../version.ts';
 import { obfuscatedInfoHash } from '../wire/mse.ts';
 import { buildCollectors } from './collectors.ts';
 import { contactOptionsFor, queuePolicyFor } from './stage-options.ts';
+import { unmapIPv4 } from '../wire/ip.ts';
 
 export interface CrawlOptions {
   log: Logger;
@@ -318,7 +319,7 @@ const ownAddresses = new Set(
   Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.toLowerCase())),
 );
 function isOwnAddress(ip: string): boolean {
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  const v4 = unmapIPv4(ip);
   return v4.startsWith('127.') || v4 === '::1' || ownAddresses.has(v4.toLowerCase());
 }
 

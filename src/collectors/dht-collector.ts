@@ -6,7 +6,8 @@ import { isIPv4 } from 'node:net';
 import type { Torrent } from '../types.ts';
 import type { Collector, CollectorContext, PeerAddress } from './collector.ts';
 import { createGuardedDhtSocket, type GuardStats } from './dht-guard.ts';
-import { loadRoutingTable, parseBootstrap, saveRoutingTable, unmapIPv4, type SavedDhtNode } from './dht-state.ts';
+import { loadRoutingTable, parseBootstrap, saveRoutingTable, type SavedDhtNode } from './dht-state.ts';
+import { unmapIPv4 } from '../wire/ip.ts';
 
 export interface DhtCollectorOptions {
   torrents: Torrent[];

@@ -12,6 +12,7 @@ import { open } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Torrent } from '../types.ts';
 import type { Collector, CollectorContext, PeerAddress } from './collector.ts';
+import { unmapIPv4 } from '../wire/ip.ts';
 
 export interface PeersFileOptions {
   path: string;
@@ -51,8 +52,8 @@ export function parsePeerAddress(text: string): PeerAddress | null {
   if (ip.startsWith('[')) {
     if (!ip.endsWith(']')) return null;
     ip = ip.slice(1, -1).toLowerCase();
-    if (ip.startsWith('::ffff:') && isIPv4(ip.slice(7))) return { ip: ip.slice(7), port };
-    return isIPv6(ip) ? { ip, port } : null;
+    if (!isIPv6(ip)) return null;
+    return { ip: unmapIPv4(ip), port };
   }
   return isIPv4(ip) ? { ip, port } : null;
 }
