@@ -52,6 +52,7 @@ interface ActiveLookup {
   received: number;
   new: number;
   duplicates: number;
+  skipped: number;
   timer: NodeJS.Timeout;
   abort: () => void;
 }
@@ -264,6 +265,7 @@ export class DhtCollector implements Collector {
       received: 0,
       new: 0,
       duplicates: 0,
+      skipped: 0,
       timer: setTimeout(() => this.finish(lookup, `timed out after ${timeoutMs} ms`), timeoutMs),
       abort: () => {},
     };
@@ -301,6 +303,7 @@ export class DhtCollector implements Collector {
       const r = this.ctx.addPeers(lookup.torrent.id, batch, 'dht');
       lookup.new += r.new;
       lookup.duplicates += r.duplicates;
+      lookup.skipped += r.skipped;
     } catch (err) {
       this.ctx.log.error(`DHT: queueing peers of torrent ${lookup.torrent.id} failed: ${(err as Error).message}`);
     }
@@ -326,6 +329,7 @@ export class DhtCollector implements Collector {
         received: lookup.received,
         new: lookup.new,
         duplicates: lookup.duplicates,
+        skipped: lookup.skipped,
         error,
       });
     } catch (err) {

@@ -208,6 +208,8 @@ export class InboundListener implements Collector {
         // Whether an inbound peer is new is known only once its handshake names the torrent (the handler).
         new: 0,
         duplicates: 0,
+        // the crawl fills in how many advertised ports (`p`) the address policy kept from the queue
+        skipped: 0,
         error: rejected ? `${rejected} connections rejected (limits)` : null,
       });
     } catch (err) {

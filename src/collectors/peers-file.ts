@@ -78,6 +78,7 @@ interface TorrentTally {
   received: number;
   new: number;
   duplicates: number;
+  skipped: number;
 }
 
 export class PeersFileCollector implements Collector {
@@ -96,7 +97,7 @@ export class PeersFileCollector implements Collector {
     }
     const startedAt = ctx.now();
     const t0 = performance.now();
-    const tallies = torrents.map((torrent): TorrentTally => ({ torrent, pending: [], received: 0, new: 0, duplicates: 0 }));
+    const tallies = torrents.map((torrent): TorrentTally => ({ torrent, pending: [], received: 0, new: 0, duplicates: 0, skipped: 0 }));
     const byHash = new Map(tallies.map((t) => [t.torrent.infoHash.toLowerCase(), t]));
     const result: PeersFileResult = {
       lines: 0,
@@ -113,6 +114,7 @@ export class PeersFileCollector implements Collector {
       const r = ctx.addPeers(t.torrent.id, t.pending, 'file');
       t.new += r.new;
       t.duplicates += r.duplicates;
+      t.skipped += r.skipped;
       t.pending = [];
     };
     const add = (t: TorrentTally, peer: PeerAddress) => {
@@ -173,6 +175,7 @@ export class PeersFileCollector implements Collector {
         received: t.received,
         new: t.new,
         duplicates: t.duplicates,
+        skipped: t.skipped,
         error: null,
       });
     }

@@ -203,7 +203,7 @@ export class TrackerCollector implements Collector {
     if (!reply.ok) {
       a.failures++;
       a.nextAnnounceAt = ctx.now() + this.backoffMs(a.failures);
-      ctx.logRequest({ ...base, received: 0, new: 0, duplicates: 0, error: reply.error });
+      ctx.logRequest({ ...base, received: 0, new: 0, duplicates: 0, skipped: 0, error: reply.error });
       this.noteFailure(t, reply.error);
       return;
     }
@@ -212,8 +212,8 @@ export class TrackerCollector implements Collector {
     a.failures = 0;
     if (r.trackerId !== undefined) a.trackerId = r.trackerId;
     a.nextAnnounceAt = ctx.now() + this.intervalFor(t, r) * 1000;
-    const counts = r.peers.length > 0 ? ctx.addPeers(a.torrent.id, r.peers, t.client.kind) : { new: 0, duplicates: 0 };
-    ctx.logRequest({ ...base, received: r.peers.length, new: counts.new, duplicates: counts.duplicates, error: null });
+    const counts = r.peers.length > 0 ? ctx.addPeers(a.torrent.id, r.peers, t.client.kind) : { new: 0, duplicates: 0, skipped: 0 };
+    ctx.logRequest({ ...base, received: r.peers.length, new: counts.new, duplicates: counts.duplicates, skipped: counts.skipped, error: null });
     if (t.failing) ctx.log.info(`tracker ${t.url} answers again`);
     t.failing = false;
     if (r.warning !== undefined && r.warning !== t.loggedWarning) ctx.log.warn(`tracker ${t.url} warns: ${r.warning}`);
