@@ -106,6 +106,7 @@ test('with one torrent, bare lines belong to it; comments and blanks are skipped
       received: 4,
       new: 3,
       duplicates: 1,
+      skipped: 0,
       error: null,
     });
     assert.deepEqual(warnings, []);
