@@ -1,5 +1,6 @@
 // Builds the collectors a Config asks for. Each one is started and stopped by the crawl.
 import type { Socket } from 'node:net';
+import type { AddressPolicy } from '../collectors/address-policy.ts';
 import type { Config } from '../config.ts';
 import type { Collector } from '../collectors/collector.ts';
 import { DhtCollector } from '../collectors/dht-collector.ts';
@@ -15,6 +16,8 @@ export interface CollectorInputs {
   /** Evaluates one inbound connection (the listener only guards the door). */
   handleIncoming: (socket: Socket) => Promise<void>;
   log: Logger;
+  /** Which addresses may be dialled; the DHT node also asks it before sending to a node. */
+  policy?: AddressPolicy;
 }
 
 export function buildCollectors(config: Config, inputs: CollectorInputs): Collector[] {
@@ -56,6 +59,7 @@ export function buildCollectors(config: Config, inputs: CollectorInputs): Collec
         intervalS: config.dhtInterval,
         statePath: config.dhtState,
         announcePort: config.passive ? config.port : undefined,
+        mayContact: inputs.policy ? (ip, port) => inputs.policy!.mayDial(ip, port) : undefined,
       }),
     );
   }

@@ -260,7 +260,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     }
   };
 
-  collectors = buildCollectors(config, { torrents, peerId, handleIncoming, log });
+  collectors = buildCollectors(config, { torrents, peerId, handleIncoming, log, policy });
   const statsTimer = setInterval(() => {
     writer.statistics({
       at: Date.now(),

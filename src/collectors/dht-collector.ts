@@ -27,6 +27,8 @@ export interface DhtCollectorOptions {
   lookupTimeoutMs?: number;
   /** Longest wait for the bootstrap before the first lookups start anyway. Default 10 s. */
   bootstrapWaitMs?: number;
+  /** The address policy for DHT nodes we would send to (src/collectors/address-policy.ts); default: any. */
+  mayContact?: (ip: string, port: number) => boolean;
 }
 
 export interface DhtStats {
@@ -91,7 +93,7 @@ export class DhtCollector implements Collector {
     // hands its options on to k-rpc and k-rpc-socket, which takes `socket` (not in DhtOptions' types).
     const { socket, stats: guard } = createGuardedDhtSocket((reason, from) => {
       if (guard.droppedBy[reason] === 1) log.debug(`DHT: dropped a packet from ${from.address}:${from.port} (${reason}); further drops are only counted`);
-    });
+    }, this.opts.mayContact);
     this.guard = guard;
     // Always an array: an absent option would make bittorrent-dht fall back to the public routers.
     const dhtOptions: DhtOptions & { socket: Socket } = { bootstrap, socket };
