@@ -124,6 +124,15 @@ const config: Partial<Config> = {
   maxIncomingPerIp: 4,
   /** [--peers-file] Extra peers, `ip:port` (or `infohash ip:port`) per line, source `file`. */
   peersFile: undefined,
+  /** [--allow] Address ranges (CIDR, or one address) dialled although they are special-purpose. Default: none,
+   *  because trackers, PEX and the DHT routinely name LAN, CGNAT, loopback and link-local addresses, and
+   *  dialling them reaches into your own network (or lets a hostile tracker scan it). The built-in ranges are
+   *  every entry of the IANA IPv4/IPv6 special-purpose registries, multicast, 240/4 and IPv6 outside 2000::/3
+   *  (README "Address policy"). A swarm on loopback needs ['127.0.0.0/8', '::1']. */
+  allow: [],
+  /** [--exclude] File of ranges never dialled, one CIDR (or address) per line, `#` comments: opt-out requests.
+   *  Wins over `allow`. A line that is not a range stops the run with the file and line named (exit 2). '' = none. */
+  exclude: '',
 
   // --- run control and output ---
   /** [--duration] Seconds the run lasts (also 90m, 2h, 1d); 0 = until SIGINT/SIGTERM. */

@@ -75,6 +75,13 @@ export interface Config {
   statsInterval: number;
   /** Seconds the run lasts; 0 = until SIGINT/SIGTERM. */
   duration: number;
+  /**
+   * Address ranges (CIDR, or single addresses) dialled although they are special-purpose (private, loopback,
+   * CGNAT, ...; src/collectors/special-ranges.ts), e.g. 127.0.0.0/8 and ::1 for a swarm on loopback.
+   */
+  allow: string[];
+  /** File of address ranges never dialled (one CIDR per line, '#' comments), e.g. opt-out requests; '' = none. Wins over `allow`. */
+  exclude: string;
   /** File of peers to add (`ip:port` or `infohash ip:port` per line). */
   peersFile?: string;
   /** Folder scanned (recursively) for .torrent files at the start of `btda run`. */
@@ -143,6 +150,8 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   dhtInterval: 300,
   statsInterval: 300,
   duration: 0,
+  allow: [],
+  exclude: '',
   peersFile: undefined,
   inputPath: 'input',
   magnetFile: 'magnet.txt',

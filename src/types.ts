@@ -38,6 +38,8 @@ export interface RequestLog {
   received: number;
   new: number;
   duplicates: number;
+  /** Addresses named that the address policy kept from the queue (special-purpose, excluded, port 0, malformed). */
+  skipped: number;
   error: string | null;
 }
 

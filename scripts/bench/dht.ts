@@ -36,7 +36,7 @@ let measuring = false;
 const ctx: CollectorContext = {
   addPeers: (_id, list) => {
     if (measuring) peers += list.length;
-    return { new: list.length, duplicates: 0 };
+    return { new: list.length, duplicates: 0, skipped: 0 };
   },
   logRequest: (r) => {
     if (measuring) requests.push(r);

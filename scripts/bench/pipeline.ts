@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AddressPolicy } from '../../src/collectors/address-policy.ts';
 import { defaultConfig, thresholdPieces, type Config } from '../../src/config.ts';
 import type { ContactTorrent } from '../../src/evaluator/contact.ts';
 import { visitPeer } from '../../src/evaluator/visit.ts';
@@ -55,7 +56,9 @@ export interface Pipeline {
 }
 
 export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
-  const config: Config = { ...defaultConfig, ...opts.config, active: opts.active };
+  // the swarm is on 127.77.0.0/16: loopback, dialled only because it is allowed (as tests and the demo do)
+  const config: Config = { ...defaultConfig, allow: ['127.0.0.0/8'], ...opts.config, active: opts.active };
+  const policy = AddressPolicy.fromConfig(config);
   const dir = opts.dbPath ? null : mkdtempSync(join(tmpdir(), 'btda-bench-'));
   const dbPath = opts.dbPath ?? join(dir!, 'bench.sqlite');
   const db = Database.open(dbPath);
@@ -132,6 +135,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       let fresh = 0;
       const now = Date.now();
       for (const p of peers) {
+        if (!policy.mayDial(p.ip, p.port)) continue;
         const torrentId = torrentIds[p.torrentIndex];
         if (queue.add(torrentId, p.ip, p.port, source, now) === 'new') {
           fresh++;

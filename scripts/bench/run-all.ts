@@ -26,6 +26,7 @@ const BENCHES: Bench[] = [
   { name: 'writer', script: 'writer.ts', args: [], limitMs: 120_000 },
   { name: 'dht', script: 'dht.ts', args: [], limitMs: 120_000 },
   { name: 'mse', script: 'mse.ts', args: [], limitMs: 180_000 },
+  { name: 'address-policy', script: 'address-policy.ts', args: [], limitMs: 120_000 },
 ];
 
 const argv = process.argv.slice(2);
@@ -127,6 +128,15 @@ if (e) {
     'MSE/PE handshake CPU (in-process, both sides)',
     `initiator ${fmt(e.initiatorUs)} µs, responder ${fmt(e.responderUs)} µs per handshake; RC4 ${fmt(e.rc4MBps)} MB/s; ` +
       `contacts at --active ${e.active} against seeds that require it ${fmt(e.encryptedPerSec)}/s (${fmt(e.encryptedCpuUs)} µs CPU) vs plaintext ${fmt(e.plaintextPerSec)}/s (${fmt(e.plaintextCpuUs)} µs): ${fmt(e.ratio, 2)} x`,
+    '',
+  ]);
+}
+const ap = results.get('address-policy');
+if (ap) {
+  rows.push([
+    `address policy, ns per address (${fmt(ap.addresses)} addresses)`,
+    `${fmt(ap.policyNs)} ns (with ${fmt(ap.excluded)} excluded CIDRs ${fmt(ap.policyExcludeNs)} ns); minimal loop ${fmt(ap.minimalNs)} ns, net.isIP ${fmt(ap.isIpNs)} ns, ` +
+      `net.BlockList ${fmt(ap.blockListNs)} ns (with the exclusions ${fmt(ap.blockListExcludeNs)} ns)`,
     '',
   ]);
 }

@@ -1,5 +1,6 @@
 // Builds the collectors a Config asks for. Each one is started and stopped by the crawl.
 import type { Socket } from 'node:net';
+import type { AddressPolicy } from '../collectors/address-policy.ts';
 import type { Config } from '../config.ts';
 import type { Collector } from '../collectors/collector.ts';
 import { DhtCollector } from '../collectors/dht-collector.ts';
@@ -16,6 +17,8 @@ export interface CollectorInputs {
   /** Evaluates one inbound connection (the listener only guards the door). */
   handleIncoming: (socket: Socket) => Promise<void>;
   log: Logger;
+  /** Which addresses may be dialled; the DHT node also asks it before sending to a node. */
+  policy?: AddressPolicy;
 }
 
 export function buildCollectors(config: Config, inputs: CollectorInputs): Collector[] {
@@ -60,6 +63,7 @@ export function buildCollectors(config: Config, inputs: CollectorInputs): Collec
         statePath: config.dhtState,
         announcePort: config.passive ? config.port : undefined,
         scrape: config.dhtScrape,
+        mayContact: inputs.policy ? (ip, port) => inputs.policy!.mayDial(ip, port) : undefined,
       }),
     );
     // The IPv6 node has nothing to start from when every bootstrap entry is an IPv4 address (e.g. a local test DHT).
@@ -73,6 +77,7 @@ export function buildCollectors(config: Config, inputs: CollectorInputs): Collec
           statePath: config.dhtState.replace(/(\.json)?$/, '.v6.json'),
           announcePort: config.passive ? config.port : undefined,
           scrape: config.dhtScrape,
+          mayContact: inputs.policy ? (ip, port) => inputs.policy!.mayDial(ip, port) : undefined,
         }),
       );
     }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { hostname, loadavg, networkInterfaces } from 'node:os';
 import type { Socket } from 'node:net';
 import { bytesPerSecond, keyFileOf, thresholdPieces, type Config } from '../config.ts';
+import { AddressPolicy } from '../collectors/address-policy.ts';
 import type { Collector, CollectorContext, PeerAddress } from '../collectors/collector.ts';
 import { evaluateIncoming, type ContactTorrent } from '../evaluator/contact.ts';
 import { ContactStop } from '../evaluator/contact-stop.ts';
@@ -26,6 +27,7 @@ import { VERSION } from '../version.ts';
 import { obfuscatedInfoHash } from '../wire/mse.ts';
 import { buildCollectors } from './collectors.ts';
 import { contactOptionsFor, queuePolicyFor } from './stage-options.ts';
+import { unmapIPv4 } from '../wire/ip.ts';
 
 export interface CrawlOptions {
   log: Logger;
@@ -48,6 +50,8 @@ export interface CrawlProgress {
   failures: number;
   incoming: number;
   confirmed: number;
+  /** Addresses the address policy kept from the queue (special-purpose, excluded, port 0, malformed). */
+  skipped: number;
 }
 
 export interface CrawlSummary extends CrawlProgress {
@@ -64,6 +68,8 @@ export function makePeerId(): Buffer {
 export async function runCrawl(config: Config, opts: CrawlOptions): Promise<CrawlSummary> {
   const { log } = opts;
   const startedAt = Date.now();
+  // a bad --exclude file refuses to start before anything is locked or opened
+  const policy = AddressPolicy.fromConfig(config);
   const lock = RunLock.acquire(config.db);
   // everything that can refuse to start (key file, GeoIP file, database) before the run row exists
   let db: Database;
@@ -139,13 +145,14 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   });
 
   const queue = new DueQueue(queuePolicyFor(config));
-  const counters = { contacts: 0, successes: 0, failures: 0, incoming: 0 };
+  const counters = { contacts: 0, successes: 0, failures: 0, incoming: 0, skipped: 0 };
   const peerId = makePeerId();
   const contactStop = new ContactStop();
   const contactOptions = contactOptionsFor(config, peerId, contactStop);
 
   let collectors: Collector[] = [];
   const onDhtNode = (host: string, port: number) => {
+    if (!policy.mayDial(host, port)) return; // a PORT message is an address our DHT node would send to
     for (const c of collectors) (c as { addNode?: (h: string, p: number) => void }).addNode?.(host, port);
   };
 
@@ -193,14 +200,23 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     },
   });
   for (const t of torrents) if (t.pieces === null) resolver.add(t);
+  /** Inbound peers' advertised ports the policy skipped since the listener's last `requests` row. */
+  let incomingSkipped = 0;
   const ctx: CollectorContext = {
+    // Every address any source names passes the address policy here, before the queue or the magnet resolver.
     addPeers: (torrentId: number, peers: PeerAddress[], source: PeerSource) => {
       let fresh = 0;
+      let skipped = 0;
       const now = Date.now();
       const dial = contactTorrents.has(torrentId);
-      for (const p of peers) {
+      for (const named of peers) {
+        if (!policy.mayDial(named.ip, named.port)) {
+          skipped++;
+          continue;
+        }
+        const p = { ip: unmapIPv4(named.ip), port: named.port }; // one key per host, however it was written
         // trackers list the announcing peer too: never queue our own listener
-        if (!validPeer(p) || (p.port === config.port && isOwnAddress(p.ip))) continue;
+        if (p.port === config.port && isOwnAddress(p.ip)) continue;
         let isNew: boolean;
         let newSource = false;
         if (dial) {
@@ -217,9 +233,18 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
         // a new peer, or a known one reported by another source: the store keeps all sources
         if (isNew || newSource) writer.peerDiscovered(torrentId, p.ip, p.port, source, now);
       }
-      return { new: fresh, duplicates: peers.length - fresh };
+      counters.skipped += skipped;
+      if (source === 'incoming') incomingSkipped += skipped;
+      return { new: fresh, duplicates: peers.length - fresh - skipped, skipped };
     },
-    logRequest: (entry) => writer.request(entry),
+    logRequest: (entry) => {
+      // the listener's interval row also counts the advertised ports skipped by the handler (handleIncoming)
+      if (entry.kind === 'incoming') {
+        entry = { ...entry, skipped: entry.skipped + incomingSkipped };
+        incomingSkipped = 0;
+      }
+      writer.request(entry);
+    },
     logScrape: (entry) => writer.scrape(entry),
     log,
     now: Date.now,
@@ -228,10 +253,10 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   /** Peers a peer told us about (ut_pex) join the queue like any collector's, logged as one request. */
   const addPexPeers = (result: ContactResult) => {
     const peers = result.pexPeers!;
-    const { new: fresh, duplicates } = ctx.addPeers(result.torrentId, peers, 'pex');
+    const { new: fresh, duplicates, skipped } = ctx.addPeers(result.torrentId, peers, 'pex');
     writer.request({
       torrentId: result.torrentId, kind: 'pex', url: null, startedAt: result.startedAt, durationMs: result.endedAt - result.startedAt,
-      received: peers.length, new: fresh, duplicates, error: null,
+      received: peers.length, new: fresh, duplicates, skipped, error: null,
     });
   };
 
@@ -245,7 +270,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     }
   };
 
-  collectors = buildCollectors(config, { torrents, peerId, handleIncoming, log });
+  collectors = buildCollectors(config, { torrents, peerId, handleIncoming, log, policy });
   const statsTimer = setInterval(() => {
     writer.statistics({
       at: Date.now(),
@@ -330,16 +355,12 @@ const ownAddresses = new Set(
   Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.toLowerCase())),
 );
 function isOwnAddress(ip: string): boolean {
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  const v4 = unmapIPv4(ip);
   return v4.startsWith('127.') || v4 === '::1' || ownAddresses.has(v4.toLowerCase());
 }
 
 /** Facts of a torrent we do not evaluate (an inbound peer asked for an unknown hash). */
 const UNKNOWN_TORRENT: TorrentFacts = Object.freeze({ pieceSize: null, thresholdPieces: null });
-
-function validPeer(p: PeerAddress): boolean {
-  return Number.isInteger(p.port) && p.port > 0 && p.port < 65536 && typeof p.ip === 'string' && p.ip.length > 0;
-}
 
 function importInputs(db: Database, config: Config, log: Logger): void {
   const inputs = [config.inputPath, config.magnetFile].filter((p) => p && existsSync(p));

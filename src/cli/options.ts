@@ -4,11 +4,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Options } from 'yargs';
+import { AddressListError, parseCidr, readExcludeFile } from '../collectors/address-policy.ts';
 import { defaultConfig, ENCRYPTION_POLICIES, type Config } from '../config.ts';
 
 export class ConfigError extends Error {}
 
-type Kind = 'int' | 'port' | 'seconds' | 'duration' | 'fraction' | 'bool' | 'string' | 'hostports' | 'choice';
+type Kind = 'int' | 'port' | 'seconds' | 'duration' | 'fraction' | 'bool' | 'string' | 'hostports' | 'choice' | 'cidrs';
 
 interface Setting {
   key: keyof Config;
@@ -51,6 +52,8 @@ export const SETTINGS: Setting[] = [
   { key: 'dhtInterval', flag: 'dht-interval', kind: 'duration', describe: 'delay between DHT lookups of a torrent' },
   { key: 'statsInterval', flag: 'stats-interval', kind: 'duration', describe: 'delay between rows of the statistics table' },
   { key: 'duration', flag: 'duration', kind: 'duration', describe: 'run length (seconds, or 90m, 2h, 1d); 0 = until stopped' },
+  { key: 'allow', flag: 'allow', kind: 'cidrs', describe: 'dial this special-purpose range anyway (CIDR, repeatable), e.g. 127.0.0.0/8' },
+  { key: 'exclude', flag: 'exclude', kind: 'string', describe: 'file of ranges never dialled (one CIDR per line, # comments)' },
   { key: 'peersFile', flag: 'peers-file', kind: 'string', describe: 'file of peers (ip:port or infohash ip:port per line)' },
   { key: 'inputPath', flag: 'input', kind: 'string', describe: 'folder of .torrent files imported at run start' },
   { key: 'magnetFile', flag: 'magnet-file', kind: 'string', describe: 'file of magnet links imported at run start' },
@@ -85,7 +88,7 @@ export function yargsOptions(keys?: (keyof Config)[]): Record<string, Options> {
 
 /** Builds the Config: defaults, then the config file, then the flags given. Throws ConfigError. */
 export async function resolveConfig(argv: Record<string, unknown>): Promise<Config> {
-  const config: Config = { ...defaultConfig, dhtBootstrap: [...defaultConfig.dhtBootstrap] };
+  const config: Config = { ...defaultConfig, dhtBootstrap: [...defaultConfig.dhtBootstrap], allow: [...defaultConfig.allow] };
   if (typeof argv.config === 'string') Object.assign(config, await loadConfigFile(argv.config));
   for (const s of SETTINGS) {
     const raw = argv[s.flag];
@@ -158,6 +161,12 @@ function parseValue(s: Setting, raw: unknown): unknown {
       return text;
     case 'choice':
       return s.choices!.includes(text) ? text : bad(`expected one of ${s.choices!.join(', ')}`);
+    case 'cidrs': {
+      // repeatable, and each may be a comma-separated list
+      const items = (Array.isArray(raw) ? raw.map(String) : [text]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+      for (const item of items) if (!parseCidr(item)) bad(`"${item}" is not an address range (like 127.0.0.0/8 or ::1)`);
+      return items;
+    }
   }
 }
 
@@ -181,4 +190,12 @@ function validate(c: Config): void {
   if (c.maxMessages < 1) throw new ConfigError('--max-messages: at least 1');
   if (c.passive && c.port === 0) throw new ConfigError('--port: the listener needs a port (got 0)');
   if (c.flushIntervalMs < 1) throw new ConfigError('--flush-interval: at least 1 ms');
+  if (c.exclude) {
+    try {
+      readExcludeFile(c.exclude); // read again at the start of the crawl; here so that a bad line is a usage error
+    } catch (err) {
+      if (err instanceof AddressListError) throw new ConfigError(err.message);
+      throw err;
+    }
+  }
 }

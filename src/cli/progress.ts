@@ -28,6 +28,7 @@ export function createProgressDisplay(opts: { durationS: number; log: Logger; pl
     confirmed: p.confirmed,
     failures: p.failures,
     incoming: p.incoming,
+    skipped: p.skipped,
   });
 
   if (process.stderr.isTTY) {
@@ -35,14 +36,14 @@ export function createProgressDisplay(opts: { durationS: number; log: Logger; pl
     const bar = new cliProgress.SingleBar(
       {
         format: `${withBar ? '{bar} {percentage}% | ' : ''}queue {queued} | in flight {inFlight} | {perSecond} contacts/s | ` +
-          'peers {known} | ok {successes} | confirmed {confirmed} | failed {failures} | incoming {incoming}',
+          'peers {known} | ok {successes} | confirmed {confirmed} | failed {failures} | incoming {incoming} | skipped {skipped}',
         stream: process.stderr,
         hideCursor: true,
         barsize: 20,
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(withBar ? opts.durationS : 1, 0, fields({ runId: 0, elapsedMs: 0, queued: 0, inFlight: 0, known: 0, contacts: 0, successes: 0, failures: 0, incoming: 0, confirmed: 0 }, 0));
+    bar.start(withBar ? opts.durationS : 1, 0, fields({ runId: 0, elapsedMs: 0, queued: 0, inFlight: 0, known: 0, contacts: 0, successes: 0, failures: 0, incoming: 0, confirmed: 0, skipped: 0 }, 0));
     return {
       update(p) {
         bar.update(withBar ? Math.min(opts.durationS, p.elapsedMs / 1000) : 0, fields(p, rate(p)));
@@ -62,7 +63,7 @@ export function createProgressDisplay(opts: { durationS: number; log: Logger; pl
       const f = fields(p, rate(p));
       opts.log.info(
         `queue ${f.queued}, in flight ${f.inFlight}, ${f.perSecond} contacts/s, peers ${f.known}, ok ${f.successes}, ` +
-          `confirmed ${f.confirmed}, failed ${f.failures}, incoming ${f.incoming}`,
+          `confirmed ${f.confirmed}, failed ${f.failures}, incoming ${f.incoming}, skipped ${f.skipped}`,
       );
     },
     stop() {},

@@ -8,10 +8,13 @@ export interface PeerAddress {
   port: number;
 }
 
-/** What a collector may do with what it found. Provided by the pipeline (src/cli/pipeline.ts). */
+/** What a collector may do with what it found. Provided by the crawl (src/cli/crawl.ts). */
 export interface CollectorContext {
-  /** Queue the peers of one request; returns how many were new to this run and how many were known. */
-  addPeers(torrentId: number, peers: PeerAddress[], source: PeerSource): { new: number; duplicates: number };
+  /**
+   * Queue the peers of one request; returns how many were new to this run, how many were known, and how many
+   * the address policy kept out (src/collectors/address-policy.ts: special-purpose, excluded, port 0, malformed).
+   */
+  addPeers(torrentId: number, peers: PeerAddress[], source: PeerSource): { new: number; duplicates: number; skipped: number };
   /** Record one collection step (a `requests` row). */
   logRequest(entry: RequestLog): void;
   /** Record tracker scrape numbers (a `scrapes` row). */

@@ -8,7 +8,8 @@ import type { Collector, CollectorContext, PeerAddress } from './collector.ts';
 import { createGuardedDhtSocket, type GuardStats } from './dht-guard.ts';
 import { listenDht, saveV4State } from './dht/v4-listen.ts';
 import { scrapeV4 } from './dht/v4-scrape.ts';
-import { loadDhtState, parseBootstrap, unmapIPv4, type SavedDhtNode } from './dht-state.ts';
+import { loadDhtState, parseBootstrap, type SavedDhtNode } from './dht-state.ts';
+import { unmapIPv4 } from '../wire/ip.ts';
 
 export interface DhtCollectorOptions {
   torrents: Torrent[];
@@ -30,6 +31,8 @@ export interface DhtCollectorOptions {
   bootstrapWaitMs?: number;
   /** After each lookup, a BEP 33 scrape (stored as scrapes of tracker 'dht'). */
   scrape?: boolean;
+  /** The address policy for DHT nodes we would send to (src/collectors/address-policy.ts); default: any. */
+  mayContact?: (ip: string, port: number) => boolean;
 }
 
 export interface DhtStats {
@@ -57,6 +60,7 @@ interface ActiveLookup {
   received: number;
   new: number;
   duplicates: number;
+  skipped: number;
   timer: NodeJS.Timeout;
   abort: () => void;
 }
@@ -102,7 +106,7 @@ export class DhtCollector implements Collector {
     // hands its options on to k-rpc and k-rpc-socket, which takes `socket` (not in DhtOptions' types).
     const { socket, stats: guard } = createGuardedDhtSocket((reason, from) => {
       if (guard.droppedBy[reason] === 1) log.debug(`DHT: dropped a packet from ${from.address}:${from.port} (${reason}); further drops are only counted`);
-    });
+    }, this.opts.mayContact);
     this.guard = guard;
     // Always an array: an absent option would make bittorrent-dht fall back to the public routers.
     const dhtOptions: DhtOptions & { socket: Socket } = { bootstrap, socket };
@@ -273,6 +277,7 @@ export class DhtCollector implements Collector {
       received: 0,
       new: 0,
       duplicates: 0,
+      skipped: 0,
       timer: setTimeout(() => this.finish(lookup, `timed out after ${timeoutMs} ms`), timeoutMs),
       abort: () => {},
     };
@@ -342,6 +347,7 @@ export class DhtCollector implements Collector {
       const r = this.ctx.addPeers(lookup.torrent.id, batch, 'dht');
       lookup.new += r.new;
       lookup.duplicates += r.duplicates;
+      lookup.skipped += r.skipped;
     } catch (err) {
       this.ctx.log.error(`DHT: queueing peers of torrent ${lookup.torrent.id} failed: ${(err as Error).message}`);
     }
@@ -367,6 +373,7 @@ export class DhtCollector implements Collector {
         received: lookup.received,
         new: lookup.new,
         duplicates: lookup.duplicates,
+        skipped: lookup.skipped,
         error,
       });
     } catch (err) {

@@ -8,6 +8,7 @@
 // listener sees it. Everything the strict decoder accepts (no negative lengths, bounded depth, safe
 // integers, exact end) is a value bencode v2 reads correctly and quickly.
 import dgram from 'node:dgram';
+import { isIP } from 'node:net';
 import { BencodeError, decode, isDict, type BValue } from '../bencode/decode.ts';
 
 /** A real KRPC message is under ~1.5 KB; BEP 44 values are at most 1000 bytes. */
@@ -49,6 +50,8 @@ export interface GuardStats {
   /** Packets dropped, in total and by reason. */
   dropped: number;
   droppedBy: Record<DropReason, number>;
+  /** Packets to nodes the address policy refuses (a node list may name LAN or loopback nodes), never sent. */
+  refusedSends: number;
 }
 
 export interface GuardedSocket {
@@ -61,9 +64,29 @@ export interface GuardedSocket {
  * dgram delivers every datagram with `socket.emit('message', buf, rinfo)`, so an own `emit` on the
  * instance filters them for every listener, present and future, however it was added.
  */
-export function createGuardedDhtSocket(onDrop?: (reason: DropReason, from: dgram.RemoteInfo) => void): GuardedSocket {
+export function createGuardedDhtSocket(
+  onDrop?: (reason: DropReason, from: dgram.RemoteInfo) => void,
+  /** Judges every IP literal we would send to (host names, i.e. bootstrap routers, are the user's own choice). */
+  mayContact?: (ip: string, port: number) => boolean,
+): GuardedSocket {
   const socket = dgram.createSocket('udp4');
-  const stats: GuardStats = { accepted: 0, dropped: 0, droppedBy: { 'too large': 0, 'not bencode': 0, 'not a KRPC message': 0 } };
+  const stats: GuardStats = { accepted: 0, dropped: 0, droppedBy: { 'too large': 0, 'not bencode': 0, 'not a KRPC message': 0 }, refusedSends: 0 };
+  if (mayContact) {
+    // k-rpc-socket sends as send(buf, offset, length, port, host, cb): nodes learned from other nodes' replies
+    // go out this way, so a refused one is dropped here; its query times out and k-rpc forgets the node.
+    const send = socket.send.bind(socket) as (...a: unknown[]) => void;
+    socket.send = function policedSend(...a: unknown[]): void {
+      const port = a[3];
+      const host = a[4];
+      if (typeof host === 'string' && typeof port === 'number' && isIP(host) !== 0 && !mayContact(host, port)) {
+        stats.refusedSends++;
+        const cb = a.find((x) => typeof x === 'function') as (() => void) | undefined;
+        if (cb) queueMicrotask(cb);
+        return;
+      }
+      send(...a);
+    } as typeof socket.send;
+  }
   const emit = socket.emit.bind(socket);
   socket.emit = function guardedEmit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'message') {

@@ -26,11 +26,6 @@ export function parseHostPort(text: string): { host: string; port: number } | nu
   return validPort(port) ? { host: m[1], port } : null;
 }
 
-/** Strips the IPv4-mapped prefix so '::ffff:1.2.3.4' counts as the IPv4 address it is. */
-export function unmapIPv4(ip: string): string {
-  return ip.toLowerCase().startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-}
-
 /** Bootstrap list for bittorrent-dht: IPv6 literals and malformed entries are reported and skipped. */
 export function parseBootstrap(entries: string[]): { nodes: Array<{ host: string; port: number }>; skipped: string[] } {
   const nodes: Array<{ host: string; port: number }> = [];

@@ -3,6 +3,7 @@
 // which the pipeline supplies (read the handshake, evaluate the peer).
 import net from 'node:net';
 import type { Collector, CollectorContext } from './collector.ts';
+import { unmapIPv4 } from '../wire/ip.ts';
 
 export interface InboundListenerOptions {
   port: number;
@@ -43,8 +44,7 @@ export interface InboundListenerStats {
 
 /** '::ffff:1.2.3.4' and '1.2.3.4' are one peer for the per-IP limit. */
 function peerIp(socket: net.Socket): string {
-  const ip = socket.remoteAddress ?? '?';
-  return ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+  return unmapIPv4(socket.remoteAddress ?? '?');
 }
 
 export class InboundListener implements Collector {
@@ -208,6 +208,8 @@ export class InboundListener implements Collector {
         // Whether an inbound peer is new is known only once its handshake names the torrent (the handler).
         new: 0,
         duplicates: 0,
+        // the crawl fills in how many advertised ports (`p`) the address policy kept from the queue
+        skipped: 0,
         error: rejected ? `${rejected} connections rejected (limits)` : null,
       });
     } catch (err) {

@@ -12,6 +12,7 @@ import { open } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Torrent } from '../types.ts';
 import type { Collector, CollectorContext, PeerAddress } from './collector.ts';
+import { unmapIPv4 } from '../wire/ip.ts';
 
 export interface PeersFileOptions {
   path: string;
@@ -51,8 +52,8 @@ export function parsePeerAddress(text: string): PeerAddress | null {
   if (ip.startsWith('[')) {
     if (!ip.endsWith(']')) return null;
     ip = ip.slice(1, -1).toLowerCase();
-    if (ip.startsWith('::ffff:') && isIPv4(ip.slice(7))) return { ip: ip.slice(7), port };
-    return isIPv6(ip) ? { ip, port } : null;
+    if (!isIPv6(ip)) return null;
+    return { ip: unmapIPv4(ip), port };
   }
   return isIPv4(ip) ? { ip, port } : null;
 }
@@ -77,6 +78,7 @@ interface TorrentTally {
   received: number;
   new: number;
   duplicates: number;
+  skipped: number;
 }
 
 export class PeersFileCollector implements Collector {
@@ -95,7 +97,7 @@ export class PeersFileCollector implements Collector {
     }
     const startedAt = ctx.now();
     const t0 = performance.now();
-    const tallies = torrents.map((torrent): TorrentTally => ({ torrent, pending: [], received: 0, new: 0, duplicates: 0 }));
+    const tallies = torrents.map((torrent): TorrentTally => ({ torrent, pending: [], received: 0, new: 0, duplicates: 0, skipped: 0 }));
     const byHash = new Map(tallies.map((t) => [t.torrent.infoHash.toLowerCase(), t]));
     const result: PeersFileResult = {
       lines: 0,
@@ -112,6 +114,7 @@ export class PeersFileCollector implements Collector {
       const r = ctx.addPeers(t.torrent.id, t.pending, 'file');
       t.new += r.new;
       t.duplicates += r.duplicates;
+      t.skipped += r.skipped;
       t.pending = [];
     };
     const add = (t: TorrentTally, peer: PeerAddress) => {
@@ -172,6 +175,7 @@ export class PeersFileCollector implements Collector {
         received: t.received,
         new: t.new,
         duplicates: t.duplicates,
+        skipped: t.skipped,
         error: null,
       });
     }

@@ -32,6 +32,7 @@ import { buildPortMessage, parsePortPayload } from '../wire/port.ts';
 import { ContactProgress } from './contact-progress.ts';
 import { failedResult, reasonForSocketError, type ContactPhase } from './contact-result.ts';
 import { extensionHandshakeFor, handshakeFor } from './our-messages.ts';
+import { unmapIPv4 } from '../wire/ip.ts';
 
 export { reasonForSocketError, type ContactPhase } from './contact-result.ts';
 
@@ -131,8 +132,7 @@ export function evaluateIncoming(
   lookupObfuscated?: (obfuscatedHex: string) => ContactTorrent | undefined,
 ): Promise<ContactResult> {
   return new Promise((resolve) => {
-    let ip = socket.remoteAddress ?? '';
-    if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
+    const ip = unmapIPv4(socket.remoteAddress ?? '');
     const port = socket.remotePort ?? 0;
     try {
       const contact = new Contact(socket, null, lookup, ip, port, 'incoming', opts, resolve);

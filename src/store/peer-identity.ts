@@ -5,6 +5,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
+import { unmapIPv4 } from '../wire/ip.ts';
 
 /** "81.2.69.142" → "81.2.69.0/24"; "2001:db8:1:2::5" → "2001:db8:1::/48". */
 export function anonymizeAddress(ip: string): string {
@@ -22,9 +23,8 @@ export function anonymizeAddress(ip: string): string {
 
 /** IPv4-mapped IPv6 addresses ("::ffff:1.2.3.4", seen on dual-stack sockets) count as IPv4. */
 export function ipv4Of(ip: string): string | null {
-  if (isIPv4(ip)) return ip;
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return m && isIPv4(m[1]) ? m[1] : null;
+  const v4 = unmapIPv4(ip);
+  return isIPv4(v4) ? v4 : null;
 }
 
 /** The canonical text of an address, so one host has one key however it was written. */

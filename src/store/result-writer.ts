@@ -219,7 +219,7 @@ export class ResultWriter {
       if (timeUp(w.discoveries + w.contacts)) return w;
     }
     for (const q of this.requests) {
-      s.request.run(runId, q.torrentId, q.kind, q.url, isoTime(q.startedAt), Math.round(q.durationMs), q.received, q.new, q.duplicates, q.error);
+      s.request.run(runId, q.torrentId, q.kind, q.url, isoTime(q.startedAt), Math.round(q.durationMs), q.received, q.new, q.duplicates, q.skipped, q.error);
       w.requests++;
     }
     for (const q of this.scrapes) {
@@ -369,8 +369,8 @@ function prepare(db: Sqlite.Database) {
         sources = ${mergeSourcesSql('peers.sources', 'excluded.sources')},
         ip = coalesce(excluded.ip, peers.ip)`),
     request: db.prepare(`
-      INSERT INTO requests (run_id, torrent_id, kind, url, started_at, duration_ms, received, new, duplicates, error)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      INSERT INTO requests (run_id, torrent_id, kind, url, started_at, duration_ms, received, new, duplicates, skipped, error)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     scrape: db.prepare(`
       INSERT INTO scrapes (run_id, torrent_id, tracker, at, seeders, leechers, downloaded)
       VALUES (?, ?, ?, ?, ?, ?, ?)`),

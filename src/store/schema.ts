@@ -165,6 +165,8 @@ export const requests = sqliteTable(
     received: integer('received').notNull().default(0),
     new: integer('new').notNull().default(0),
     duplicates: integer('duplicates').notNull().default(0),
+    /** Addresses the source named that the address policy kept from the queue (special-purpose, excluded, port 0, malformed). */
+    skipped: integer('skipped').notNull().default(0),
     error: text('error'),
   },
   (t) => [index('requests_run').on(t.runId, t.kind)],

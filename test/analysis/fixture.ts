@@ -92,7 +92,7 @@ export async function buildFixture(): Promise<{ dir: string; path: string }> {
   // (the listener's rows, kind incoming, have no torrent and count neither new nor duplicates, like the real one)
   const req = (torrentId: number | null, kind: PeerSource, startedAt: number, received: number, fresh: number, error: string | null = null) =>
     ({ torrentId, kind, url: kind === 'http' ? TRACKER1 : null, startedAt, durationMs: 120, received, new: fresh,
-      duplicates: kind === 'incoming' ? 0 : received - fresh, error });
+      duplicates: kind === 'incoming' ? 0 : received - fresh, skipped: 0, error });
   w1.request(req(A, 'http', T0, 30, 2));
   w1.request(req(A, 'http', T0 + HOUR, 20, 0));
   w1.request(req(A, 'http', T0 + 110 * MIN, 0, 0, 'timeout'));

@@ -20,7 +20,7 @@ test('two consecutive --duration runs give one continuous history; an overlappin
   const peersFile = join(dir, 'peers.txt');
   writeFileSync(peersFile, `127.0.0.1:${peer.port}\n`);
   const db = join(dir, 'btda.sqlite');
-  const common = ['--db', db, '--key-file', join(dir, 'key'), '--peers-file', peersFile, '--timeout', '0.5', '--quiet'];
+  const common = ['--db', db, '--key-file', join(dir, 'key'), '--allow', '127.0.0.0/8', '--peers-file', peersFile, '--timeout', '0.5', '--quiet'];
   try {
     assert.equal((await runCli(['add', made.path, '--db', db])).code, 0);
     const first = await runCli([...common, '--duration', '2'], { timeoutMs: 30_000 });

@@ -28,7 +28,7 @@ function recordingContext() {
         if (!known.has(key)) fresh++;
         known.add(key);
       }
-      return { new: fresh, duplicates: peers.length - fresh };
+      return { new: fresh, duplicates: peers.length - fresh, skipped: 0 };
     },
     logRequest: (r) => requests.push(r),
     logScrape() {},

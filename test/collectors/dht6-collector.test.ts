@@ -21,7 +21,7 @@ function recordingContext() {
   const ctx: CollectorContext = {
     addPeers(torrentId: number, peers: PeerAddress[], source) {
       for (const p of peers) found.push({ torrentId, ip: p.ip, port: p.port, source });
-      return { new: peers.length, duplicates: 0 };
+      return { new: peers.length, duplicates: 0, skipped: 0 };
     },
     logRequest: (r) => requests.push(r),
     logScrape: (s) => scrapes.push(s),

@@ -11,7 +11,7 @@ import type { RequestLog } from '../../src/types.ts';
 function recordingContext() {
   const requests: RequestLog[] = [];
   const ctx: CollectorContext = {
-    addPeers: (_id, peers) => ({ new: peers.length, duplicates: 0 }),
+    addPeers: (_id, peers) => ({ new: peers.length, duplicates: 0, skipped: 0 }),
     logRequest: (r) => requests.push(r),
     logScrape() {},
     log: silentLogger,

@@ -38,7 +38,7 @@ function recordingContext(keep = true) {
   const ctx: CollectorContext = {
     addPeers(torrentId: number, peers: PeerAddress[], source: PeerSource) {
       batches.push(peers.length);
-      if (!keep) return { new: peers.length, duplicates: 0 }; // the large-file test measures the reader, not this
+      if (!keep) return { new: peers.length, duplicates: 0, skipped: 0 }; // the large-file test measures the reader, not this
       let fresh = 0;
       for (const p of peers) {
         found.push({ torrentId, ip: p.ip, port: p.port, source });
@@ -46,7 +46,7 @@ function recordingContext(keep = true) {
         if (!known.has(key)) fresh++;
         known.add(key);
       }
-      return { new: fresh, duplicates: peers.length - fresh };
+      return { new: fresh, duplicates: peers.length - fresh, skipped: 0 };
     },
     logRequest: (r) => requests.push(r),
     logScrape() {},
@@ -106,6 +106,7 @@ test('with one torrent, bare lines belong to it; comments and blanks are skipped
       received: 4,
       new: 3,
       duplicates: 1,
+      skipped: 0,
       error: null,
     });
     assert.deepEqual(warnings, []);

@@ -5,6 +5,9 @@ import { defaultConfig, type Config } from '../../src/config.ts';
 import { runCrawl, type CrawlSummary } from '../../src/cli/crawl.ts';
 import { silentLogger } from '../../src/log.ts';
 
+/** What every test that crawls peers on loopback allows (the address policy skips loopback otherwise). */
+export const LOOPBACK_ALLOW: readonly string[] = ['127.0.0.0/8', '::1'];
+
 /** A TCP port free on 127.0.0.1 right now (for the listener). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -24,6 +27,7 @@ export function testConfig(dir: string, over: Partial<Config> = {}): Config {
     inputPath: join(dir, 'no-input'),
     magnetFile: join(dir, 'no-magnets.txt'),
     listenHost: '127.0.0.1', // tests stay on loopback
+    allow: [...LOOPBACK_ALLOW], // ...and crawl it: loopback is special-purpose, never dialled unless allowed
     connectTimeout: 1,
     flushIntervalMs: 100,
     ...over,

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
         if (!found.has(key)) fresh++;
         found.add(key);
       }
-      return { new: fresh, duplicates: peers.length - fresh };
+      return { new: fresh, duplicates: peers.length - fresh, skipped: 0 };
     },
     logRequest() {},
     logScrape() {},

@@ -84,6 +84,8 @@ export interface ScriptedPeerOptions {
   /** Speak MSE/PE: as server, answer only encrypted handshakes (a plaintext one is closed at once, like a
    *  client set to require encryption); as client, open with one. */
   encrypted?: boolean;
+  /** As client: the local address to connect from (inside a private network namespace, any address on lo). */
+  localAddress?: string;
 }
 
 export interface ReceivedWire {
@@ -348,7 +350,7 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions): Promise<Scri
 /** A scripted peer that connects to `port` on 127.0.0.1 (an inbound peer for our listener). */
 export async function connectScriptedPeer(port: number, opts: ScriptedPeerOptions): Promise<ScriptedConnection> {
   opts = { ...opts, peerId: opts.peerId ?? newPeerId() };
-  const socket = net.connect({ host: opts.host ?? HOST, port });
+  const socket = net.connect({ host: opts.host ?? HOST, port, localAddress: opts.localAddress });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('error', reject);

@@ -193,7 +193,7 @@ export function recordingContext(): RecordingContext {
         if (!known.has(key)) added++;
         known.add(key);
       }
-      return { new: added, duplicates: peers.length - added };
+      return { new: added, duplicates: peers.length - added, skipped: 0 };
     },
     logRequest: (entry) => ctx.requests.push(entry),
     logScrape: (entry) => ctx.scrapes.push(entry),

@@ -42,7 +42,7 @@ test('a full disk stops the run with a clear error and keeps what was written', 
   const lines: string[] = [];
   for (let i = 0; i < 60_000; i++) lines.push(`127.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}:${1024 + (i % 50_000)}`);
   writeFileSync(join(dir, 'peers.txt'), lines.join('\n'));
-  const r = await runCli(['--db', db, '--key-file', join(dir, 'key'), '--peers-file', join(dir, 'peers.txt'), '--duration', '20', '--quiet'], { timeoutMs: 40_000 });
+  const r = await runCli(['--db', db, '--key-file', join(dir, 'key'), '--allow', '127.0.0.0/8', '--peers-file', join(dir, 'peers.txt'), '--duration', '20', '--quiet'], { timeoutMs: 40_000 });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /cannot write to .*btda\.sqlite: database or disk is full/);
   const copy = join(dir, 'copy.sqlite');

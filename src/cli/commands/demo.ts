@@ -52,6 +52,8 @@ export function demoConfig(durationS: number, db: string, workDir: string, port:
     // addresses the tracker lists.
     passive: false,
     port,
+    // the simulated peers live on loopback, which the address policy never dials unless allowed
+    allow: ['127.0.0.0/8', '::1'],
     dht: false,
     active: 32,
     timeout: 1,

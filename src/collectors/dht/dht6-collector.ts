@@ -26,6 +26,8 @@ export interface Dht6CollectorOptions {
   /** Also run a BEP 33 scrape per torrent and round. */
   scrape: boolean;
   lookupTimeoutMs?: number;
+  /** The address policy for nodes we would send to; default: any. */
+  mayContact?: (ip: string, port: number) => boolean;
 }
 
 const DEFAULT_LOOKUP_TIMEOUT_MS = 30_000;
@@ -52,6 +54,7 @@ export class Dht6Collector implements Collector {
       port: this.opts.port,
       nodeId: state?.nodeId ? Buffer.from(state.nodeId, 'hex') : undefined,
       bootstrap,
+      mayContact: this.opts.mayContact,
     });
     try {
       await node.listen();
@@ -123,6 +126,7 @@ export class Dht6Collector implements Collector {
     const seen = new Set<string>();
     let fresh = 0;
     let duplicates = 0;
+    let skipped = 0;
     const onPeers = (peers: PeerInfo[]) => {
       const batch: PeerAddress[] = [];
       for (const p of peers) {
@@ -136,6 +140,7 @@ export class Dht6Collector implements Collector {
         const r = ctx.addPeers(torrent.id, batch, 'dht');
         fresh += r.new;
         duplicates += r.duplicates;
+        skipped += r.skipped;
       } catch (err) {
         ctx.log.error(`DHT (IPv6): queueing peers of torrent ${torrent.id} failed: ${(err as Error).message}`);
       }
@@ -147,7 +152,7 @@ export class Dht6Collector implements Collector {
     this.lookupsDone++;
     const error = result.nodesAnswered === 0 && seen.size === 0 ? 'no DHT node answered' : null;
     this.log(() =>
-      ctx.logRequest({ torrentId: torrent.id, kind: 'dht', url: 'dht6', startedAt, durationMs: Math.max(0, ctx.now() - startedAt), received: seen.size, new: fresh, duplicates, error }),
+      ctx.logRequest({ torrentId: torrent.id, kind: 'dht', url: 'dht6', startedAt, durationMs: Math.max(0, ctx.now() - startedAt), received: seen.size, new: fresh, duplicates, skipped, error }),
     );
     if (error && !this.stopped) void node.bootstrap(10_000); // a table that no longer answers is refilled
     if (this.opts.announcePort && result.closest.length && !this.stopped) {

@@ -28,6 +28,8 @@ export interface KrpcSocketStats {
   queriesSent: number;
   timeouts: number;
   packetsDropped: number;
+  /** Sends the address policy refused. */
+  refusedSends: number;
 }
 
 export class KrpcSocket {
@@ -35,12 +37,14 @@ export class KrpcSocket {
   private readonly pending = new Map<number, Pending>();
   private nextTid = Math.floor(Math.random() * 0x10000);
   private closed = false;
-  readonly stats: KrpcSocketStats = { queriesSent: 0, timeouts: 0, packetsDropped: 0 };
+  readonly stats: KrpcSocketStats = { queriesSent: 0, timeouts: 0, packetsDropped: 0, refusedSends: 0 };
 
   constructor(
     readonly family: Family,
     private readonly onQuery: (q: string, a: BDict, t: Buffer, from: Address) => void,
     private readonly timeoutMs = 2000,
+    /** The address policy (src/collectors/address-policy.ts): nodes it refuses are never sent to. */
+    private readonly mayContact?: (host: string, port: number) => boolean,
   ) {
     this.socket = dgram.createSocket(family === 4 ? { type: 'udp4' } : { type: 'udp6', ipv6Only: true });
     this.socket.on('message', (buf, rinfo) => this.onMessage(buf, { host: rinfo.address, port: rinfo.port }));
@@ -109,6 +113,11 @@ export class KrpcSocket {
 
   private send(to: Address, message: Record<string, unknown>, onFail?: () => void): void {
     if (this.closed) return;
+    if (this.mayContact && !this.mayContact(to.host, to.port)) {
+      this.stats.refusedSends++;
+      onFail?.();
+      return;
+    }
     const buf = Buffer.from(bencode.encode(message));
     try {
       this.socket.send(buf, to.port, to.host, (err) => {

@@ -23,6 +23,8 @@ export interface DhtNodeOptions {
   onOtherFamilyNode?: (node: NodeInfo) => void;
   /** Our nodes of the other family, to answer a `want` that asks for them. */
   closestOtherFamily?: (target: Buffer) => NodeInfo[];
+  /** The address policy: nodes it refuses are never sent to (a hostile node may name LAN addresses). */
+  mayContact?: (host: string, port: number) => boolean;
   /** BEP 43: our queries carry `ro=1`, so nodes do not put us in their tables (short-lived test peers). */
   readOnly?: boolean;
 }
@@ -45,7 +47,7 @@ export class DhtNode {
     this.family = opts.family;
     this.id = opts.nodeId && opts.nodeId.length === 20 ? opts.nodeId : randomBytes(20);
     this.table = new RoutingTable(this.id);
-    this.socket = new KrpcSocket(opts.family, (q, a, t, from) => this.onQuery(q, a, t, from), opts.queryTimeoutMs);
+    this.socket = new KrpcSocket(opts.family, (q, a, t, from) => this.onQuery(q, a, t, from), opts.queryTimeoutMs, opts.mayContact);
   }
 
   async listen(): Promise<void> {

@@ -168,7 +168,7 @@ export class TrackerCollector implements Collector {
       }
       if (this.stopping) return;
       // One row for the tracker, not one per torrent: nothing was sent for any of them.
-      ctx.logRequest({ torrentId: null, kind: u.kind, url: u.url, startedAt, durationMs: ctx.now() - startedAt, received: 0, new: 0, duplicates: 0, error: found.error });
+      ctx.logRequest({ torrentId: null, kind: u.kind, url: u.url, startedAt, durationMs: ctx.now() - startedAt, received: 0, new: 0, duplicates: 0, skipped: 0, error: found.error });
       const waitMs = backoffMs(failures, this.opts.intervalS, this.opts.maxBackoffS);
       if (failures === 1) ctx.log.warn(`tracker ${u.url}: ${found.error}; retrying in ${waitMs / 1000} s`);
       await this.sleep(waitMs, {});

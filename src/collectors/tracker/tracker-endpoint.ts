@@ -131,7 +131,7 @@ export class TrackerEndpoint {
     const now = ctx.now();
     const base = { torrentId: a.torrent.id, kind: this.client.kind, url: this.label, startedAt, durationMs: Math.max(0, now - startedAt) };
     if (!reply.ok) {
-      ctx.logRequest({ ...base, received: 0, new: 0, duplicates: 0, error: reply.error });
+      ctx.logRequest({ ...base, received: 0, new: 0, duplicates: 0, skipped: 0, error: reply.error });
       if (reply.unreachable) {
         // The torrent keeps its due time: it goes first when the tracker answers again.
         this.trackerFailed(now, reply.error);
@@ -150,8 +150,8 @@ export class TrackerEndpoint {
     a.failures = 0;
     if (r.trackerId !== undefined) a.trackerId = r.trackerId;
     a.nextAnnounceAt = now + this.intervalFor(r) * 1000;
-    const counts = r.peers.length > 0 ? ctx.addPeers(a.torrent.id, r.peers, this.client.kind) : { new: 0, duplicates: 0 };
-    ctx.logRequest({ ...base, received: r.peers.length, new: counts.new, duplicates: counts.duplicates, error: null });
+    const counts = r.peers.length > 0 ? ctx.addPeers(a.torrent.id, r.peers, this.client.kind) : { new: 0, duplicates: 0, skipped: 0 };
+    ctx.logRequest({ ...base, received: r.peers.length, new: counts.new, duplicates: counts.duplicates, skipped: counts.skipped, error: null });
     this.trackerAnswered();
     this.warnedRefusal = false;
     if (r.warning !== undefined && r.warning !== this.loggedWarning) ctx.log.warn(`tracker ${this.label} warns: ${r.warning}`);

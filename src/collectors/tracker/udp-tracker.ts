@@ -18,6 +18,7 @@ import {
   type TrackerClient,
 } from './tracker-client.ts';
 import { bareHost, HostResolver } from './host-resolver.ts';
+import { unmapIPv4 } from '../../wire/ip.ts';
 
 export interface UdpTrackerOptions {
   /** First wait for a reply, ms (BEP 15: 15 s); doubles with each retransmission. */
@@ -336,6 +337,6 @@ function u64(n: number): bigint {
 }
 
 function sameAddress(a: string, b: string): boolean {
-  const strip = (s: string) => s.replace(/^::ffff:/, '').replace(/%.*$/, '').toLowerCase();
+  const strip = (s: string) => unmapIPv4(s.replace(/%.*$/, '')).toLowerCase();
   return strip(a) === strip(b);
 }

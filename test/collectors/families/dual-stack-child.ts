@@ -70,7 +70,7 @@ const ctx = recordingContext();
 ctx.addPeers = (torrentId, peers, source) => {
   let fresh = 0;
   for (const p of peers) if (queue.add(torrentId, p.ip, p.port, source, Date.now()) === 'new') fresh++;
-  return { new: fresh, duplicates: peers.length - fresh };
+  return { new: fresh, duplicates: peers.length - fresh, skipped: 0 };
 };
 const collector = new TrackerCollector({
   // a name nobody resolves (no DNS server in this namespace): one row for the tracker, none per torrent

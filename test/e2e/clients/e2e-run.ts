@@ -42,6 +42,7 @@ export class E2eRun {
       magnetFile: join(this.dir, 'no-magnets'),
       passive: true,
       listenHost: '127.0.0.1',
+      allow: ['127.0.0.0/8', '::1'], // the clients are on loopback, special-purpose: dialled only when allowed
       port,
       active: 16,
       timeout: 2,
