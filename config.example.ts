@@ -139,7 +139,10 @@ const config: Partial<Config> = {
   duration: 0,
   /** [--stats-interval] Seconds between rows of the `statistics` table (2015: 300 s). */
   statsInterval: 300,
-  /** [--geoip] MaxMind City or Country .mmdb file for country/continent/city; empty = none. */
+  /**
+   * [--geoip] MaxMind City or Country .mmdb file for country/continent/city. Empty = the built-in country database
+   * (@ip-location-db/geo-whois-asn-country-mmdb, CC0, installed with btda); 'none' = no geolocation.
+   */
   geoipDb: '',
   /** [--log] Append log lines to this file instead of standard error. */
   log: '',

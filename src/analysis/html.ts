@@ -2,23 +2,24 @@
 // style sheets, fonts or images: it opens offline and can be mailed as one file.
 import type { Figure } from './plots.ts';
 import type { Report } from './report.ts';
-import { formatCell, type ReportTable } from './tables.ts';
+import { databaseText, formatCell, type ReportTable } from './tables.ts';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const NUMERIC = new Set(['int', 'ratio', 'share', 'speed', 'hours', 'rate']);
+const NUMERIC = new Set(['int', 'ratio', 'share', 'speed', 'hours', 'rate', 'bytes']);
 
 function tableHtml(t: ReportTable): string {
-  const head = t.columns.map((c) => `<th${NUMERIC.has(c.kind) ? ' class="n"' : ''}>${escapeHtml(c.title)}</th>`).join('');
+  // a header may break after a slash ("confirmed/reported") as well as at spaces
+  const head = t.columns.map((c) => `<th${NUMERIC.has(c.kind) ? ' class="n"' : ''}>${escapeHtml(c.title).replace(/\//g, '/<wbr>')}</th>`).join('');
   const body = t.rows.length === 0
     ? `<tr><td colspan="${t.columns.length}" class="empty">nothing in this window</td></tr>`
     : t.rows.map((row) => '<tr>' + row.map((v, i) => {
       const c = t.columns[i];
       const text = escapeHtml(formatCell(v, c.kind));
       const title = c.kind === 'hash' && typeof v === 'string' ? ` title="${escapeHtml(v)}"` : '';
-      return `<td${NUMERIC.has(c.kind) ? ' class="n"' : ''}${title}>${text}</td>`;
+      return `<td${NUMERIC.has(c.kind) ? ' class="n"' : c.kind === 'text' ? ' class="t"' : ''}${title}>${text}</td>`;
     }).join('') + '</tr>').join('\n');
   const notes = t.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('');
   return `<section id="${escapeHtml(t.name)}">
@@ -50,13 +51,15 @@ ${inlineSvg(f.svg, f.id.replace(/[^a-zA-Z0-9-]/g, '-'))}
 }
 
 const STYLE = `
-body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1500px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; margin-bottom: .2em; }
 h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
 .meta { color: #555; margin: 0; }
 table { border-collapse: collapse; font-size: .9em; }
-th, td { padding: .25em .7em; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
-th { background: #f4f4f4; border-bottom: 1px solid #ccc; }
+th, td { padding: .25em .55em; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
+th { background: #f4f4f4; border-bottom: 1px solid #ccc; white-space: normal; vertical-align: bottom; }
+/* names and URLs wrap, so a wide table fits the page instead of being cut at its edge */
+td.t { white-space: normal; overflow-wrap: anywhere; min-width: 7em; max-width: 22em; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.empty { color: #777; font-style: italic; }
 tbody tr:hover { background: #fafafa; }
@@ -86,7 +89,9 @@ export function renderHtml(report: Report, tables: ReportTable[], figures: Figur
 <body>
 <h1>btda report</h1>
 <p class="meta">Window: ${escapeHtml(windowText)} (${report.window.measuredHours.toFixed(1)} measured hours in ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}).
-Set: ${escapeHtml(report.set ?? 'all')}. Generated ${escapeHtml(report.generatedAt)}.</p>
+Set: ${escapeHtml(report.set ?? 'all')}. Generated ${escapeHtml(report.generatedAt)}.<br>
+Countries: ${escapeHtml(databaseText(report.databases.country))}. Networks: ${escapeHtml(databaseText(report.databases.network))}.
+${report.databases.network?.name.includes('DB-IP') ? 'IP to ASN data by DB-IP (db-ip.com), RouteViews (routeviews.org) and the NRO (nro.net), CC BY 4.0.' : ''}</p>
 <nav>${nav}</nav>
 ${shown.map(tableHtml).join('\n')}
 <section id="figures">

@@ -1,22 +1,35 @@
-// Time series behind the report's figures, bucketed so a plot has at most ~200 points per line whatever the
-// length of the measurement (1 min buckets for a short demo, hours for a 48 h crawl).
+// Time series behind the report's figures. Bins start at the start of the measured span (not at a round
+// clock time before it) and are sized so a plot has at most ~200 bins whatever its length (5 s for a
+// one-minute demo, 15 min for a 48 h crawl); the last bin ends where the data ends. Cumulative counts
+// (fig 5.4) are not binned at all: each step sits at the time of its event.
 import type { Database } from '../store/database.ts';
-import { inSet, inWindow, params, readRuns, runInWindow, type Report, type ReportOptions } from './report.ts';
+import { inSet, inWindow, params, readRuns, runInWindow, type Report, type ReportOptions, type RunReport } from './report.ts';
+import { downloadSeries } from './series-downloads.ts';
 
-const BUCKETS = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86_400, 7 * 86_400];
+const BUCKETS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86_400, 7 * 86_400];
 const MAX_POINTS = 200;
 
+export interface Span {
+  /** First and last moment measured in the window (ISO). */
+  start: string;
+  end: string;
+}
+
 export interface Series {
-  /** Bucket length, seconds. */
+  /** The measured time span: every time axis shows exactly this. */
+  span: Span;
+  /** Bin length, seconds. */
   bucketSeconds: number;
-  /** e.g. "5 min", "1 h". */
+  /** e.g. "5 s", "5 min", "1 h". */
   bucketLabel: string;
-  /** Fig 5.3: addresses received per source and bucket (bucket = its start time). */
-  addresses: { time: string; kind: string; received: number | null }[];
-  /** Fig 5.4: per torrent, cumulative confirmed downloads and growth of the best tracker's `downloaded`. */
-  downloads: { time: string; torrent: string; measure: 'confirmed' | 'reported (scrape)'; count: number }[];
+  /** Fig 5.3: addresses received per source and bin [from, to); null where no run was measuring. */
+  addresses: { from: string; to: string; kind: string; received: number | null }[];
+  /** Fig 5.4: per torrent, cumulative confirmed downloads and reported growth, a point per event. */
+  downloads: { time: string; torrent: string; measure: 'confirmed' | 'reported (scrape)'; count: number; event: boolean }[];
   /** Contacts per minute between statistics rows, per run. */
   contacts: { time: string; run: number; series: string; perMinute: number }[];
+  /** Fig 5.2: the crawler's load from the statistics rows, one row per metric and time. */
+  load: { time: string; run: number; metric: string; value: number }[];
   /** Outcomes per run and event, by reason. */
   outcomes: { run: string; event: string; reason: string; count: number }[];
   /** Fig 5.1: successful contacts by their longest wait for one message (whole seconds), per event. */
@@ -27,6 +40,9 @@ export interface Series {
   torrentsOmitted: number;
 }
 
+/** The metrics of fig 5.2, in panel order, with their units. */
+export const LOAD_METRICS = ['queue (peers waiting)', 'in flight (open contacts)', 'contacts finished per second', 'memory (RSS, MB)', 'load average (1 min)'];
+
 export function bucketFor(spanSeconds: number): number {
   return BUCKETS.find((b) => spanSeconds / b <= MAX_POINTS) ?? BUCKETS[BUCKETS.length - 1];
 }
@@ -34,98 +50,66 @@ export function bucketFor(spanSeconds: number): number {
 export function bucketLabel(seconds: number): string {
   if (seconds % 86_400 === 0) return seconds === 86_400 ? '1 day' : `${seconds / 86_400} days`;
   if (seconds % 3600 === 0) return `${seconds / 3600} h`;
-  return `${seconds / 60} min`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/** The window's measured span: from the first run start to the last activity, cut by --since/--until. */
+export function measuredSpan(runs: RunReport[], w: { since: string | null; until: string | null }): { startMs: number; endMs: number } | null {
+  if (runs.length === 0) return null;
+  const startMs = Math.max(w.since ? Date.parse(w.since) : -Infinity, Math.min(...runs.map((r) => Date.parse(r.startedAt))));
+  const endMs = Math.min(w.until ? Date.parse(w.until) : Infinity, Math.max(...runs.map((r) => Date.parse(r.lastActivity))));
+  return Number.isFinite(startMs) && Number.isFinite(endMs) && endMs > startMs ? { startMs, endMs } : null;
 }
 
 export function buildSeries(db: Database, report: Report, opts: ReportOptions = {}): Series {
   const p = params(opts);
   const w = { since: p.since, until: p.until };
   const runs = readRuns(db, w).filter((r) => runInWindow(r, w));
-  const startMs = Math.max(w.since ? Date.parse(w.since) : -Infinity, Math.min(...runs.map((r) => Date.parse(r.startedAt))));
-  const endMs = Math.min(w.until ? Date.parse(w.until) : Infinity, Math.max(...runs.map((r) => Date.parse(r.lastActivity))));
-  const span = Number.isFinite(startMs) && Number.isFinite(endMs) && endMs > startMs ? (endMs - startMs) / 1000 : 3600;
-  const b = bucketFor(span);
-  const first = Number.isFinite(startMs) ? Math.floor(startMs / 1000 / b) * b : 0;
-  // buckets cover [start, end] (a scrape at the very end of a run is in the last one)
-  const last = Number.isFinite(endMs) ? Math.floor(endMs / 1000 / b) * b : -1;
-  const buckets: number[] = [];
-  for (let t = first; t <= last && buckets.length <= MAX_POINTS + 2; t += b) buckets.push(t);
-  const iso = (sec: number) => new Date(sec * 1000).toISOString();
-  // better-sqlite3 binds a JS number as REAL: cast, or the division would not round down to the bucket
-  const bucketOf = (col: string) => `(CAST(strftime('%s', ${col}) AS INTEGER) / CAST(@b AS INTEGER)) * CAST(@b AS INTEGER)`;
-  const q = { ...p, b };
+  const measured = measuredSpan(runs, w);
+  const startMs = measured?.startMs ?? Date.parse(report.generatedAt);
+  const endMs = measured?.endMs ?? startMs + 60_000;
+  const b = bucketFor((endMs - startMs) / 1000);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const span: Span = { start: iso(startMs), end: iso(endMs) };
+  const bins: number[] = [];
+  if (measured) for (let t = startMs; t < endMs && bins.length <= MAX_POINTS + 1; t += b * 1000) bins.push(t);
+  const q = { ...p, b, start: span.start };
+  // bin index of a time column: whole bins since the start of the span (julianday keeps the milliseconds)
+  const binOf = `CAST((julianday(@col) - julianday(@start)) * 86400.0 / @b AS INTEGER)`;
 
-  // fig 5.3: addresses per source per bucket, zero where a source received nothing
+  // fig 5.3: addresses per source per bin, zero where a source received nothing while a run was measuring
   const received = new Map<string, Map<number, number>>();
-  for (const r of db.sqlite.prepare(
-    `SELECT kind, ${bucketOf('started_at')} bucket, sum(received) n FROM requests
-     WHERE ${inWindow('started_at')} AND (@set IS NULL OR torrent_id IN (SELECT id FROM torrents WHERE set_label = @set))
-     GROUP BY kind, bucket`,
-  ).iterate(q) as Iterable<{ kind: string; bucket: number; n: number }>) {
-    if (!received.has(r.kind)) received.set(r.kind, new Map());
-    received.get(r.kind)!.set(r.bucket, r.n);
+  if (measured) {
+    for (const r of db.sqlite.prepare(
+      `SELECT kind, ${binOf.replace('@col', 'started_at')} bin, sum(received) n FROM requests
+       WHERE ${inWindow('started_at')} AND started_at >= @start
+         AND (@set IS NULL OR torrent_id IN (SELECT id FROM torrents WHERE set_label = @set))
+       GROUP BY kind, bin`,
+    ).iterate(q) as Iterable<{ kind: string; bin: number; n: number }>) {
+      let m = received.get(r.kind);
+      if (!m) received.set(r.kind, (m = new Map()));
+      // a request at the very end of the span belongs to the last bin
+      const i = Math.min(r.bin, bins.length - 1);
+      m.set(i, (m.get(i) ?? 0) + r.n);
+    }
   }
-  // a bucket no run was measuring is null (a gap in the line), not 0
-  const measured = (t: number) => runs.some((r) => Date.parse(r.startedAt) < (t + b) * 1000 && Date.parse(r.lastActivity) > t * 1000);
+  const measuring = (t: number) => runs.some((r) => Date.parse(r.startedAt) < t + b * 1000 && Date.parse(r.lastActivity) > t);
   const addresses: Series['addresses'] = [];
   for (const s of report.sources) {
     const m = received.get(s.kind);
     if (!m) continue;
-    for (const t of buckets) addresses.push({ time: iso(t), kind: s.kind, received: m.get(t) ?? (measured(t) ? 0 : null) });
+    bins.forEach((t, i) => addresses.push({
+      from: iso(t), to: iso(Math.min(t + b * 1000, endMs)), kind: s.kind, received: m.get(i) ?? (measuring(t) ? 0 : null),
+    }));
   }
 
-  // fig 5.4: cumulative confirmed (by crossed_at) and cumulative scrape growth, at the end of each bucket
-  const active = report.torrents
-    .filter((t) => t.confirmed > 0 || t.reportedDownloaded !== null)
-    .sort((a, c) => c.confirmed + (c.reportedDownloaded ?? 0) - (a.confirmed + (a.reportedDownloaded ?? 0)) || a.id - c.id);
-  const shown = active.slice(0, 24).sort((a, c) => a.id - c.id);
-  const downloads: Series['downloads'] = [];
-  const confirmedStmt = db.sqlite.prepare(
-    `SELECT ${bucketOf('crossed_at')} bucket, count(*) n FROM confirmed_downloads
-     WHERE torrent_id = @torrent AND ${inWindow('crossed_at')} GROUP BY bucket`,
-  );
-  const scrapeStmt = db.sqlite.prepare(
-    `SELECT ${bucketOf('at')} bucket, downloaded FROM scrapes
-     WHERE torrent_id = @torrent AND tracker = @tracker AND downloaded IS NOT NULL AND ${inWindow('at')} ORDER BY at, id`,
-  );
-  const torrentOrder: string[] = [];
-  for (const t of shown) {
-    let label = torrentLabel(t.name, t.infoHash);
-    if (torrentOrder.includes(label)) label = `${label} (${t.infoHash.slice(0, 8)})`;
-    torrentOrder.push(label);
-    const perBucket = new Map<number, number>();
-    for (const r of confirmedStmt.iterate({ ...q, torrent: t.id }) as Iterable<{ bucket: number; n: number }>) perBucket.set(r.bucket, r.n);
-    let cumulative = 0;
-    for (const bt of buckets) {
-      cumulative += perBucket.get(bt) ?? 0;
-      downloads.push({ time: iso(bt + b), torrent: label, measure: 'confirmed', count: cumulative });
-    }
-    if (t.bestTracker !== null) {
-      // same rule as the report: the sum of increases, the value at the last scrape of each bucket
-      const growthAt = new Map<number, number>();
-      let prev: number | null = null;
-      let growth = 0;
-      for (const r of scrapeStmt.iterate({ ...q, torrent: t.id, tracker: t.bestTracker }) as Iterable<{ bucket: number; downloaded: number }>) {
-        if (prev !== null && r.downloaded > prev) growth += r.downloaded - prev;
-        prev = r.downloaded;
-        growthAt.set(r.bucket, growth);
-      }
-      let seen = false;
-      let value = 0;
-      for (const bt of buckets) {
-        if (growthAt.has(bt)) {
-          seen = true;
-          value = growthAt.get(bt)!;
-        }
-        if (seen) downloads.push({ time: iso(bt + b), torrent: label, measure: 'reported (scrape)', count: value });
-      }
-    }
-  }
-
-  // contacts per minute from the statistics rows (evaluations etc. count from the run's start)
+  // contacts per minute and the load (fig 5.2) from the statistics rows (their counters count from the run's start)
   const contacts: Series['contacts'] = [];
+  const load: Series['load'] = [];
   const statStmt = db.sqlite.prepare(
-    `SELECT at, evaluations, successes, incoming FROM statistics WHERE run_id = @run AND ${inWindow('at')} ORDER BY at, id`,
+    `SELECT at, queue, in_flight, evaluations, successes, incoming, rss_mb, load_average FROM statistics
+     WHERE run_id = @run AND ${inWindow('at')} ORDER BY at, id`,
   );
   for (const run of runs) {
     // the baseline is the row just before the window, or the run's start (all counters 0)
@@ -133,14 +117,22 @@ export function buildSeries(db: Database, report: Report, opts: ReportOptions = 
       `SELECT at, evaluations, successes, incoming FROM statistics WHERE run_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT 1`,
     ).get(run.id, w.since) as StatRow | undefined;
     let prev: StatRow = before ?? { at: run.startedAt, evaluations: 0, successes: 0, incoming: 0 };
-    for (const r of statStmt.iterate({ ...q, run: run.id }) as Iterable<StatRow>) {
-      const minutes = (Date.parse(r.at) - Date.parse(prev.at)) / 60_000;
-      if (minutes > 0) {
-        const rate = (a: number, c: number) => Math.max(0, a - c) / minutes;
+    for (const r of statStmt.iterate({ ...q, run: run.id }) as Iterable<StatRow & { queue: number; in_flight: number; rss_mb: number; load_average: number | null }>) {
+      const seconds = (Date.parse(r.at) - Date.parse(prev.at)) / 1000;
+      const metric = (name: string, value: number | null) => {
+        if (value !== null) load.push({ time: r.at, run: run.id, metric: name, value });
+      };
+      metric(LOAD_METRICS[0], r.queue);
+      metric(LOAD_METRICS[1], r.in_flight);
+      if (seconds > 0) {
+        const rate = (a: number, c: number) => Math.max(0, a - c) / (seconds / 60);
         contacts.push({ time: r.at, run: run.id, series: 'contacts finished', perMinute: rate(r.evaluations, prev.evaluations) });
         contacts.push({ time: r.at, run: run.id, series: 'successful contacts', perMinute: rate(r.successes, prev.successes) });
         contacts.push({ time: r.at, run: run.id, series: 'inbound connections', perMinute: rate(r.incoming, prev.incoming) });
+        metric(LOAD_METRICS[2], Math.max(0, r.evaluations - prev.evaluations) / seconds);
       }
+      metric(LOAD_METRICS[3], r.rss_mb);
+      metric(LOAD_METRICS[4], r.load_average);
       prev = r;
     }
   }
@@ -162,7 +154,11 @@ export function buildSeries(db: Database, report: Report, opts: ReportOptions = 
   ).all({ ...q, runs: JSON.stringify(runIds) }) as { wait_s: number; event: string; n: number }[])
     .map((r) => ({ waitS: r.wait_s, event: r.event, count: r.n }));
 
-  return { bucketSeconds: b, bucketLabel: bucketLabel(b), addresses, downloads, contacts, outcomes, waits, torrentOrder, torrentsOmitted: active.length - shown.length };
+  const d = downloadSeries(db, report, p, { startMs, endMs, maxPoints: MAX_POINTS });
+  return {
+    span, bucketSeconds: b, bucketLabel: bucketLabel(b), addresses, downloads: d.downloads, contacts, load, outcomes, waits,
+    torrentOrder: d.torrentOrder, torrentsOmitted: d.torrentsOmitted,
+  };
 }
 
 interface StatRow {
@@ -174,9 +170,4 @@ interface StatRow {
 
 function runLabel(r: { id: number; startedAt: string }): string {
   return `run ${r.id}, started ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
-}
-
-export function torrentLabel(name: string | null, infoHash: string): string {
-  const n = name ?? infoHash.slice(0, 12);
-  return n.length > 40 ? `${n.slice(0, 39)}…` : n;
 }

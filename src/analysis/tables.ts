@@ -2,9 +2,10 @@
 // them as they are); `formatCell` makes them readable for text and HTML.
 import { csvLine } from './csv.ts';
 import { speedText } from './plots.ts';
+import type { DatabaseInfo } from '../store/geolocation.ts';
 import type { Report } from './report.ts';
 
-export type ColumnKind = 'text' | 'hash' | 'int' | 'ratio' | 'share' | 'speed' | 'hours' | 'rate' | 'time';
+export type ColumnKind = 'text' | 'hash' | 'int' | 'ratio' | 'share' | 'speed' | 'hours' | 'rate' | 'time' | 'bytes';
 
 export interface Column {
   /** CSV header (the JSON key where there is one). */
@@ -34,6 +35,18 @@ export function reportTables(r: Report): ReportTable[] {
   const hours = `${r.window.measuredHours.toFixed(1)} measured hours`;
   return [
     {
+      name: 'torrents-measured',
+      title: 'Torrents measured (thesis table 5.4)',
+      columns: [
+        col('infoHash', 'info hash', 'hash'), col('name', 'name', 'text'), col('set', 'set', 'text'), col('totalSize', 'size', 'bytes'),
+        col('pieces', 'pieces'), col('pieceSize', 'piece size', 'bytes'), col('seedersStart', 'seeders (start)'), col('leechersStart', 'leechers (start)'),
+        col('seedersEnd', 'seeders (end)'), col('leechersEnd', 'leechers (end)'), col('swarmTracker', 'tracker', 'text'),
+      ],
+      rows: r.torrents.map((t) => [t.infoHash, t.name, t.set, t.totalSize, t.pieces, t.pieceSize, t.seedersStart, t.leechersStart, t.seedersEnd,
+        t.leechersEnd, t.swarmTracker]),
+      notes: ['seeders/leechers: the first and the latest scrape in the window of one tracker per torrent (its best tracker, else the one scraped most).'],
+    },
+    {
       name: 'sets',
       title: 'Confirmed vs reported downloads per torrent set (thesis table 5.6)',
       columns: [
@@ -45,7 +58,7 @@ export function reportTables(r: Report): ReportTable[] {
       rows: r.sets.map((s) => [s.set, s.torrents, s.confirmed, s.reportedDownloaded, s.ratio, s.uniquePeers, s.peersDiscovered, s.seeders, s.leechers]),
       notes: [
         'confirmed: peers seen below the threshold and later at or above it, counted by crossed_at in the window.',
-        'reported: growth of the scrape "downloaded" over the window at each torrent\'s best tracker (largest growth), summed.',
+        'reported: highest − first scrape "downloaded" in the window at each torrent\'s best tracker (largest growth), summed.',
         'unique peers: peers contacted successfully at least once (visits > 0) whose first..last visit overlaps the window.',
       ],
     },
@@ -67,12 +80,14 @@ export function reportTables(r: Report): ReportTable[] {
       title: 'Scrape numbers per torrent and tracker',
       columns: [
         col('infoHash', 'info hash', 'hash'), col('tracker', 'tracker', 'text'), col('scrapes', 'scrapes'),
-        col('firstDownloaded', 'downloaded (first)'), col('latestDownloaded', 'downloaded (latest)'), col('growth', 'growth'),
+        col('firstDownloaded', 'downloaded (first)'), col('maxDownloaded', 'downloaded (highest)'), col('latestDownloaded', 'downloaded (latest)'),
+        col('growth', 'growth'),
         col('best', 'best', 'text'), col('maxSeeders', 'seeders (max)'), col('maxLeechers', 'leechers (max)'), col('latestAt', 'latest scrape', 'time'),
       ],
-      rows: r.torrents.flatMap((t) => t.trackers.map((k) => [t.infoHash, k.tracker, k.scrapes, k.firstDownloaded, k.latestDownloaded, k.growth,
+      rows: r.torrents.flatMap((t) => t.trackers.map((k) => [t.infoHash, k.tracker, k.scrapes, k.firstDownloaded, k.maxDownloaded, k.latestDownloaded, k.growth,
         k.tracker === t.bestTracker ? 'yes' : '', k.maxSeeders, k.maxLeechers, k.latestAt])),
-      notes: ['growth: the sum of the increases of "downloaded" between consecutive scrapes (a tracker restart does not count as negative).'],
+      notes: ['growth: highest − first "downloaded" in the window. Trackers answering from backends with different counters (1000, 990, 1000, ...) '
+        + 'add nothing, and a counter reset never adds (what is counted after a reset is lost: the rule errs on fewer).'],
     },
     {
       name: 'sources',
@@ -115,11 +130,38 @@ export function reportTables(r: Report): ReportTable[] {
       name: 'countries',
       title: `Countries (top ${r.countries.length} by peers)`,
       columns: [
-        col('country', 'country', 'text'), col('peers', 'peers'), col('share', 'share', 'share'), col('evaluated', 'evaluated'),
-        col('confirmed', 'confirmed'), col('medianSpeed', 'median speed', 'speed'),
+        col('country', 'country', 'text'), col('name', 'name', 'text'), col('peers', 'peers'), col('share', 'share', 'share'),
+        col('evaluated', 'evaluated'), col('confirmed', 'confirmed'), col('medianSpeed', 'median speed', 'speed'),
       ],
-      rows: r.countries.map((c) => [c.country, c.peers, c.share, c.evaluated, c.confirmed, c.medianSpeed]),
-      notes: ['peers discovered in the window (unknown: no --geoip database or an address it does not know).'],
+      rows: r.countries.map((c) => [c.country, c.name, c.peers, c.share, c.evaluated, c.confirmed, c.medianSpeed]),
+      notes: [
+        'peers discovered in the window; country as stored by the crawl, or where it stored none, looked up now from the peer\'s network address.',
+        `country database: ${databaseText(r.databases.country)}. unknown: a private or unrouted address, or no database.`,
+      ],
+    },
+    {
+      name: 'country-speeds',
+      title: `Download speed per country (thesis 4.4.1; countries with at least ${r.minPeersPerCountry} peers with a speed)`,
+      columns: [
+        col('country', 'country', 'text'), col('name', 'name', 'text'), col('peers', 'peers'), col('median', 'median', 'speed'),
+        col('mean', 'mean', 'speed'), col('stddev', 'std. deviation', 'speed'), col('min', 'min', 'speed'), col('max', 'max', 'speed'),
+      ],
+      rows: r.countrySpeeds.map((c) => [c.country, c.name, c.peers, c.median, c.mean, c.stddev, c.min, c.max]),
+      notes: ['highest speed between two visits of evaluated peers; std. deviation of the sample (n − 1); fastest median first.'],
+    },
+    {
+      name: 'networks',
+      title: `Networks (thesis 4.4.3; top ${r.networks.length} autonomous systems by peers)`,
+      columns: [
+        col('asn', 'AS', 'text'), col('org', 'organisation', 'text'), col('country', 'country', 'text'), col('peers', 'peers'),
+        col('share', 'share', 'share'), col('evaluated', 'evaluated'), col('seeds', 'seeds'), col('confirmed', 'confirmed'),
+      ],
+      rows: r.networks.map((n) => [n.asn === null ? 'unknown' : `AS${n.asn}`, n.org, n.country, n.peers, n.share, n.evaluated, n.seeds, n.confirmed]),
+      notes: [
+        'peers discovered in the window by the autonomous system of their address (looked up from the stored network address, no reverse DNS);',
+        'seeds: evaluated peers last seen with every piece. Hosting companies and seedbox providers show many seeds and few confirmed downloads.',
+        `network database: ${databaseText(r.databases.network)}.`,
+      ],
     },
     {
       name: 'speeds',
@@ -168,6 +210,8 @@ export function formatCell(value: Cell, kind: ColumnKind, short = true): string 
       return `${(value * 100).toFixed(1)}%`;
     case 'speed':
       return speedText(value);
+    case 'bytes':
+      return bytesText(value);
     case 'hours':
     case 'rate':
       return value.toFixed(1);
@@ -179,6 +223,23 @@ export function formatCell(value: Cell, kind: ColumnKind, short = true): string 
 /** The CSV text of a table: a header row, then the rows. */
 export function tableCsv(t: ReportTable): string {
   return csvLine(t.columns.map((c) => c.key)) + t.rows.map((r) => csvLine(r)).join('');
+}
+
+/** "name, date (licence)" of an offline database, or what its absence means. */
+export function databaseText(d: DatabaseInfo | null): string {
+  return d === null ? 'none' : `${d.name}, data of ${d.date ?? 'an unknown date'} (${d.licence})`;
+}
+
+/** 1536 → "1.5 KiB": sizes of files and pieces are binary by custom. */
+export function bytesText(v: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let x = v;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return `${i === 0 || x >= 100 ? x.toFixed(0) : x.toFixed(1)} ${units[i]}`;
 }
 
 function sumCol(xs: number[]): number {

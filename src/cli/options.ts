@@ -58,7 +58,7 @@ export const SETTINGS: Setting[] = [
   { key: 'inputPath', flag: 'input', kind: 'string', describe: 'folder of .torrent files imported at run start' },
   { key: 'magnetFile', flag: 'magnet-file', kind: 'string', describe: 'file of magnet links imported at run start' },
   { key: 'setLabel', flag: 'set', kind: 'string', describe: 'set label of imported torrents' },
-  { key: 'geoipDb', flag: 'geoip', kind: 'string', describe: 'MaxMind .mmdb file for geolocation' },
+  { key: 'geoipDb', flag: 'geoip', kind: 'string', describe: 'MaxMind City/Country .mmdb for geolocation (default: the built-in @ip-location-db country database; none: off)' },
   { key: 'storeIp', flag: 'store-ip', kind: 'bool', describe: 'store raw IP addresses (default: anonymized)' },
   { key: 'keyFile', flag: 'key-file', kind: 'string', describe: 'secret key of the address hash' },
   { key: 'maxIncoming', flag: 'max-incoming', kind: 'int', describe: 'inbound connections open at once' },

@@ -31,7 +31,7 @@ test('btda report: text to stdout; csv and html into --out (csv defaults to repo
   const text = await runCli(['report', '--db', path]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /== Confirmed vs reported downloads per torrent set \(thesis table 5\.6\) ==/);
-  assert.match(text.stdout, /^A\s+2\s+3\s+7\s+0\.43/m);
+  assert.match(text.stdout, /^A\s+2\s+3\s+5\s+0\.60/m);
 
   const cwd = mkdtempSync(join(tmpdir(), 'btda-report-cli-'));
   const csv = await runCli(['report', '--db', path, '--format', 'csv'], { cwd });
@@ -44,9 +44,9 @@ test('btda report: text to stdout; csv and html into --out (csv defaults to repo
   const html = await runCli(['report', '--db', path, '--format', 'html', '--out', out], { timeoutMs: 60_000 });
   assert.equal(html.code, 0, html.stderr);
   assert.equal(html.stderr, '', 'no vega warnings');
-  assert.deepEqual(readdirSync(out).sort(), ['contacts-over-time.svg', 'download-speeds.svg', 'fig-5.1-longest-wait.svg', 'fig-5.3-addresses-per-source.svg',
-    'fig-5.4-confirmed-vs-reported.svg', 'outcomes-per-run.svg', 'report.html']);
-  assert.equal(readFileSync(join(out, 'report.html'), 'utf8').match(/<svg\b/g)?.length, 6);
+  assert.deepEqual(readdirSync(out).sort(), ['contacts-over-time.svg', 'download-speeds.svg', 'fig-5.1-longest-wait.svg', 'fig-5.2-load.svg',
+    'fig-5.3-addresses-per-source.svg', 'fig-5.4-confirmed-vs-reported.svg', 'map-confirmed-by-country.svg', 'outcomes-per-run.svg', 'report.html']);
+  assert.equal(readFileSync(join(out, 'report.html'), 'utf8').match(/<svg\b/g)?.length, 8);
 
   const json = await runCli(['report', '--db', path, '--format', 'json', '--out', join(cwd, 'j')]);
   assert.equal(json.code, 0, json.stderr);

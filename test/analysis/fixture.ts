@@ -17,7 +17,7 @@
 //   incoming success 1 (p6), unknown-info-hash 1 (torrent -1). Run 2: first success 1 (p5), later success 1 (p5).
 //
 // Scrapes (downloaded): A tracker1 100 (T0), 103 (T0+1h), 105 (T0+2h) → growth 5, best; A tracker2 50 (T0+10m), 52 (T0+1h50m) → 2;
-//   B tracker1 10 (T0+3h), 2 (T0+3h30m, a restart), 4 (T0+4h) → growth 2, latest 4; C: seeders 5/7, leechers 7/3, downloaded null.
+//   B tracker1 10 (T0+3h), 2 (T0+3h30m, a restart), 4 (T0+4h) → growth (highest − first) 0, latest 4; C: seeders 5/7, leechers 7/3, downloaded null.
 //
 // Requests: run 1: http A 30/2 new (T0), 20/0 (T0+1h), 0 with an error (T0+1h50m); dht A 10/2 (T0+5m); udp A 8/1 (T0+10m);
 //   incoming (no torrent) 3 accepted (T0). Run 2: http B 5/1 (T0+3h); dht C 4/1 (T0+3h10m).

@@ -14,7 +14,7 @@ import { reportTables } from '../../src/analysis/tables.ts';
 import { textWidth } from '../../src/analysis/text-width.ts';
 import { reportText } from '../../src/cli/commands/report.ts';
 import { Database } from '../../src/store/database.ts';
-import { buildFixture, HASH_C, T0 } from './fixture.ts';
+import { buildFixture, HASH_A, HASH_C, T0 } from './fixture.ts';
 import { parseCsv } from './parse-csv.ts';
 
 let report: Report;
@@ -43,7 +43,7 @@ test('text: one readable table per section, numbers formatted', () => {
   for (const title of ['thesis table 5.6', 'thesis table 5.5', 'thesis table 5.7', 'Clients', 'Countries', 'Download speed distribution', 'Runs']) {
     assert.ok(text.includes(title), title);
   }
-  assert.match(text, /^A\s+2\s+3\s+7\s+0\.43\s+5\s+5\s+7\s+5$/m); // set A
+  assert.match(text, /^A\s+2\s+3\s+5\s+0\.60\s+5\s+5\s+7\s+5$/m); // set A
   assert.match(text, /^http\s+4\s+1\s+55\s+3\s+5\.5%\s+3\s+1\.0\s+3\s+52$/m);
   assert.match(text, /^first\s+success\s+5\s+50\.0%$/m);
   assert.match(text, /^cccccccccccc\s+gamma, "the third"\s+B\s+200\s+0\s+-\s+-/m);
@@ -54,7 +54,8 @@ test('text: one readable table per section, numbers formatted', () => {
 test('csv: one file per table, a header row, quoting that round-trips', () => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-csv-'));
   const paths = writeCsvTables(reportTables(report), dir);
-  const names = ['sets', 'torrents', 'trackers', 'sources', 'outcomes', 'clients', 'countries', 'speeds', 'speed-histogram', 'runs'];
+  const names = ['torrents-measured', 'sets', 'torrents', 'trackers', 'sources', 'outcomes', 'clients', 'countries', 'country-speeds', 'networks',
+    'speeds', 'speed-histogram', 'runs'];
   assert.deepEqual(paths.map((p) => p.slice(dir.length + 1)), names.map((n) => `${n}.csv`));
   const read = (name: string) => parseCsv(readFileSync(join(dir, `${name}.csv`), 'utf8'));
   const torrents = read('torrents');
@@ -68,7 +69,11 @@ test('csv: one file per table, a header row, quoting that round-trips', () => {
     ['later', 'success', '2', String(2 / 3)], ['later', 'timeout', '1', String(1 / 3)],
     ['incoming', 'success', '1', '0.5'], ['incoming', 'unknown-info-hash', '1', '0.5'],
   ]);
-  for (const n of names) assert.ok(read(n).length >= 2, `${n} has rows`);
+  // table 5.4: size, pieces, swarm at the first and the latest scrape of the best tracker
+  assert.deepEqual(read('torrents-measured')[1], [HASH_A, 'alpha', 'A', String(100 * 16_384), '100', '16384', '3', '4', '2', '1', 'http://tracker.one/announce']);
+  // without a Geolocator (no network lookups) the networks table is empty; countries need 10 peers with a speed
+  for (const n of names.filter((x) => x !== 'networks' && x !== 'country-speeds')) assert.ok(read(n).length >= 2, `${n} has rows`);
+  assert.deepEqual(read('networks'), [['asn', 'org', 'country', 'peers', 'share', 'evaluated', 'seeds', 'confirmed']]);
 });
 
 test('csv quoting', () => {
@@ -80,12 +85,13 @@ test('csv quoting', () => {
 test('html: one self-contained page with the tables and the figures as inline SVG; SVG files next to it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-html-'));
   const figures = await renderFigures(report, series);
-  assert.deepEqual(figures.map((f) => f.id), ['fig-5.1-longest-wait', 'fig-5.3-addresses-per-source', 'fig-5.4-confirmed-vs-reported', 'contacts-over-time', 'outcomes-per-run', 'download-speeds']);
+  assert.deepEqual(figures.map((f) => f.id), ['fig-5.1-longest-wait', 'fig-5.2-load', 'fig-5.3-addresses-per-source', 'fig-5.4-confirmed-vs-reported',
+    'map-confirmed-by-country', 'contacts-over-time', 'outcomes-per-run', 'download-speeds']);
   const paths = writeHtmlReport(report, reportTables(report), figures, dir);
   assert.equal(paths[0], join(dir, 'report.html'));
   const html = readFileSync(paths[0], 'utf8');
   assert.ok(html.startsWith('<!DOCTYPE html>'));
-  assert.equal(html.match(/<svg\b/g)?.length, 6);
+  assert.equal(html.match(/<svg\b/g)?.length, 8);
   assert.ok(!/<script|<link|<img|<iframe|@import/i.test(html), 'nothing loaded from elsewhere');
   assert.ok(!/(src|href)="(?!#)/.test(html), 'links only within the page');
   assert.ok(!/url\((?!#)/.test(html));
@@ -99,8 +105,9 @@ test('html: one self-contained page with the tables and the figures as inline SV
   }
   // axes titled with their units
   const svgs = figures.map((f) => f.svg).join('\n');
-  for (const title of ['time (UTC)', 'addresses received per 5 min', 'downloads (cumulative)', 'count per minute', 'share of contacts of the event',
-    'highest download speed (bytes/s, log scale)', 'peers']) {
+  for (const title of ['time (UTC)', 'addresses', 'downloads (cumulative)', 'count per minute', 'share of contacts of the event',
+    'highest download speed (bytes/s, log scale)', 'peers', 'confirmed downloads', 'queue (peers waiting)', 'memory (RSS, MB)', 'load average (1 min)',
+    'contacts finished per second', 'in flight (open contacts)']) {
     assert.ok(svgs.includes(`>${title}<`), title);
   }
   for (const legend of ['confirmed', 'reported (scrape)', 'http', 'dht', 'udp', 'incoming', 'success', 'timeout', 'refused']) {
@@ -109,13 +116,32 @@ test('html: one self-contained page with the tables and the figures as inline SV
 });
 
 test('the figures\' series: buckets, cumulative downloads, contact rates, outcomes per run', () => {
-  assert.equal(series.bucketSeconds, 300); // 4 h of runs → 5 min buckets
+  assert.equal(series.bucketSeconds, 120); // 4 h of runs → 2 min bins (at most 200)
+  assert.deepEqual(series.span, { start: '2026-01-01T10:00:00.000Z', end: '2026-01-01T14:00:00.000Z' });
   const sum = (kind: string) => series.addresses.filter((a) => a.kind === kind).reduce((n, a) => n + (a.received ?? 0), 0);
   assert.deepEqual(['http', 'udp', 'dht', 'incoming'].map(sum), [55, 8, 14, 3]);
   // between the runs (T0+2h..T0+3h) nothing was measured: gaps, not zeros
-  assert.ok(series.addresses.some((a) => a.received === null && a.time === '2026-01-01T12:30:00.000Z'));
+  assert.ok(series.addresses.some((a) => a.received === null && a.from === '2026-01-01T12:30:00.000Z'));
   const last = (torrent: string, measure: string) => series.downloads.filter((d) => d.torrent === torrent && d.measure === measure).at(-1)?.count;
-  assert.deepEqual([last('alpha', 'confirmed'), last('alpha', 'reported (scrape)'), last('beta', 'confirmed'), last('beta', 'reported (scrape)')], [2, 5, 1, 2]);
+  assert.deepEqual([last('alpha', 'confirmed'), last('alpha', 'reported (scrape)'), last('beta', 'confirmed'), last('beta', 'reported (scrape)')], [2, 5, 1, 0]);
+  // steps sit at the events: alpha's crossings at T0+30m05s (p1) and T0+1h (p3), then flat to the end of the span
+  assert.deepEqual(series.downloads.filter((d) => d.torrent === 'alpha' && d.measure === 'confirmed').map((d) => [d.time, d.count, d.event]), [
+    ['2026-01-01T10:00:00.000Z', 0, false], ['2026-01-01T10:30:05.000Z', 1, true], ['2026-01-01T11:00:00.000Z', 2, true], ['2026-01-01T14:00:00.000Z', 2, false],
+  ]);
+  // reported: highest − first at each scrape of the best tracker (100, 103, 105 at T0, T0+1h, T0+2h)
+  assert.deepEqual(series.downloads.filter((d) => d.torrent === 'alpha' && d.measure === 'reported (scrape)').map((d) => [d.time, d.count]), [
+    ['2026-01-01T10:00:00.000Z', 0], ['2026-01-01T11:00:00.000Z', 3], ['2026-01-01T12:00:00.000Z', 5], ['2026-01-01T14:00:00.000Z', 5],
+  ]);
+  // no time outside the measured span
+  for (const d of series.downloads) assert.ok(d.time >= series.span.start && d.time <= series.span.end, d.time);
+  for (const a of series.addresses) assert.ok(a.from >= series.span.start && a.to <= series.span.end, a.from);
+  // fig 5.2: every statistics row gives queue, in flight, RSS, load; contacts/s from consecutive rows
+  const load = (metric: string) => series.load.filter((l) => l.metric === metric).map((l) => [l.run, l.time, l.value]);
+  assert.equal(load('queue (peers waiting)').length, 4);
+  assert.deepEqual(load('contacts finished per second'), [
+    [1, '2026-01-01T11:00:00.000Z', 8 / 3600], [1, '2026-01-01T12:00:00.000Z', 5 / 3600], [2, '2026-01-01T13:30:00.000Z', 1 / 1800], [2, '2026-01-01T14:00:00.000Z', 1 / 1800],
+  ]);
+  assert.deepEqual(load('memory (RSS, MB)').map((x) => x[2]), [80, 80, 80, 80]);
   assert.deepEqual(series.torrentOrder, ['alpha', 'beta']); // gamma has neither confirmed nor reported downloads
   const first = series.contacts.filter((c) => c.run === 1 && c.time === '2026-01-01T11:00:00.000Z');
   assert.deepEqual(first.map((c) => [c.series, c.perMinute]), [['contacts finished', 8 / 60], ['successful contacts', 5 / 60], ['inbound connections', 2 / 60]]);
@@ -134,7 +160,7 @@ test('an empty database still renders every format', async () => {
   const r = buildReport(db);
   const figures = await renderFigures(r, buildSeries(db, r));
   db.close();
-  assert.equal(figures.length, 6);
+  assert.equal(figures.length, 8);
   for (const f of figures) assert.ok(f.svg.includes('no '), f.id);
   writeHtmlReport(r, reportTables(r), figures, dir);
   assert.ok(existsSync(join(dir, 'report.html')));

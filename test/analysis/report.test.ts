@@ -1,7 +1,7 @@
 // The report's numbers on a database with known contents (test/analysis/fixture.ts derives each of them).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { buildReport, quantile, type Report } from '../../src/analysis/report.ts';
+import { buildReport, quantile, ReportedDownloads, type Report } from '../../src/analysis/report.ts';
 import { parseTime, parseWindow, WindowError } from '../../src/analysis/window.ts';
 import { Database } from '../../src/store/database.ts';
 import { buildFixture, HASH_A, HASH_B, HASH_C, HOUR, iso, MIN, T0, TRACKER1, TRACKER2 } from './fixture.ts';
@@ -31,17 +31,21 @@ test('table 5.6 per torrent: confirmed by crossed_at, reported = growth of the b
   assert.deepEqual(r.torrents.map((t) => pick(t, [...keys])), [
     { infoHash: HASH_A, name: 'alpha', set: 'A', pieces: 100, thresholdPieces: 98, confirmed: 2, reportedDownloaded: 5, bestTracker: TRACKER1,
       reportedLatest: 105, ratio: 0.4, uniquePeers: 4, peersDiscovered: 4, seeders: 6, leechers: 4 },
-    { infoHash: HASH_B, name: 'beta', set: 'A', pieces: 50, thresholdPieces: 49, confirmed: 1, reportedDownloaded: 2, bestTracker: TRACKER1,
-      reportedLatest: 4, ratio: 0.5, uniquePeers: 1, peersDiscovered: 1, seeders: 1, leechers: 1 },
+    // 10 → 2 → 4: highest − first = 0 (what came after the reset is not counted: the rule errs on fewer)
+    { infoHash: HASH_B, name: 'beta', set: 'A', pieces: 50, thresholdPieces: 49, confirmed: 1, reportedDownloaded: 0, bestTracker: TRACKER1,
+      reportedLatest: 4, ratio: null, uniquePeers: 1, peersDiscovered: 1, seeders: 1, leechers: 1 },
     { infoHash: HASH_C, name: 'gamma, "the third"', set: 'B', pieces: 200, thresholdPieces: 196, confirmed: 0, reportedDownloaded: null,
       bestTracker: null, reportedLatest: null, ratio: null, uniquePeers: 1, peersDiscovered: 2, seeders: 7, leechers: 7 },
   ]);
   assert.deepEqual(r.torrents[0].trackers, [
-    { tracker: TRACKER1, scrapes: 3, firstDownloaded: 100, latestDownloaded: 105, latestAt: iso(T0 + 2 * HOUR), growth: 5, maxSeeders: 6, maxLeechers: 4 },
-    { tracker: TRACKER2, scrapes: 2, firstDownloaded: 50, latestDownloaded: 52, latestAt: iso(T0 + 110 * MIN), growth: 2, maxSeeders: 1, maxLeechers: 1 },
+    { tracker: TRACKER1, scrapes: 3, firstDownloaded: 100, latestDownloaded: 105, maxDownloaded: 105, latestAt: iso(T0 + 2 * HOUR), growth: 5,
+      maxSeeders: 6, maxLeechers: 4, firstSeeders: 3, firstLeechers: 4, latestSeeders: 2, latestLeechers: 1 },
+    { tracker: TRACKER2, scrapes: 2, firstDownloaded: 50, latestDownloaded: 52, maxDownloaded: 52, latestAt: iso(T0 + 110 * MIN), growth: 2,
+      maxSeeders: 1, maxLeechers: 1, firstSeeders: 1, firstLeechers: 1, latestSeeders: 1, latestLeechers: 1 },
   ]);
-  // a tracker restart (10 → 2 → 4) counts the increase after it, not the drop
-  assert.equal(r.torrents[1].trackers[0].growth, 2);
+  // a tracker restart (10 → 2 → 4): neither the drop nor the climb after it counts
+  assert.equal(r.torrents[1].trackers[0].growth, 0);
+  assert.equal(r.torrents[1].trackers[0].maxDownloaded, 10);
   assert.equal(r.torrents[1].trackers[0].firstDownloaded, 10);
   // scrapes without a downloaded number: counted, no growth
   assert.deepEqual(pick(r.torrents[2].trackers[0], ['scrapes', 'growth', 'latestDownloaded']), { scrapes: 2, growth: null, latestDownloaded: null });
@@ -50,7 +54,7 @@ test('table 5.6 per torrent: confirmed by crossed_at, reported = growth of the b
 test('table 5.6 per set: sums, ratio of the sums', () => {
   const r = report();
   assert.deepEqual(r.sets, [
-    { set: 'A', torrents: 2, confirmed: 3, reportedDownloaded: 7, ratio: 3 / 7, uniquePeers: 5, peersDiscovered: 5, seeders: 7, leechers: 5 },
+    { set: 'A', torrents: 2, confirmed: 3, reportedDownloaded: 5, ratio: 3 / 5, uniquePeers: 5, peersDiscovered: 5, seeders: 7, leechers: 5 },
     { set: 'B', torrents: 1, confirmed: 0, reportedDownloaded: null, ratio: null, uniquePeers: 1, peersDiscovered: 2, seeders: 7, leechers: 7 },
   ]);
 });
@@ -90,10 +94,10 @@ test('clients, countries and speed quantiles', () => {
   // the store computes speeds from julianday() differences: exact to about a millisecond, so round them
   const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
   assert.deepEqual(r.countries.map((c) => ({ ...c, medianSpeed: round(c.medianSpeed) })), [
-    { country: 'unknown', peers: 4, share: 4 / 7, evaluated: 3, confirmed: 1, medianSpeed: 512 },
-    { country: 'GB', peers: 1, share: 1 / 7, evaluated: 1, confirmed: 1, medianSpeed: 819.2 },
-    { country: 'SE', peers: 1, share: 1 / 7, evaluated: 1, confirmed: 0, medianSpeed: null },
-    { country: 'US', peers: 1, share: 1 / 7, evaluated: 1, confirmed: 1, medianSpeed: null },
+    { country: 'unknown', name: null, peers: 4, share: 4 / 7, evaluated: 3, confirmed: 1, medianSpeed: 512 },
+    { country: 'GB', name: 'United Kingdom', peers: 1, share: 1 / 7, evaluated: 1, confirmed: 1, medianSpeed: 819.2 },
+    { country: 'SE', name: 'Sweden', peers: 1, share: 1 / 7, evaluated: 1, confirmed: 0, medianSpeed: null },
+    { country: 'US', name: 'United States of America', peers: 1, share: 1 / 7, evaluated: 1, confirmed: 1, medianSpeed: null },
   ]);
   const s = r.speeds;
   assert.equal(s.unit, 'bytes/s');
@@ -176,4 +180,20 @@ test('quantiles interpolate linearly between ranks', () => {
   assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
   assert.equal(quantile([10, 20, 30, 40, 50], 0.25), 20);
   assert.equal(quantile([0, 100], 0.99), 99);
+});
+
+test('reported downloads: highest − first per tracker and torrent, so backends with different counters do not inflate it', () => {
+  const growth = (series: number[]) => {
+    const c = new ReportedDownloads();
+    for (const v of series) c.add(v);
+    return c.growth;
+  };
+  // a tracker answering from two backends: summing the increases would give 10 per round trip, without bound
+  const flapping = Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? 1000 : 990));
+  assert.equal(growth(flapping), 0);
+  assert.equal(growth([1000, 990, 1000, 990, 1003, 995, 1003]), 3);
+  assert.equal(growth([5, 6, 7]), 2); // a counter that only grows: latest − first
+  assert.equal(growth([10, 2, 4]), 0); // a reset never adds
+  assert.equal(growth([42]), 0);
+  assert.equal(growth([]), null);
 });

@@ -1,5 +1,5 @@
 // `btda report [--db FILE] [--format text|json|csv|html] [--out DIR] [--since T] [--until T] [--set LABEL]`:
-// confirmed vs reported downloads, sources, outcomes, clients, countries and speeds (thesis tables 5.5-5.7).
+// torrents, confirmed vs reported downloads, sources, outcomes, clients, countries, networks and speeds (thesis tables 5.4-5.7).
 // text and json go to stdout unless --out is given; csv and html write files into --out (default report/).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,9 +8,10 @@ import { writeCsvTables, writeHtmlReport } from '../../analysis/output.ts';
 import { renderFigures } from '../../analysis/plots.ts';
 import { buildReport, type Report } from '../../analysis/report.ts';
 import { buildSeries } from '../../analysis/series.ts';
-import { formatCell, reportTables, type ReportTable } from '../../analysis/tables.ts';
+import { databaseText, formatCell, reportTables, type ReportTable } from '../../analysis/tables.ts';
 import { parseWindow, WindowError } from '../../analysis/window.ts';
 import { Database } from '../../store/database.ts';
+import { Geolocator } from '../../store/geolocation.ts';
 import { formatTable } from '../format.ts';
 import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
 
@@ -20,7 +21,7 @@ const DEFAULT_OUT = 'report';
 
 export function reportOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['db', 'setLabel']),
+    ...yargsOptions(['db', 'setLabel', 'geoipDb']),
     set: { ...yargsOptions(['setLabel']).set, describe: 'only the torrents of this set' },
     format: { type: 'string', choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
     out: { type: 'string', describe: `folder for the output files (csv and html: default ${DEFAULT_OUT}/; text and json: stdout)` },
@@ -39,7 +40,9 @@ export async function reportCommand(argv: Record<string, unknown>): Promise<numb
   }
   const format = (argv.format ?? 'text') as ReportFormat;
   const out = typeof argv.out === 'string' && argv.out !== '' ? argv.out : undefined;
-  const opts = { window, setLabel: config.setLabel ?? null };
+  // countries of peers stored without one, and every peer's network, are looked up now (offline databases)
+  const geo = await Geolocator.open(config.geoipDb, { networks: true });
+  const opts = { window, setLabel: config.setLabel ?? null, geo };
   const db = Database.open(config.db, { readonly: true });
   try {
     const report = buildReport(db, opts);
@@ -80,6 +83,7 @@ export function reportText(report: Report, tables: ReportTable[]): string {
   const lines = [
     `btda report — window: ${windowText} (${w.measuredHours.toFixed(1)} measured hours in ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}), ` +
       `set: ${report.set ?? 'all'}, generated ${report.generatedAt}`,
+    `country database: ${databaseText(report.databases.country)}; network database: ${databaseText(report.databases.network)}`,
   ];
   for (const t of tables) {
     if (t.csvOnly) continue;

@@ -1,0 +1,164 @@
+// The peer tables: clients, countries (thesis 4.4.1 speed per country and the map's counts), networks
+// (4.4.3) and the speed distribution. Countries and networks come from one pass over the peers, so that a
+// peer's country or network looked up now (see ReportOptions.geo) counts the same in every table.
+import { createRequire } from 'node:module';
+import countryNames from 'i18n-iso-countries';
+import type { Database } from '../../store/database.ts';
+import type { Geolocator, Network } from '../../store/geolocation.ts';
+import { countMap, EVALUATED, inSet, inWindow, queryAll, type Params } from './sql.ts';
+import { mean, quantile, speedReport, stddev } from './stats.ts';
+import type { ClientReport, CountryReport, CountrySpeedReport, NetworkReport, Report } from './types.ts';
+
+const require = createRequire(import.meta.url);
+countryNames.registerLocale(require('i18n-iso-countries/langs/en.json'));
+
+/** "GB" → "United Kingdom"; null for "unknown" and codes the list lacks. */
+export function countryName(code: string): string | null {
+  return code === 'unknown' ? null : (countryNames.getName(code, 'en') ?? null);
+}
+
+export function buildClients(db: Database, p: Params, top: number): ClientReport[] {
+  const evaluatedWhere = `${EVALUATED} AND ${inSet('p.torrent_id')}`;
+  const evaluatedTotal = (db.sqlite.prepare(`SELECT count(*) n FROM peers p WHERE ${evaluatedWhere}`).get(p) as { n: number }).n;
+  const confirmedByClient = countMap(queryAll(db, p,
+    `SELECT coalesce(client, 'unknown') k, count(*) n FROM confirmed_downloads WHERE ${inWindow('crossed_at')} AND ${inSet('torrent_id')} GROUP BY k`,
+  ));
+  const encrypted = db.hasColumn('peers', 'encrypted') ? 'sum(p.encrypted)' : '0';
+  return queryAll<{ client: string; n: number; encrypted: number }>(db, p,
+    `SELECT coalesce(p.client, 'unknown') client, count(*) n, ${encrypted} encrypted FROM peers p WHERE ${evaluatedWhere}
+     GROUP BY client ORDER BY n DESC, client LIMIT @top`, { top },
+  ).map((r) => ({
+    client: r.client, peers: r.n, share: r.n / evaluatedTotal, confirmed: confirmedByClient.get(r.client) ?? 0, encrypted: r.encrypted,
+  }));
+}
+
+/** "81.2.69.0/24" → "81.2.69.0": the anonymized address still tells its network (ASes and countries are ≥ /24). */
+export function networkAddress(address: string): string | null {
+  const slash = address.indexOf('/');
+  return slash > 0 ? address.slice(0, slash) : null;
+}
+
+interface PeerRow {
+  id: number;
+  address: string;
+  ip: string | null;
+  country: string | null;
+  asn: number | null;
+  as_org: string | null;
+  max_speed: number | null;
+  seed: number;
+  discovered: number;
+  evaluated: number;
+  confirmed: number;
+}
+
+interface Tally {
+  peers: number;
+  evaluated: number;
+  seeds: number;
+  confirmed: number;
+}
+
+const tally = (): Tally => ({ peers: 0, evaluated: 0, seeds: 0, confirmed: 0 });
+
+export function buildPeerTables(db: Database, p: Params, opts: { top: number; minPeersPerCountry: number; geo?: Geolocator }):
+  Pick<Report, 'countries' | 'confirmedByCountry' | 'countrySpeeds' | 'networks' | 'speeds'> {
+  const { geo, top } = opts;
+  // peers.asn / peers.as_org, once the store has them, win over a lookup now
+  const storedAsn = db.hasColumn('peers', 'asn') && db.hasColumn('peers', 'as_org');
+  const rows = db.sqlite.prepare(
+    `SELECT * FROM (SELECT p.id, p.address, p.ip, p.country, ${storedAsn ? 'p.asn, p.as_org' : 'NULL asn, NULL as_org'}, p.max_speed,
+       (t.pieces IS NOT NULL AND p.last_pieces >= t.pieces) seed,
+       ${inWindow('p.discovered_at')} discovered, ${EVALUATED} evaluated,
+       p.id IN (SELECT peer_row FROM confirmed_downloads WHERE ${inWindow('crossed_at')} AND ${inSet('torrent_id')}) confirmed
+     FROM peers p JOIN torrents t ON t.id = p.torrent_id WHERE ${inSet('p.torrent_id')})
+     WHERE discovered OR evaluated OR confirmed`,
+  );
+  const places = new Map<string, string | null>();
+  const networks = new Map<string, Network>();
+  const lookupKey = (r: PeerRow) => r.ip ?? networkAddress(r.address);
+  const countryOf = (r: PeerRow): string => {
+    if (r.country) return r.country;
+    const key = lookupKey(r);
+    if (!geo || key === null) return 'unknown';
+    let c = places.get(key);
+    if (c === undefined) places.set(key, (c = geo.locate(key).country));
+    return c ?? 'unknown';
+  };
+  const networkOf = (r: PeerRow): Network => {
+    if (r.asn !== null) return { asn: r.asn, org: r.as_org };
+    const key = lookupKey(r);
+    if (!geo || key === null) return { asn: null, org: null };
+    let n = networks.get(key);
+    if (n === undefined) networks.set(key, (n = geo.network(key)));
+    return n;
+  };
+
+  const byCountry = new Map<string, Tally>();
+  const byNetwork = new Map<string, Tally & { asn: number | null; org: string | null; countries: Map<string, number> }>();
+  const speedsByCountry = new Map<string, number[]>();
+  const allSpeeds: number[] = [];
+  const confirmedByCountry: Record<string, number> = {};
+  let discoveredTotal = 0;
+  for (const r of rows.iterate(p) as Iterable<PeerRow>) {
+    const country = countryOf(r);
+    const net = networkOf(r);
+    const netKey = net.asn === null ? 'unknown' : String(net.asn);
+    const c = byCountry.get(country) ?? tally();
+    byCountry.set(country, c);
+    let n = byNetwork.get(netKey);
+    if (!n) byNetwork.set(netKey, (n = { ...tally(), asn: net.asn, org: net.org, countries: new Map() }));
+    if (r.discovered) {
+      discoveredTotal++;
+      c.peers++;
+      n.peers++;
+      n.countries.set(country, (n.countries.get(country) ?? 0) + 1);
+      if (r.evaluated) {
+        c.evaluated++;
+        n.evaluated++;
+        if (r.seed) n.seeds++;
+      }
+    }
+    if (r.confirmed) {
+      c.confirmed++;
+      n.confirmed++;
+      confirmedByCountry[country] = (confirmedByCountry[country] ?? 0) + 1;
+    }
+    if (r.evaluated && r.max_speed !== null && r.max_speed > 0) {
+      allSpeeds.push(r.max_speed);
+      const list = speedsByCountry.get(country) ?? [];
+      list.push(r.max_speed);
+      speedsByCountry.set(country, list);
+    }
+  }
+  for (const list of speedsByCountry.values()) list.sort((a, b) => a - b);
+  allSpeeds.sort((a, b) => a - b);
+
+  const countries: CountryReport[] = [...byCountry.entries()]
+    .filter(([, t]) => t.peers > 0)
+    .sort(([a, x], [b, y]) => y.peers - x.peers || a.localeCompare(b))
+    .slice(0, top)
+    .map(([country, t]) => ({
+      country, name: countryName(country), peers: t.peers, share: t.peers / discoveredTotal, evaluated: t.evaluated, confirmed: t.confirmed,
+      medianSpeed: quantile(speedsByCountry.get(country) ?? [], 0.5),
+    }));
+
+  const countrySpeeds: CountrySpeedReport[] = [...speedsByCountry.entries()]
+    .filter(([country, v]) => country !== 'unknown' && v.length >= opts.minPeersPerCountry)
+    .map(([country, v]) => ({
+      country, name: countryName(country), peers: v.length, median: quantile(v, 0.5)!, mean: mean(v)!, stddev: stddev(v)!, min: v[0], max: v[v.length - 1],
+    }))
+    .sort((a, b) => b.median - a.median || a.country.localeCompare(b.country));
+
+  const networkRows: NetworkReport[] = [...byNetwork.values()]
+    .filter((t) => t.peers > 0)
+    .sort((a, b) => b.peers - a.peers || b.confirmed - a.confirmed || (a.asn ?? Infinity) - (b.asn ?? Infinity))
+    .slice(0, top)
+    .map((t) => ({
+      asn: t.asn, org: t.org, peers: t.peers, share: t.peers / discoveredTotal, evaluated: t.evaluated, seeds: t.seeds, confirmed: t.confirmed,
+      country: [...t.countries.entries()].sort(([a, x], [b, y]) => y - x || a.localeCompare(b))[0]?.[0] ?? null,
+    }));
+
+  // nothing to tell networks apart by: no table rather than one row of 'unknown'
+  return { countries, confirmedByCountry, countrySpeeds, networks: geo || storedAsn ? networkRows : [], speeds: speedReport(allSpeeds) };
+}
