@@ -107,7 +107,7 @@ export async function build48hFixture(): Promise<{ dir: string; path: string }> 
       w.scrape({ torrentId: id, tracker: STEADY, at: t, seeders: 10 * k + Math.floor(half / 2), leechers: 40 - Math.floor(half / 5), downloaded: 500 * k + Math.floor(half / 2) });
       w.scrape({ torrentId: id, tracker: FLAPPING, at: t + 60_000, seeders: 5, leechers: 5, downloaded: half % 2 === 0 ? 1000 : 990 });
       for (const kind of ['http', 'udp', 'dht'] as PeerSource[]) {
-        w.request({ torrentId: id, kind, url: null, startedAt: t + 1000, durationMs: 200, received: kind === 'dht' ? 20 : 50, new: 1, duplicates: kind === 'dht' ? 19 : 49, error: null });
+        w.request({ torrentId: id, kind, url: null, startedAt: t + 1000, durationMs: 200, received: kind === 'dht' ? 20 : 50, new: 1, duplicates: kind === 'dht' ? 19 : 49, skipped: 0, error: null });
       }
     }
   }

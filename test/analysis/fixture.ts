@@ -78,7 +78,7 @@ export async function buildFixture(): Promise<{ dir: string; path: string }> {
   // p2: a seed, qBittorrent, reached over MSE/PE
   w1.contact(contactResult({ torrentId: A, ip: '89.160.20.112', openingPieces: 100, endPieces: 100, peerId: Buffer.from('-qB4520-abcdefghijkl'), encrypted: true, ...at(T0 + 6 * MIN) }), 'dht', facts(100));
   // p3: crosses inside one contact
-  w1.contact(contactResult({ torrentId: A, ip: '216.160.83.56', openingPieces: 90, endPieces: 100, crossedAt: T0 + HOUR, startedAt: T0 + HOUR - 3000, openedAt: T0 + HOUR - 2000, endedAt: T0 + HOUR + 1000 }), 'udp', facts(100));
+  w1.contact(contactResult({ torrentId: A, ip: '216.160.83.56', openingPieces: 90, endPieces: 100, crossedAt: T0 + HOUR, crossedPieces: 98, startedAt: T0 + HOUR - 3000, openedAt: T0 + HOUR - 2000, endedAt: T0 + HOUR + 1000 }), 'udp', facts(100));
   // p4: stays at 10, its later contact times out
   w1.contact(contactResult({ torrentId: A, ip: '10.0.0.4', openingPieces: 10, endPieces: 10, ...at(T0 + MIN) }), 'http', facts(100));
   w1.contact(contactResult({ torrentId: A, ip: '10.0.0.4', event: 'later', reason: 'timeout', openingPieces: null, endPieces: null, ...at(T0 + 20 * MIN) }), 'http', facts(100));
