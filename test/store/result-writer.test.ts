@@ -142,3 +142,17 @@ test('a broken .mmdb file gives a clear error naming it', async () => {
   await assert.rejects(Geolocator.open(broken), /cannot read GeoIP database .*Invalid-Node-Count\.mmdb/);
   await assert.rejects(Geolocator.open('/nonexistent/x.mmdb'), /cannot read GeoIP database \/nonexistent\/x\.mmdb/);
 });
+
+test('sources are stored in one fixed order whatever order they were learnt in', async () => {
+  const { db, torrentId, writer, facts } = await setup();
+  writer.peerDiscovered(torrentId, '81.2.69.1', 6881, 'udp', T0);
+  writer.peerDiscovered(torrentId, '81.2.69.1', 6881, 'http', T0);
+  writer.peerDiscovered(torrentId, '81.2.69.2', 6881, 'http', T0);
+  writer.peerDiscovered(torrentId, '81.2.69.2', 6881, 'udp', T0);
+  writer.peerDiscovered(torrentId, '81.2.69.2', 6881, 'pex', T0);
+  writer.contact(contactResult({ torrentId, ip: '81.2.69.2', port: 6881, openingPieces: 5, endPieces: 5 }), 'dht', facts);
+  writer.flush();
+  const rows = db.sqlite.prepare('SELECT sources FROM peers ORDER BY id').all() as { sources: string }[];
+  assert.deepEqual(rows.map((r) => r.sources), ['http,udp', 'http,udp,dht,pex']);
+  db.close();
+});
