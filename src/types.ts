@@ -96,6 +96,8 @@ export interface ContactResult {
   crossedPieces: number | null;
   /** The extension handshake said `upload_only` (BEP 21: a seed, or a partial seed that wants nothing more). */
   uploadOnly: boolean;
+  /** The extension handshake's `complete_ago` (libtorrent): seconds since the peer completed, when it says. */
+  completeAgo: number | null;
   peerId: Uint8Array | null;
   /** Extension handshake `v`. */
   clientVersion: string | null;

@@ -76,6 +76,21 @@ export function reportTables(r: Report): ReportTable[] {
       notes: ['downloaded (latest): the absolute count the best tracker reported at its latest scrape in the window.'],
     },
     {
+      name: 'classes',
+      title: 'Beside the headline: crossings that are not confirmed downloads, and what peers say of themselves',
+      columns: [
+        col('infoHash', 'info hash', 'hash'), col('name', 'name', 'text'), col('confirmed', 'confirmed'),
+        col('restarts', 'across a restart'), col('suspect', 'suspect'), col('reportedByPeer', 'reported by the peer'),
+      ],
+      rows: r.torrents.map((t) => [t.infoHash, t.name, t.confirmed, t.restarts, t.suspect, t.reportedByPeer]),
+      notes: [
+        'across a restart: below the threshold, then a new peer id of the same client name and version at the same address:port at or above it.',
+        'suspect: a crossing faster than --suspect-rate, or by a peer that said upload_only while below the threshold (suspect_reason).',
+        'reported by the peer: first seen complete, its extension handshake\'s complete_ago puts the completion inside a run (libtorrent clients).',
+        'None of these is in the confirmed column; `btda explain --class restart|suspect` shows their evidence.',
+      ],
+    },
+    {
       name: 'trackers',
       title: 'Scrape numbers per torrent and tracker',
       columns: [

@@ -31,6 +31,7 @@ export function failedResult(torrentId: number, ip: string, port: number, event:
     crossedAt: null,
     crossedPieces: null,
     uploadOnly: false,
+    completeAgo: null,
     peerId: null,
     clientVersion: null,
     listenPort: null,

@@ -396,6 +396,7 @@ class Contact {
       r.clientVersion = hs.clientVersion ?? r.clientVersion;
       r.listenPort = hs.listenPort ?? r.listenPort;
       r.uploadOnly = hs.uploadOnly;
+      r.completeAgo = hs.completeAgo ?? r.completeAgo;
       r.metadataSize = hs.metadataSize ?? r.metadataSize;
       if (hs.extensions) r.extensions = { ...r.extensions, ...hs.extensions };
       return true;

@@ -86,6 +86,11 @@ export const peers = sqliteTable(
     suspectReason: text('suspect_reason'),
     /** The observation that crossed (observations.id). */
     crossedObservation: integer('crossed_observation'),
+    /**
+     * "Reported by the peer": a session first seen complete whose extension handshake said `complete_ago`
+     * (libtorrent) putting its completion inside the run; that moment. Never counted as confirmed.
+     */
+    reportedCompleteAt: text('reported_complete_at'),
     /** The earlier session (peers.id) of the same client name and version at this address:port, when this one followed it. */
     restartOf: integer('restart_of'),
     /** 1 for the newest session at its (torrent, address key, port); discoveries merge into that row. */

@@ -46,6 +46,9 @@ const SESSION_COLUMNS = `id, address, address_key, port, peer_id, client, client
 
 export class SessionWriter {
   readonly crossings: CrossingCounts = { confirmed: 0, restart: 0, suspect: 0 };
+  /** Sessions "reported by the peer" (first seen complete, `complete_ago` inside the run) by this writer. */
+  reported = 0;
+  private readonly runStartedAtMs: number;
   private readonly s: ReturnType<typeof prepare>;
 
   constructor(
@@ -58,6 +61,7 @@ export class SessionWriter {
     private readonly maxRate: number,
   ) {
     this.s = prepare(db);
+    this.runStartedAtMs = Date.parse(runStartedAt);
   }
 
   write(r: ContactResult, source: PeerSource | null, torrent: TorrentFacts): void {
@@ -127,6 +131,8 @@ export class SessionWriter {
     }
 
     const first = row.first_pieces === null ? states[0] : null;
+    const reportedAt = first ? reportedCompletion(first, threshold, r.completeAgo, this.runStartedAtMs) : null;
+    if (reportedAt !== null) this.reported++;
     const open = states[0];
     const end = states[states.length - 1];
     let maxSpeed = row.max_speed;
@@ -144,6 +150,7 @@ export class SessionWriter {
       crossing ? this.iso.format(crossing.state.at) : null, crossing?.state.pieces ?? null, crossing ? threshold : null,
       crossing?.cls ?? null, crossing?.reason ?? null, crossedObservation,
       maxSpeed, mergeSources(row.sources, sourceText), where.country, where.continent, where.city,
+      reportedAt === null ? null : this.iso.format(reportedAt),
       row.id,
     );
   }
@@ -162,6 +169,16 @@ export class SessionWriter {
     );
     return this.load(Number(info.lastInsertRowid));
   }
+}
+
+/**
+ * When a session first seen complete says it completed (`complete_ago`, libtorrent), if that is inside the
+ * run: the peer's own word, its own class beside the confirmed downloads (README "What counts").
+ */
+export function reportedCompletion(first: ObservedState, thresholdPieces: number, completeAgo: number | null, runStartedAt: number): number | null {
+  if (completeAgo === null || first.pieces < thresholdPieces) return null;
+  const at = first.at - completeAgo * 1000;
+  return at >= runStartedAt ? at : null;
 }
 
 /** The states a contact read, in order: its opening state, the crossing inside it, its end. */
@@ -211,7 +228,8 @@ function prepare(db: Sqlite.Database) {
         crossed_at = coalesce(crossed_at, ?), crossed_pieces = coalesce(crossed_pieces, ?), crossed_threshold = coalesce(crossed_threshold, ?),
         crossing_class = coalesce(crossing_class, ?), suspect_reason = coalesce(suspect_reason, ?), crossed_observation = coalesce(crossed_observation, ?),
         max_speed = ?, visits = visits + 1, sources = ?,
-        country = coalesce(country, ?), continent = coalesce(continent, ?), city = coalesce(city, ?)
+        country = coalesce(country, ?), continent = coalesce(continent, ?), city = coalesce(city, ?),
+        reported_complete_at = coalesce(reported_complete_at, ?)
       WHERE id = ?`),
   };
 }

@@ -30,6 +30,8 @@ export interface ExtensionHandshake {
   uploadOnly: boolean;
   /** `metadata_size` (BEP 9). */
   metadataSize: number | null;
+  /** `complete_ago` (libtorrent): seconds since the peer completed the torrent; null when absent or -1 (never). */
+  completeAgo: number | null;
   /** `m`: extension name → the id the peer wants for it; 0 (disabled) is left out. Null when `m` is absent. */
   extensions: Record<string, number> | null;
 }
@@ -109,9 +111,15 @@ export function parseExtensionHandshake(payload: Buffer): ExtensionHandshake | n
     listenPort: port !== null && port >= 1 && port <= 65535 ? port : null,
     yourIp: ipText(d.yourip),
     uploadOnly: int(d.upload_only) === 1,
+    completeAgo: completeAgoOf(int(d.complete_ago)),
     metadataSize: size !== null && size > 0 ? size : null,
     extensions,
   };
+}
+
+/** Seconds since completion, within a plausible range (a year); -1 and nonsense are null. */
+function completeAgoOf(n: number | null): number | null {
+  return n !== null && n >= 0 && n <= 366 * 86_400 ? n : null;
 }
 
 /** lt_donthave payload (4-byte piece index); null when malformed. */

@@ -54,7 +54,7 @@ test('text: one readable table per section, numbers formatted', () => {
 test('csv: one file per table, a header row, quoting that round-trips', () => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-csv-'));
   const paths = writeCsvTables(reportTables(report), dir);
-  const names = ['torrents-measured', 'sets', 'torrents', 'trackers', 'sources', 'outcomes', 'clients', 'countries', 'country-speeds', 'networks',
+  const names = ['torrents-measured', 'sets', 'torrents', 'classes', 'trackers', 'sources', 'outcomes', 'clients', 'countries', 'country-speeds', 'networks',
     'speeds', 'speed-histogram', 'runs'];
   assert.deepEqual(paths.map((p) => p.slice(dir.length + 1)), names.map((n) => `${n}.csv`));
   const read = (name: string) => parseCsv(readFileSync(join(dir, `${name}.csv`), 'utf8'));

@@ -54,8 +54,8 @@ test('table 5.6 per torrent: confirmed by crossed_at, reported = growth of the b
 test('table 5.6 per set: sums, ratio of the sums', () => {
   const r = report();
   assert.deepEqual(r.sets, [
-    { set: 'A', torrents: 2, confirmed: 3, reportedDownloaded: 5, ratio: 3 / 5, uniquePeers: 5, peersDiscovered: 5, seeders: 7, leechers: 5 },
-    { set: 'B', torrents: 1, confirmed: 0, reportedDownloaded: null, ratio: null, uniquePeers: 1, peersDiscovered: 2, seeders: 7, leechers: 7 },
+    { set: 'A', torrents: 2, confirmed: 3, restarts: 0, suspect: 0, reportedByPeer: 0, reportedDownloaded: 5, ratio: 3 / 5, uniquePeers: 5, peersDiscovered: 5, seeders: 7, leechers: 5 },
+    { set: 'B', torrents: 1, confirmed: 0, restarts: 0, suspect: 0, reportedByPeer: 0, reportedDownloaded: null, ratio: null, uniquePeers: 1, peersDiscovered: 2, seeders: 7, leechers: 7 },
   ]);
 });
 

@@ -17,6 +17,7 @@ export function contactResult(over: Partial<ContactResult>): ContactResult {
     crossedAt: null,
     crossedPieces: null,
     uploadOnly: false,
+    completeAgo: null,
     peerId: Buffer.from('-TR3000-abcdefghijkl'),
     clientVersion: null,
     listenPort: null,

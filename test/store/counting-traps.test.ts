@@ -166,3 +166,17 @@ test('evidence: state changes only; an unchanged seed adds nothing after its fir
   assert.equal(s.q<{ phase: string }>('SELECT phase FROM observations WHERE id = ?', fact.crossed_observation)[0].phase, 'cross');
   s.db.close();
 });
+
+test('reported by the peer: first seen complete, complete_ago inside the run; its own column, never confirmed', async () => {
+  const s = await store();
+  const { writer, contact } = s.open(98, T0);
+  contact(30, { ip: '81.2.69.80', openingPieces: 100, completeAgo: 600 }); // completed 20 minutes into the run
+  contact(30, { ip: '81.2.69.81', openingPieces: 100, completeAgo: 7200 }); // completed before the run
+  contact(30, { ip: '81.2.69.82', openingPieces: 50, completeAgo: 60 }); // says so but is below: ignored
+  writer.flush();
+  const rows = s.q<{ reported_complete_at: string | null }>('SELECT reported_complete_at FROM peers ORDER BY id');
+  assert.deepEqual(rows.map((r) => r.reported_complete_at), [new Date(T0 + 20 * MIN + 100).toISOString(), null, null]);
+  assert.equal(s.count('confirmed_downloads'), 0);
+  assert.equal(s.count('crossings'), 0);
+  s.db.close();
+});

@@ -32,6 +32,7 @@ test('parse a qBittorrent-like extension handshake', () => {
     listenPort: 6881,
     yourIp: '127.0.0.1',
     uploadOnly: false,
+    completeAgo: 1,
     metadataSize: 31235,
     extensions: { lt_donthave: 7, upload_only: 3, ut_holepunch: 4, ut_metadata: 2, ut_pex: 1 },
   });
@@ -50,6 +51,7 @@ test('extension handshake garbage: not a dict is null, wrong field types are ign
     listenPort: null,
     yourIp: null,
     uploadOnly: true,
+    completeAgo: null,
     metadataSize: null,
     extensions: { __proto__x: 1 },
   });

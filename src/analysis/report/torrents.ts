@@ -36,6 +36,15 @@ export function buildTorrents(db: Database, p: Params): TorrentReport[] {
   const confirmedBy = countMap(queryAll(db, p,
     `SELECT torrent_id k, count(*) n FROM confirmed_downloads WHERE ${inWindow('crossed_at')} AND ${inSet('torrent_id')} GROUP BY torrent_id`,
   ));
+  // beside the headline, never in it (README "What counts"); databases of an older btda have neither
+  const byClass = (cls: string) => db.hasColumn('peers', 'crossing_class') ? countMap(queryAll(db, p,
+    `SELECT torrent_id k, count(*) n FROM peers WHERE crossing_class = '${cls}' AND ${inWindow('crossed_at')} AND ${inSet('torrent_id')} GROUP BY torrent_id`,
+  )) : new Map<unknown, number>();
+  const restartsBy = byClass('restart');
+  const suspectBy = byClass('suspect');
+  const reportedByPeerBy = db.hasColumn('peers', 'reported_complete_at') ? countMap(queryAll(db, p,
+    `SELECT torrent_id k, count(*) n FROM peers WHERE reported_complete_at IS NOT NULL AND ${inWindow('reported_complete_at')} AND ${inSet('torrent_id')} GROUP BY torrent_id`,
+  )) : new Map<unknown, number>();
   const peerCounts = new Map<number, { discovered: number; evaluated: number }>();
   for (const r of queryAll<{ torrent_id: number; discovered: number; evaluated: number }>(db, p,
     `SELECT p.torrent_id, sum(${inWindow('p.discovered_at')}) discovered, sum(${EVALUATED}) evaluated
@@ -65,6 +74,9 @@ export function buildTorrents(db: Database, p: Params): TorrentReport[] {
       totalSize: t.total_size,
       thresholdPieces: t.threshold_pieces,
       confirmed,
+      restarts: restartsBy.get(t.id) ?? 0,
+      suspect: suspectBy.get(t.id) ?? 0,
+      reportedByPeer: reportedByPeerBy.get(t.id) ?? 0,
       reportedDownloaded: reported,
       bestTracker: best?.tracker ?? null,
       reportedLatest: best?.latestDownloaded ?? null,
@@ -95,6 +107,9 @@ export function buildSets(torrents: TorrentReport[]): SetReport[] {
         set,
         torrents: ts.length,
         confirmed,
+        restarts: sum(ts.map((t) => t.restarts)),
+        suspect: sum(ts.map((t) => t.suspect)),
+        reportedByPeer: sum(ts.map((t) => t.reportedByPeer)),
         reportedDownloaded: reported,
         ratio: ratio(confirmed, reported),
         uniquePeers: sum(ts.map((t) => t.uniquePeers)),

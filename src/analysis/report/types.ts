@@ -61,6 +61,12 @@ export interface TorrentReport {
   thresholdPieces: number | null;
   /** Confirmed downloads (view confirmed_downloads) with crossed_at in the window. */
   confirmed: number;
+  /** Beside the headline: crossings across a restart of the same client (class restart) in the window. */
+  restarts: number;
+  /** Beside the headline: suspect crossings (too fast, or upload_only while below) in the window. */
+  suspect: number;
+  /** Beside the headline: sessions first seen complete whose `complete_ago` puts their completion in a run, in the window. */
+  reportedByPeer: number;
   /** Growth (highest − first) of `downloaded` of the best tracker (the largest growth); null without any scrape number. */
   reportedDownloaded: number | null;
   bestTracker: string | null;
@@ -89,6 +95,9 @@ export interface SetReport {
   set: string | null;
   torrents: number;
   confirmed: number;
+  restarts: number;
+  suspect: number;
+  reportedByPeer: number;
   /** Sum of the torrents' reportedDownloaded (torrents without scrape numbers add nothing). */
   reportedDownloaded: number | null;
   ratio: number | null;

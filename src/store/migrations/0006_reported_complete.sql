@@ -1,0 +1,1 @@
+ALTER TABLE `peers` ADD `reported_complete_at` text;
