@@ -95,7 +95,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   importInputs(db, config, log);
   db.setThreshold(config.threshold);
-  const torrents = db.torrents();
+  // `run --set A` measures set A only (and labels what it imports A)
+  const torrents = db.torrents(config.setLabel);
   const contactTorrents = new Map<number, ContactTorrent>();
   const byHash = new Map<string, ContactTorrent>();
   /** HASH('req2', info hash) as hex → torrent: how an encrypted inbound handshake names its torrent. */
@@ -115,7 +116,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     torrentFacts.set(t.id, { pieceSize: t.pieceSize, thresholdPieces: ct.thresholdPieces });
   };
   for (const t of torrents) if (t.pieces !== null) registerContactTorrent({ ...t, pieces: t.pieces });
-  log.info(`run ${runId}: ${torrents.length} torrents, database ${config.db}`);
+  log.info(`run ${runId}: ${torrents.length} torrents${config.setLabel ? ` of set ${config.setLabel}` : ''}, database ${config.db}`);
 
   const writer = new ResultWriter(db, {
     runId,
@@ -305,6 +306,11 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       db.endRun(runId, flushed ? exitReason : `${exitReason}; results not written`, Date.now());
     } catch (err) {
       log.error(`cannot record the end of run ${runId}: ${(err as Error).message}`);
+    }
+    try {
+      db.checkpoint(); // the .sqlite file alone holds the whole run, even while an analyst has it open
+    } catch (err) {
+      log.warn(`cannot checkpoint ${config.db}: ${(err as Error).message}`);
     }
     db.close();
     lock.release();

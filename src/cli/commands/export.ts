@@ -2,7 +2,7 @@
 // streamed row by row.
 import type { Options } from 'yargs';
 import { exportTables, type ExportFormat } from '../../analysis/export.ts';
-import { Database } from '../../store/database.ts';
+import { openForReading } from '../open-database.ts';
 import { formatBytes } from '../format.ts';
 import { resolveConfig, yargsOptions } from '../options.ts';
 
@@ -16,7 +16,7 @@ export function exportOptions(): Record<string, Options> {
 
 export async function exportCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv);
-  const db = Database.open(config.db, { readonly: true });
+  const db = openForReading(config.db);
   try {
     exportTables(db, argv.format as ExportFormat, String(argv.out), (f) =>
       process.stdout.write(`wrote ${f.path}: ${f.rows.toLocaleString('en-US')} rows, ${formatBytes(f.bytes)}\n`));

@@ -10,7 +10,7 @@ import { buildReport, type Report } from '../../analysis/report.ts';
 import { buildSeries } from '../../analysis/series.ts';
 import { formatCell, reportTables, type ReportTable } from '../../analysis/tables.ts';
 import { parseWindow, WindowError } from '../../analysis/window.ts';
-import { Database } from '../../store/database.ts';
+import { openForReading } from '../open-database.ts';
 import { formatTable } from '../format.ts';
 import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
 
@@ -20,12 +20,11 @@ const DEFAULT_OUT = 'report';
 
 export function reportOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['db', 'setLabel']),
-    set: { ...yargsOptions(['setLabel']).set, describe: 'only the torrents of this set' },
+    ...yargsOptions(['db', 'setLabel'], { setLabel: 'only the torrents of this set' }),
     format: { type: 'string', choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
     out: { type: 'string', describe: `folder for the output files (csv and html: default ${DEFAULT_OUT}/; text and json: stdout)` },
-    since: { type: 'string', describe: 'only what happened at or after this ISO date/time (UTC unless an offset is given)' },
-    until: { type: 'string', describe: 'only what happened before this ISO date/time' },
+    since: { type: 'string', requiresArg: true, describe: 'only what happened at or after this date/time, e.g. 2026-11-22 or 2026-11-22T18:00 (ISO 8601, UTC unless an offset is given)' },
+    until: { type: 'string', requiresArg: true, describe: 'only what happened before this date/time (ISO 8601, like --since)' },
   };
 }
 
@@ -40,7 +39,7 @@ export async function reportCommand(argv: Record<string, unknown>): Promise<numb
   const format = (argv.format ?? 'text') as ReportFormat;
   const out = typeof argv.out === 'string' && argv.out !== '' ? argv.out : undefined;
   const opts = { window, setLabel: config.setLabel ?? null };
-  const db = Database.open(config.db, { readonly: true });
+  const db = openForReading(config.db);
   try {
     const report = buildReport(db, opts);
     const tables = reportTables(report);
