@@ -139,7 +139,7 @@ function parseValue(s: Setting, raw: unknown, where: string): unknown {
     throw new ConfigError(`${where}: ${why} (got ${JSON.stringify(raw)})`);
   };
   // `--no-db` and friends: only switches have an "off"
-  if (raw === false && s.kind !== 'bool') return bad('needs a value');
+  if ((Array.isArray(raw) ? raw.at(-1) : raw) === false && s.kind !== 'bool') return bad('needs a value');
   const text = Array.isArray(raw) ? String(raw.at(-1)) : String(raw);
   const number = () => (text.trim() === '' ? NaN : Number(text));
   switch (s.kind) {
