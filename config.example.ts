@@ -1,7 +1,7 @@
 // btda configuration: copy to my-config.ts, change what you need, run `btda --config my-config.ts`.
 // Every value here is the default. Every setting also has a flag (shown in brackets); a flag given on the
 // command line wins over the config file. Durations are seconds. The 2015 tool's values are quoted where
-// they were the starting point (../shared/SPEC.md).
+// they were the starting point (the thesis behind btda).
 import type { Config } from './src/config.ts';
 
 const config: Partial<Config> = {

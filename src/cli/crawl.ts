@@ -53,7 +53,7 @@ export interface CrawlSummary extends CrawlProgress {
   exitReason: string;
 }
 
-/** Our peer id: Azureus style, "-BD0100-" + 12 random bytes. */
+/** Our peer id: Azureus style, "-BD" + major and minor version as two digits each + "-" + 12 random bytes ("-BD0001-" for 0.1.x). */
 export function makePeerId(): Buffer {
   const [major, minor] = VERSION.split('.').map((n) => Number(n) % 100);
   const prefix = `-BD${String(major).padStart(2, '0')}${String(minor).padStart(2, '0')}-`;

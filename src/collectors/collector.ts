@@ -8,7 +8,7 @@ export interface PeerAddress {
   port: number;
 }
 
-/** What a collector may do with what it found. Provided by the pipeline (src/cli/pipeline.ts). */
+/** What a collector may do with what it found. Provided by the crawl (src/cli/crawl.ts). */
 export interface CollectorContext {
   /** Queue the peers of one request; returns how many were new to this run and how many were known. */
   addPeers(torrentId: number, peers: PeerAddress[], source: PeerSource): { new: number; duplicates: number };

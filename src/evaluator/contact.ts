@@ -395,8 +395,6 @@ class Contact {
       const r = this.result;
       r.clientVersion = hs.clientVersion ?? r.clientVersion;
       r.listenPort = hs.listenPort ?? r.listenPort;
-      r.metadataSize = hs.metadataSize ?? r.metadataSize;
-      if (hs.extensions) r.extensions = { ...r.extensions, ...hs.extensions };
       return true;
     }
     if (extId === OUR_EXTENSION_IDS.ut_pex) {
