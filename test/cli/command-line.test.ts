@@ -157,3 +157,13 @@ test('--db with a URL gets one clear line and exit 2, and no folder named "postg
   assert.doesNotMatch(r.stderr, /secret/, 'the password is not echoed');
   assert.deepEqual(readdirSync(dir), []);
 });
+
+test('every setting has its flag in the README table and in config.example.ts', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const example = readFileSync(EXAMPLE, 'utf8');
+  for (const s of SETTINGS) {
+    assert.match(readme, new RegExp(`^\\| \`--${s.flag}[ \`,]`, 'm'), `README lacks --${s.flag}`);
+    assert.ok(example.includes(`[--${s.flag}`), `config.example.ts lacks --${s.flag}`);
+  }
+});
