@@ -4,12 +4,11 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database } from '../store/database.ts';
-import { ConfigError } from './options.ts';
 
 /** An existing btda database, read-only. */
 export function openForReading(path: string): Database {
   if (path !== ':memory:' && !existsSync(path)) {
-    throw new ConfigError(`--db: no database at ${path} (btda add or btda run creates one)`);
+    throw new Error(`cannot open database ${path}: no such file (btda add or btda run creates one)`);
   }
   const db = Database.open(path, { readonly: true });
   checkBtdaDatabase(db, path);

@@ -48,8 +48,8 @@ test('--db: writing commands create the folder; reading commands need an existin
   for (const command of [['torrents'], ['report'], ['export', '--format', 'csv', '--out', join(dir, 'out')]]) {
     const typo = join(dir, 'typo.sqlite');
     const r = await runCli([...command, '--db', typo]);
-    assert.equal(r.code, 2, `${command[0]}: ${r.stderr}`);
-    assert.equal(r.stderr, `btda: --db: no database at ${typo} (btda add or btda run creates one)\n`);
+    assert.equal(r.code, 1, `${command[0]}: ${r.stderr}`);
+    assert.equal(r.stderr, `btda: cannot open database ${typo}: no such file (btda add or btda run creates one)\n`);
     assert.equal(existsSync(typo), false, `${command[0]} created an empty database`);
   }
 
