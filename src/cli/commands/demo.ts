@@ -22,8 +22,8 @@ export const DEMO_MIN_S = 10;
 export const DEMO_MAX_S = 600;
 
 export const demoOptions = {
-  duration: { type: 'string', requiresArg: true, default: '60s', describe: `length of the demo (${DEMO_MIN_S}s to ${DEMO_MAX_S / 60}m) [duration]` },
-  db: { type: 'string', requiresArg: true, describe: 'SQLite database of the demo (default: a new one in a temporary folder, kept)' },
+  duration: { requiresArg: true, default: '60s', describe: `length of the demo (${DEMO_MIN_S}s to ${DEMO_MAX_S / 60}m) [duration]` },
+  db: { requiresArg: true, describe: 'SQLite database of the demo (default: a new one in a temporary folder, kept)' },
 } as const;
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));

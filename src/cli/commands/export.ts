@@ -9,8 +9,8 @@ import { resolveConfig, yargsOptions } from '../options.ts';
 export function exportOptions(): Record<string, Options> {
   return {
     ...yargsOptions(['db']),
-    format: { type: 'string', choices: ['csv', 'jsonl'], demandOption: true, describe: 'CSV with a header row, or one JSON object per line' },
-    out: { type: 'string', demandOption: true, describe: 'folder for the files (created if needed)' },
+    format: { choices: ['csv', 'jsonl'], demandOption: true, describe: 'CSV with a header row, or one JSON object per line' },
+    out: { requiresArg: true, demandOption: true, describe: 'folder for the files (created if needed)' },
   };
 }
 

@@ -21,10 +21,10 @@ const DEFAULT_OUT = 'report';
 export function reportOptions(): Record<string, Options> {
   return {
     ...yargsOptions(['db', 'setLabel'], { setLabel: 'only the torrents of this set' }),
-    format: { type: 'string', choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
-    out: { type: 'string', describe: `folder for the output files (csv and html: default ${DEFAULT_OUT}/; text and json: stdout)` },
-    since: { type: 'string', requiresArg: true, describe: 'only what happened at or after this date/time, e.g. 2026-11-22 or 2026-11-22T18:00 (ISO 8601, UTC unless an offset is given)' },
-    until: { type: 'string', requiresArg: true, describe: 'only what happened before this date/time (ISO 8601, like --since)' },
+    format: { choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
+    out: { requiresArg: true, describe: `folder for the output files (csv and html: default ${DEFAULT_OUT}/; text and json: stdout)` },
+    since: { requiresArg: true, describe: 'only what happened at or after this date/time, e.g. 2026-11-22 or 2026-11-22T18:00 (ISO 8601, UTC unless an offset is given)' },
+    until: { requiresArg: true, describe: 'only what happened before this date/time (ISO 8601, like --since)' },
   };
 }
 
