@@ -1,31 +1,35 @@
-// btda configuration: copy to my-config.ts, change what you need, run `btda --config my-config.ts`.
-// Every value here is the default. Every setting also has a flag (shown in brackets); a flag given on the
-// command line wins over the config file. Durations are seconds. The 2015 tool's values are quoted where
-// they were the starting point (../shared/SPEC.md).
-import type { Config } from './src/config.ts';
+// btda configuration: copy to my-config.ts (any folder), change what you need, run
+// `btda --config my-config.ts`. Every value here is the default; leave out what you do not change.
+// Every setting also has a flag (shown in brackets); a flag given on the command line wins over the file.
+// Durations take a unit, as on the command line: '500ms', '6s', '5m', '1h30m', '1d'; a plain number is
+// seconds (flushIntervalMs: milliseconds). The 2015 tool's values are quoted where they were the starting
+// point (the thesis behind btda). A .js file or a .json file with the same keys works too.
+import type { ConfigFile } from './src/config.ts';
 
-const config: Partial<Config> = {
+const config: ConfigFile = {
   // --- storage ---
   /** [--db] SQLite database file. Scheduled runs append to the same file. */
   db: 'data/btda.sqlite',
   /** [--store-ip] Store raw IP addresses. Off by default: peers are stored as their /24 (IPv4) or /48 (IPv6)
-   *  network plus a keyed hash that tells hosts apart. Only turn on where the law and your ethics board allow. */
+   *  network plus a keyed hash that tells hosts apart, and --debug lines show the network too. Only turn on
+   *  where the law and your ethics board allow. The peer id is stored raw either way (README, Privacy). */
   storeIp: false,
   /** [--key-file] Secret key of the address hash. Empty (default): `btda.key` beside the database, created
    *  with a new database. Keep it out of shared copies of the database: with it a /24 has only 256 candidates.
    *  The database records the key's fingerprint: a run with another key, or without the key once the database
    *  has peers, stops with one line (exit 2) instead of silently splitting every peer's history. */
   keyFile: '',
-  /** [--flush-interval] Milliseconds of results kept in memory before they are written (in one transaction).
-   *  This is the most a crash (kill -9, power loss aside) can lose. */
-  flushIntervalMs: 1000,
+  /** [--flush-interval] How long results are kept in memory before they are written (in one transaction).
+   *  This is the most a crash (kill -9, power loss aside) can lose. A plain number is milliseconds. */
+  flushIntervalMs: '1s',
 
   // --- what is measured ---
   /** [--input] Folder scanned recursively for .torrent files at the start of every run (2015: input/). */
   inputPath: 'input',
   /** [--magnet-file] Magnet links, one per line, imported at the start of every run (2015: magnet.txt). */
   magnetFile: 'magnet.txt',
-  /** [--set] Set label given to newly imported torrents (the thesis compared sets A, B, C). */
+  /** [--set] Set label given to newly imported torrents (the thesis compared sets A, B, C); `btda run` with a
+   *  set measures only the torrents of that set. Not set: imports get no label, and run measures all. */
   setLabel: undefined,
   /** [--threshold] Share of pieces (0..1) at which a peer counts as complete: it needs ceil(threshold × pieces)
    *  pieces. 0.98, as in 2015, tolerates clients that announce a few pieces late or skip unwanted files. */
@@ -38,19 +42,20 @@ const config: Partial<Config> = {
 
   // --- evaluation of peers ---
   /** [--active] Outgoing contacts in flight at once. 2015: 1024 threads (512 in the thesis run). Async I/O
-   *  makes this cheap; the limit is file descriptors (ulimit -n) and what the network tolerates. 0 = none. */
+   *  makes this cheap; the limit is file descriptors (ulimit -n) and what the network tolerates. 0 = none.
+   *  btda reads ulimit -n at start and lowers --active (and --max-incoming) to fit, with one warning. */
   active: 512,
-  /** [--timeout] Seconds a peer may stay quiet after its last message before the contact ends. 2015: 6 s,
+  /** [--timeout] How long a peer may stay quiet after its last message before the contact ends. 2015: 6 s,
    *  because 93.9% of the longest waits for one message were below 6 s (thesis fig. 5.1). */
-  timeout: 6,
-  /** [--connect-timeout] Seconds for the TCP connect plus the peer's handshake. */
-  connectTimeout: 6,
-  /** [--contact-limit] Hard limit on one contact in seconds, whatever the peer sends. */
-  contactLimit: 60,
-  /** [--stop-grace] Seconds the contacts in flight may still take when the run stops (--duration, SIGINT,
+  timeout: '6s',
+  /** [--connect-timeout] Time for the TCP connect plus the peer's handshake. */
+  connectTimeout: '6s',
+  /** [--contact-limit] Hard limit on one contact, whatever the peer sends. */
+  contactLimit: '1m',
+  /** [--stop-grace] Time the contacts in flight may still take when the run stops (--duration, SIGINT,
    *  SIGTERM). Then they are cut short: what they read is kept (a peer whose state was read counts as a
    *  success), the others count as `stopped`. Bounds the time a stop takes, whatever --contact-limit is. */
-  stopGrace: 3,
+  stopGrace: '3s',
   /** [--encryption] MSE/PE, the encrypted handshake most clients offer and some require (a transmission set to
    *  "require encryption" closes a plaintext handshake at once; the 2015 tool lost 21% of inbound peers as
    *  "unknown protocol"). 'fallback': plaintext first, and encrypted again in the same visit when the peer
@@ -65,26 +70,26 @@ const config: Partial<Config> = {
   pex: true,
   /** [--max-messages] Messages read per contact at most (2015: 256). */
   maxMessages: 256,
-  /** [--opening-grace] Seconds after the first bitfield during which `have` messages still belong to the
+  /** [--opening-grace] Time after the first bitfield during which `have` messages still belong to the
    *  opening state: many clients send a "lazy" bitfield and add the left-out pieces as haves at once. */
-  openingGrace: 1,
-  /** [--revisit-delay] Seconds until a peer below the threshold is visited again (2015: 300 s). */
-  revisitDelay: 300,
+  openingGrace: '1s',
+  /** [--revisit-delay] Time until a peer below the threshold is visited again (2015: 300 s). */
+  revisitDelay: '5m',
   /** [--revisit-complete] Keep visiting peers that crossed the threshold (off: they are done). */
   revisitComplete: false,
   /** [--max-failures] Failed contacts in a row after which a peer is retired until a collector reports it
    *  again. The 2015 tool dropped a peer after one failure and lost ~85% of peers that way. */
   maxFailures: 4,
-  /** [--retry-delay] Seconds before the first retry of a failed contact; doubles with each failure. */
-  retryDelay: 60,
+  /** [--retry-delay] Time before the first retry of a failed contact; doubles with each failure. */
+  retryDelay: '1m',
 
   // --- collection of peers ---
-  /** [--tracker-interval] Seconds between announces to each tracker (2015: 300 s). A tracker's own
+  /** [--tracker-interval] Time between announces to each tracker (2015: 300 s). A tracker's own
    *  `min interval` wins when it is longer (logged). Scrapes run on the same schedule, on a loop of their
    *  own (batches of 74 hashes over UDP, 50 over HTTP). A tracker that does not answer backs off as a
    *  whole (interval, 2×, 4×, ... up to 1 h), then one request probes it. Each tracker is asked over each
    *  address family its host has (A and AAAA). */
-  trackerInterval: 300,
+  trackerInterval: '5m',
   /** [--numwant] Peers asked of a tracker per announce. */
   numwant: 200,
   /** [--dht] Run our own DHT node and look up peers there (BEP 5). */
@@ -107,8 +112,8 @@ const config: Partial<Config> = {
    * lookup per torrent and interval.
    */
   dhtScrape: true,
-  /** [--dht-interval] Seconds between DHT lookups of each torrent (2015: 300 s). */
-  dhtInterval: 300,
+  /** [--dht-interval] Time between DHT lookups of each torrent (2015: 300 s). */
+  dhtInterval: '5m',
   /** [--passive] Accept inbound connections: peers behind NAT can only be measured when they dial us. */
   passive: false,
   /** [--port] TCP port of the inbound listener, and the port told to trackers. Without --passive btda
@@ -135,10 +140,10 @@ const config: Partial<Config> = {
   exclude: '',
 
   // --- run control and output ---
-  /** [--duration] Seconds the run lasts (also 90m, 2h, 1d); 0 = until SIGINT/SIGTERM. */
+  /** [--duration] How long the run lasts ('90m', '2h', '1d'); 0 = until SIGINT/SIGTERM. */
   duration: 0,
-  /** [--stats-interval] Seconds between rows of the `statistics` table (2015: 300 s). */
-  statsInterval: 300,
+  /** [--stats-interval] Time between rows of the `statistics` table (2015: 300 s). */
+  statsInterval: '5m',
   /**
    * [--geoip] MaxMind City or Country .mmdb file for country/continent/city. Empty = the built-in country database
    * (@ip-location-db/geo-whois-asn-country-mmdb, CC0, installed with btda); 'none' = no geolocation.
@@ -146,7 +151,8 @@ const config: Partial<Config> = {
   geoipDb: '',
   /** [--log] Append log lines to this file instead of standard error. */
   log: '',
-  /** [--debug] Debug logging. */
+  /** [--debug] Debug logging: every contact, DHT and listener event, and the settings the run uses. Peer
+   *  addresses in it are written as their network (81.2.69.0/24) unless storeIp is on. */
   debug: false,
   /** [--quiet] Warnings and errors only. */
   quiet: false,

@@ -1,6 +1,6 @@
 // The one typed configuration of btda. Every value is documented (unit, default, why) in
 // config.example.ts at the top of the repository; every value also has a command-line flag
-// (src/cli/options.ts). Durations are seconds unless the name says otherwise.
+// (src/cli/options.ts). Durations are seconds unless the name says otherwise (flushIntervalMs).
 import { dirname, join } from 'node:path';
 
 /**
@@ -112,6 +112,12 @@ export interface Config {
   /** No progress line and no informational logging. */
   quiet: boolean;
 }
+
+/**
+ * What a config file holds: any Config value, and for time settings also a duration text with a unit
+ * ('500ms', '6s', '5m', '1h30m'), as on the command line.
+ */
+export type ConfigFile = { [K in keyof Config]?: Config[K] extends number ? number | string : Config[K] };
 
 export const DEFAULT_DHT_BOOTSTRAP = [
   'router.bittorrent.com:6881',

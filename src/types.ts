@@ -20,14 +20,6 @@ export interface Torrent {
   source: string;
 }
 
-/** A collector found a peer of a torrent. */
-export interface PeerFound {
-  torrentId: number;
-  ip: string;
-  port: number;
-  source: PeerSource;
-}
-
 /** One collection step (announce, lookup, listener interval, peers file), a row of `requests`. */
 export interface RequestLog {
   torrentId: number | null;
@@ -108,10 +100,6 @@ export interface ContactResult {
   messages: number;
   /** A `port` message (BEP 5): the peer's DHT node port. */
   dhtPort: number | null;
-  /** Extension handshake `metadata_size`, when sent. */
-  metadataSize: number | null;
-  /** Extension ids the peer announced in its extension handshake `m`. */
-  extensions: Record<string, number> | null;
   /** The contact spoke MSE/PE (the encrypted handshake) with the peer. */
   encrypted: boolean;
   /** Peers the peer told us about in ut_pex messages (BEP 11), when any. */

@@ -64,7 +64,7 @@ async function once(): Promise<{ discovered: Phase; contact: Phase; revisit: Pha
       torrentId: torrent.id, ip: peers[i].ip, port: peers[i].port, event: visit === 0 ? 'first' : 'later', reason: 'success',
       startedAt, endedAt: startedAt + 40, openingPieces: opening, openedAt: startedAt + 20, endPieces: Math.min(PIECES, opening + 3),
       crossedAt: null, crossedPieces: null, uploadOnly: false, completeAgo: null, peerId, clientVersion: null, listenPort: null, longestWaitMs: 20, messages: 4, dhtPort: null,
-      metadataSize: null, extensions: null, encrypted: false, pexPeers: null,
+      encrypted: false, pexPeers: null,
     };
   };
   const stall = new StallMonitor();

@@ -58,7 +58,7 @@ export interface CrawlSummary extends CrawlProgress {
   exitReason: string;
 }
 
-/** Our peer id: Azureus style, "-BD0100-" + 12 random bytes. */
+/** Our peer id: Azureus style, "-BD" + major and minor version as two digits each + "-" + 12 random bytes ("-BD0001-" for 0.1.x). */
 export function makePeerId(): Buffer {
   const [major, minor] = VERSION.split('.').map((n) => Number(n) % 100);
   const prefix = `-BD${String(major).padStart(2, '0')}${String(minor).padStart(2, '0')}-`;
@@ -107,7 +107,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   importInputs(db, config, log);
   db.setThreshold(config.threshold);
-  const torrents = db.torrents();
+  // `run --set A` measures set A only (and labels what it imports A)
+  const torrents = db.torrents(config.setLabel);
   const contactTorrents = new Map<number, ContactTorrent>();
   const byHash = new Map<string, ContactTorrent>();
   /** HASH('req2', info hash) as hex → torrent: how an encrypted inbound handshake names its torrent. */
@@ -127,7 +128,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     torrentFacts.set(t.id, { pieceSize: t.pieceSize, thresholdPieces: ct.thresholdPieces });
   };
   for (const t of torrents) if (t.pieces !== null) registerContactTorrent({ ...t, pieces: t.pieces });
-  log.info(`run ${runId}: ${torrents.length} torrents, database ${config.db}`);
+  log.info(`run ${runId}: ${torrents.length} torrents${config.setLabel ? ` of set ${config.setLabel}` : ''}, database ${config.db}`);
 
   const writer = new ResultWriter(db, {
     runId,
@@ -342,6 +343,11 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       db.endRun(runId, flushed ? exitReason : `${exitReason}; results not written`, Date.now());
     } catch (err) {
       log.error(`cannot record the end of run ${runId}: ${(err as Error).message}`);
+    }
+    try {
+      db.checkpoint(); // the .sqlite file alone holds the whole run, even while an analyst has it open
+    } catch (err) {
+      log.warn(`cannot checkpoint ${config.db}: ${(err as Error).message}`);
     }
     db.close();
     lock.release();

@@ -1,15 +1,16 @@
 // Command-line flags map 1:1 onto Config (src/config.ts). Precedence: defaults < --config file < flags.
 // A bad value ends the program with one line naming the flag and exit code 2 (ConfigError).
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Options } from 'yargs';
 import { AddressListError, parseCidr, readExcludeFile } from '../collectors/address-policy.ts';
 import { defaultConfig, ENCRYPTION_POLICIES, type Config } from '../config.ts';
+import { readConfigFile } from './config-file.ts';
+import { DURATION_SYNTAX, formatDuration, parseDuration, type PlainUnit } from './durations.ts';
+
+export { parseDuration } from './durations.ts';
 
 export class ConfigError extends Error {}
 
-type Kind = 'int' | 'port' | 'seconds' | 'duration' | 'fraction' | 'bool' | 'string' | 'hostports' | 'choice' | 'cidrs';
+type Kind = 'int' | 'port' | 'duration' | 'fraction' | 'bool' | 'string' | 'hostports' | 'choice' | 'cidrs';
 
 interface Setting {
   key: keyof Config;
@@ -18,6 +19,10 @@ interface Setting {
   describe: string;
   /** The values a 'choice' accepts. */
   choices?: readonly string[];
+  /** 'duration': the unit of a plain number and of the Config value (default seconds). */
+  unit?: PlainUnit;
+  /** 'duration': 0 is not allowed (a timeout or an interval of 0 makes no sense). */
+  positive?: boolean;
 }
 
 /** Every setting and its flag. Units and the reasons for the defaults: config.example.ts. */
@@ -33,123 +38,140 @@ export const SETTINGS: Setting[] = [
   { key: 'dhtState', flag: 'dht-state', kind: 'string', describe: 'file keeping the DHT routing table between runs' },
   { key: 'dht6', flag: 'dht6', kind: 'bool', describe: 'also run an IPv6 DHT node (BEP 32) on --dht-port' },
   { key: 'dhtScrape', flag: 'dht-scrape', kind: 'bool', describe: 'BEP 33 scrape after each DHT lookup' },
-  { key: 'timeout', flag: 'timeout', kind: 'seconds', describe: 'seconds of peer silence that end a contact' },
-  { key: 'connectTimeout', flag: 'connect-timeout', kind: 'seconds', describe: 'seconds for TCP connect + handshake' },
-  { key: 'contactLimit', flag: 'contact-limit', kind: 'seconds', describe: 'hard limit on one contact, seconds' },
-  { key: 'stopGrace', flag: 'stop-grace', kind: 'seconds', describe: 'seconds contacts in flight may still take when the run stops' },
+  { key: 'timeout', flag: 'timeout', kind: 'duration', positive: true, describe: 'peer silence that ends a contact' },
+  { key: 'connectTimeout', flag: 'connect-timeout', kind: 'duration', positive: true, describe: 'time for the TCP connect and the peer\'s handshake' },
+  { key: 'contactLimit', flag: 'contact-limit', kind: 'duration', positive: true, describe: 'hard limit on one contact' },
+  { key: 'stopGrace', flag: 'stop-grace', kind: 'duration', positive: true, describe: 'time contacts in flight may still take when the run stops' },
   { key: 'encryption', flag: 'encryption', kind: 'choice', choices: ENCRYPTION_POLICIES, describe: 'MSE/PE: fallback (plaintext, then encrypted), prefer (encrypted, then plaintext), off' },
-  { key: 'pex', flag: 'pex', kind: 'bool', describe: 'peer exchange: queue the peers a peer tells us about (--no-pex: off)' },
+  { key: 'pex', flag: 'pex', kind: 'bool', describe: 'peer exchange: queue the peers a peer tells us about' },
   { key: 'maxMessages', flag: 'max-messages', kind: 'int', describe: 'messages read per contact at most' },
-  { key: 'openingGrace', flag: 'opening-grace', kind: 'seconds', describe: 'seconds after the first bitfield whose haves still count as the opening state' },
+  { key: 'openingGrace', flag: 'opening-grace', kind: 'duration', positive: true, describe: 'haves this soon after the first bitfield count as the opening state' },
   { key: 'threshold', flag: 'threshold', kind: 'fraction', describe: 'share of pieces (0..1) that counts as complete' },
   { key: 'suspectRate', flag: 'suspect-rate', kind: 'int', describe: 'Mbit/s: a crossing faster than this counts as suspect, not confirmed' },
   { key: 'revisitDelay', flag: 'revisit-delay', kind: 'duration', describe: 'delay before a peer below the threshold is visited again' },
   { key: 'revisitComplete', flag: 'revisit-complete', kind: 'bool', describe: 'keep visiting peers that crossed the threshold' },
   { key: 'maxFailures', flag: 'max-failures', kind: 'int', describe: 'failed contacts in a row before a peer is retired' },
   { key: 'retryDelay', flag: 'retry-delay', kind: 'duration', describe: 'first retry delay after a failed contact (doubles)' },
-  { key: 'trackerInterval', flag: 'tracker-interval', kind: 'duration', describe: 'delay between announces to a tracker' },
+  { key: 'trackerInterval', flag: 'tracker-interval', kind: 'duration', positive: true, describe: 'delay between announces to a tracker' },
   { key: 'numwant', flag: 'numwant', kind: 'int', describe: 'peers asked of a tracker per announce' },
-  { key: 'dhtInterval', flag: 'dht-interval', kind: 'duration', describe: 'delay between DHT lookups of a torrent' },
-  { key: 'statsInterval', flag: 'stats-interval', kind: 'duration', describe: 'delay between rows of the statistics table' },
-  { key: 'duration', flag: 'duration', kind: 'duration', describe: 'run length (seconds, or 90m, 2h, 1d); 0 = until stopped' },
+  { key: 'dhtInterval', flag: 'dht-interval', kind: 'duration', positive: true, describe: 'delay between DHT lookups of a torrent' },
+  { key: 'statsInterval', flag: 'stats-interval', kind: 'duration', positive: true, describe: 'delay between rows of the statistics table' },
+  { key: 'duration', flag: 'duration', kind: 'duration', describe: 'run length; 0 = until stopped' },
   { key: 'allow', flag: 'allow', kind: 'cidrs', describe: 'dial this special-purpose range anyway (CIDR, repeatable), e.g. 127.0.0.0/8' },
   { key: 'exclude', flag: 'exclude', kind: 'string', describe: 'file of ranges never dialled (one CIDR per line, # comments)' },
   { key: 'peersFile', flag: 'peers-file', kind: 'string', describe: 'file of peers (ip:port or infohash ip:port per line)' },
   { key: 'inputPath', flag: 'input', kind: 'string', describe: 'folder of .torrent files imported at run start' },
   { key: 'magnetFile', flag: 'magnet-file', kind: 'string', describe: 'file of magnet links imported at run start' },
-  { key: 'setLabel', flag: 'set', kind: 'string', describe: 'set label of imported torrents' },
+  { key: 'setLabel', flag: 'set', kind: 'string', describe: 'set label of imported torrents; run measures only the torrents of this set' },
   { key: 'geoipDb', flag: 'geoip', kind: 'string', describe: 'MaxMind City/Country .mmdb for geolocation (default: the built-in @ip-location-db country database; none: off)' },
   { key: 'storeIp', flag: 'store-ip', kind: 'bool', describe: 'store raw IP addresses (default: anonymized)' },
   { key: 'keyFile', flag: 'key-file', kind: 'string', describe: 'secret key of the address hash' },
   { key: 'maxIncoming', flag: 'max-incoming', kind: 'int', describe: 'inbound connections open at once' },
   { key: 'maxIncomingPerIp', flag: 'max-incoming-per-ip', kind: 'int', describe: 'inbound connections from one IP at once' },
-  { key: 'flushIntervalMs', flag: 'flush-interval', kind: 'int', describe: 'most milliseconds of results kept unwritten' },
+  { key: 'flushIntervalMs', flag: 'flush-interval', kind: 'duration', unit: 'ms', positive: true, describe: 'longest time results are kept in memory unwritten' },
   { key: 'log', flag: 'log', kind: 'string', describe: 'append log lines to this file' },
   { key: 'debug', flag: 'debug', kind: 'bool', describe: 'debug logging' },
   { key: 'quiet', flag: 'quiet', kind: 'bool', describe: 'no progress line, warnings only' },
 ];
 
-/** yargs option definitions without defaults, so an absent flag does not override the config file. */
-export function yargsOptions(keys?: (keyof Config)[]): Record<string, Options> {
+/** The setting's default as --help shows it: durations with their unit ("6s", "5m"). */
+function defaultText(s: Setting): string | undefined {
+  const def = defaultConfig[s.key];
+  if (def === undefined || def === '') return undefined;
+  if (s.kind === 'duration' && typeof def === 'number') return formatDuration(s.unit === 'ms' ? def / 1000 : def);
+  if (Array.isArray(def)) return def.join(',');
+  return String(def);
+}
+
+/** What --help shows after the description: the kind of value a flag takes. */
+const VALUE_HINT: Partial<Record<Kind, string>> = { int: 'number', port: 'port', duration: 'duration', fraction: '0..1', hostports: 'host:port,...' };
+
+/**
+ * yargs option definitions without defaults, so an absent flag does not override the config file.
+ * Values stay strings for our own parser (one error line naming the flag); `describe` overrides a
+ * flag's text for one command (`--set` labels imports for `add`, filters for `torrents`).
+ */
+export function yargsOptions(keys?: (keyof Config)[], describe: Partial<Record<keyof Config, string>> = {}): Record<string, Options> {
   const out: Record<string, Options> = {
-    config: { type: 'string', describe: 'load settings from a config file (.ts, .js or .json)' },
+    config: { requiresArg: true, describe: 'load settings from a config file (.ts, .js or .json; see config.example.ts)' },
   };
   for (const s of SETTINGS) {
     if (keys && !keys.includes(s.key)) continue;
-    const def = defaultConfig[s.key];
-    out[s.flag] = {
-      type: s.kind === 'bool' ? 'boolean' : 'string',
-      describe: s.describe,
-      defaultDescription: def === undefined || def === '' ? undefined : JSON.stringify(def),
-    };
+    const hint = VALUE_HINT[s.kind] ?? (s.kind === 'choice' ? s.choices!.join('|') : undefined);
+    const text = describe[s.key] ?? s.describe;
+    out[s.flag] = s.kind === 'bool'
+      ? { type: 'boolean', describe: `${text} (--no-${s.flag}: off)`, defaultDescription: defaultText(s) }
+      : { requiresArg: true, describe: hint ? `${text} [${hint}]` : text, defaultDescription: defaultText(s) };
   }
   return out;
 }
 
+/** The --help epilogue of commands with time settings. */
+export const DURATION_HELP = `Durations: ${DURATION_SYNTAX}.`;
+
 /** Builds the Config: defaults, then the config file, then the flags given. Throws ConfigError. */
 export async function resolveConfig(argv: Record<string, unknown>): Promise<Config> {
   const config: Config = { ...defaultConfig, dhtBootstrap: [...defaultConfig.dhtBootstrap], allow: [...defaultConfig.allow] };
-  if (typeof argv.config === 'string') Object.assign(config, await loadConfigFile(argv.config));
+  if (argv.config !== undefined) Object.assign(config, await loadConfigFile(String(argv.config)));
   for (const s of SETTINGS) {
     const raw = argv[s.flag];
     if (raw === undefined) continue;
-    (config as unknown as Record<string, unknown>)[s.key] = parseValue(s, raw);
+    (config as unknown as Record<string, unknown>)[s.key] = parseValue(s, raw, `--${s.flag}`);
   }
   validate(config);
   return config;
 }
 
 async function loadConfigFile(path: string): Promise<Partial<Config>> {
-  const full = resolve(path);
-  if (!existsSync(full)) throw new ConfigError(`--config: no such file ${path}`);
-  let mod: Record<string, unknown>;
+  let value: Record<string, unknown>;
   try {
-    mod = await import(pathToFileURL(full).href, full.endsWith('.json') ? { with: { type: 'json' } } : undefined);
+    value = await readConfigFile(path);
   } catch (err) {
-    throw new ConfigError(`--config: cannot load ${path}: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(`--config: ${(err as Error).message}`);
   }
-  const value = (mod.default ?? mod.config) as Record<string, unknown> | undefined;
-  if (!value || typeof value !== 'object') throw new ConfigError(`--config: ${path} has no default export`);
   const known = new Map(SETTINGS.map((s) => [s.key as string, s]));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     const s = known.get(key);
     if (!s) throw new ConfigError(`--config: unknown setting "${key}" in ${path}`);
-    out[key] = parseValue(s, v);
+    if (v === undefined || v === null) continue; // "not set": the default stays (config.example.ts lists such keys)
+    out[key] = parseValue(s, v, `${path}: ${key}`);
   }
   return out as Partial<Config>;
 }
 
-function parseValue(s: Setting, raw: unknown): unknown {
+function parseValue(s: Setting, raw: unknown, where: string): unknown {
   const bad = (why: string): never => {
-    throw new ConfigError(`--${s.flag}: ${why} (got ${JSON.stringify(raw)})`);
+    throw new ConfigError(`${where}: ${why} (got ${JSON.stringify(raw)})`);
   };
+  // `--no-db` and friends: only switches have an "off"
+  if ((Array.isArray(raw) ? raw.at(-1) : raw) === false && s.kind !== 'bool') return bad('needs a value');
   const text = Array.isArray(raw) ? String(raw.at(-1)) : String(raw);
+  const number = () => (text.trim() === '' ? NaN : Number(text));
   switch (s.kind) {
     case 'bool':
       if (typeof raw === 'boolean') return raw;
-      if (/^(true|1|yes)$/i.test(text)) return true;
-      if (/^(false|0|no)$/i.test(text)) return false;
+      if (/^(true|1|yes|on)$/i.test(text)) return true;
+      if (/^(false|0|no|off)$/i.test(text)) return false;
       return bad('expected true or false');
     case 'int': {
-      const n = Number(text);
-      return Number.isSafeInteger(n) && n >= 0 && text.trim() !== '' ? n : bad('expected a whole number >= 0');
+      const n = number();
+      return Number.isSafeInteger(n) && n >= 0 ? n : bad('expected a whole number >= 0');
     }
     case 'port': {
-      const n = Number(text);
-      return Number.isInteger(n) && n >= 0 && n <= 65535 && text.trim() !== '' ? n : bad('expected a port 0..65535');
-    }
-    case 'seconds': {
-      const n = Number(text);
-      return Number.isFinite(n) && n > 0 && text.trim() !== '' ? n : bad('expected seconds > 0');
+      const n = number();
+      return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : bad('expected a port 0..65535');
     }
     case 'duration': {
-      const n = parseDuration(text);
-      return n === undefined ? bad('expected seconds or a duration like 90s, 90m, 2h, 1d') : n;
+      const seconds = parseDuration(text, s.unit ?? 's');
+      if (seconds === undefined || (s.positive && seconds <= 0)) {
+        return bad(`expected ${s.positive ? 'a duration > 0' : 'a duration'}: ${DURATION_SYNTAX}`);
+      }
+      return s.unit === 'ms' ? Math.round(seconds * 1000) : seconds;
     }
     case 'fraction': {
-      const n = Number(text);
-      return Number.isFinite(n) && n > 0 && n <= 1 && text.trim() !== '' ? n : bad('expected a share in (0, 1]');
+      const n = number();
+      return Number.isFinite(n) && n > 0 && n <= 1 ? n : bad('expected a share in (0, 1]');
     }
     case 'hostports': {
       const list = Array.isArray(raw) ? raw.map(String) : text.split(',');
@@ -170,26 +192,15 @@ function parseValue(s: Setting, raw: unknown): unknown {
   }
 }
 
-/** "90" → 90, "90s" → 90, "90m" → 5400, "2h" → 7200, "1d" → 86400, "1h30m" → 5400 (seconds). */
-export function parseDuration(text: string): number | undefined {
-  const t = text.trim().toLowerCase();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
-  let total = 0;
-  let consumed = 0;
-  for (const m of t.matchAll(re)) {
-    total += Number(m[1]) * unit[m[2]];
-    consumed += m[0].length;
-  }
-  return consumed === t.length && consumed > 0 ? total : undefined;
-}
-
 function validate(c: Config): void {
   if (c.active > 65_536) throw new ConfigError(`--active: at most 65536 (got ${c.active})`);
   if (c.maxMessages < 1) throw new ConfigError('--max-messages: at least 1');
   if (c.passive && c.port === 0) throw new ConfigError('--port: the listener needs a port (got 0)');
-  if (c.flushIntervalMs < 1) throw new ConfigError('--flush-interval: at least 1 ms');
+  if (c.flushIntervalMs < 1) throw new ConfigError('--flush-interval: at least 1ms');
+  // a URL would become a folder named "postgres:" holding a SQLite file
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(c.db)) {
+    throw new ConfigError(`--db: ${c.db.split(':')[0]} URLs are not supported yet; btda stores into a SQLite file (--db path/to/file.sqlite)`);
+  }
   if (c.exclude) {
     try {
       readExcludeFile(c.exclude); // read again at the start of the crawl; here so that a bad line is a usage error

@@ -38,8 +38,6 @@ export function failedResult(torrentId: number, ip: string, port: number, event:
     longestWaitMs: 0,
     messages: 0,
     dhtPort: null,
-    metadataSize: null,
-    extensions: null,
     encrypted: false,
     pexPeers: null,
   };

@@ -397,8 +397,6 @@ class Contact {
       r.listenPort = hs.listenPort ?? r.listenPort;
       r.uploadOnly = hs.uploadOnly;
       r.completeAgo = hs.completeAgo ?? r.completeAgo;
-      r.metadataSize = hs.metadataSize ?? r.metadataSize;
-      if (hs.extensions) r.extensions = { ...r.extensions, ...hs.extensions };
       return true;
     }
     if (extId === OUR_EXTENSION_IDS.ut_pex) {

@@ -69,6 +69,7 @@ export function parseTorrentFile(data: Uint8Array): ParsedTorrent {
 }
 
 export function parseMagnet(uri: string): ParsedTorrent {
+  checkBtih(uri.trim());
   let parsed: ReturnType<typeof magnet>;
   try {
     parsed = magnet(uri.trim());
@@ -89,6 +90,28 @@ export function parseMagnet(uri: string): ParsedTorrent {
     totalSize: null,
     trackers: [...new Set(trackers)],
   };
+}
+
+/**
+ * magnet-uri reads a btih of the wrong length anyway (39 hex characters as some other hash, 41 cut to 40):
+ * only 40 hex or 32 base32 characters name a v1 info hash (BEP 9).
+ */
+function checkBtih(uri: string): void {
+  const query = uri.slice(uri.indexOf('?') + 1);
+  for (const part of query.split('&')) {
+    const [key, value = ''] = part.split('=');
+    if (!/^xt(\.\d+)?$/i.test(key)) continue;
+    let xt: string;
+    try {
+      xt = decodeURIComponent(value);
+    } catch {
+      throw new TorrentParseError(`magnet link: xt "${value}" is not valid percent-encoding`);
+    }
+    const m = /^urn:btih:(.*)$/i.exec(xt);
+    if (m && !/^([0-9a-f]{40}|[a-z2-7]{32})$/i.test(m[1])) {
+      throw new TorrentParseError(`magnet link: btih "${m[1]}" is not 40 hex or 32 base32 characters (${m[1].length} characters)`);
+    }
+  }
 }
 
 function v1TotalSize(info: BDict): number {

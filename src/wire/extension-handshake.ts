@@ -24,8 +24,6 @@ export interface ExtensionHandshake {
   clientVersion: string | null;
   /** `p`: the peer's TCP listen port. */
   listenPort: number | null;
-  /** `yourip`: our address as the peer sees it (dotted IPv4 or IPv6 text). */
-  yourIp: string | null;
   /** `upload_only` (BEP 21): a (partial) seed that wants nothing. */
   uploadOnly: boolean;
   /** `metadata_size` (BEP 9). */
@@ -76,14 +74,6 @@ function text(v: BValue | undefined): string | null {
   return s.length > MAX_VERSION_LENGTH ? s.slice(0, MAX_VERSION_LENGTH) : s;
 }
 
-function ipText(v: BValue | undefined): string | null {
-  if (!Buffer.isBuffer(v)) return null;
-  if (v.length === 4) return `${v[0]}.${v[1]}.${v[2]}.${v[3]}`;
-  if (v.length !== 16) return null;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(v.readUInt16BE(i).toString(16));
-  return groups.join(':');
-}
 
 /**
  * Parse the payload of an extended handshake (after the extended id byte). Null when it is not a
@@ -109,7 +99,6 @@ export function parseExtensionHandshake(payload: Buffer): ExtensionHandshake | n
   return {
     clientVersion: text(d.v),
     listenPort: port !== null && port >= 1 && port <= 65535 ? port : null,
-    yourIp: ipText(d.yourip),
     uploadOnly: int(d.upload_only) === 1,
     completeAgo: completeAgoOf(int(d.complete_ago)),
     metadataSize: size !== null && size > 0 ? size : null,

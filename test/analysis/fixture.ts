@@ -21,8 +21,6 @@
 //
 // Requests: run 1: http A 30/2 new (T0), 20/0 (T0+1h), 0 with an error (T0+1h50m); dht A 10/2 (T0+5m); udp A 8/1 (T0+10m);
 //   incoming (no torrent) 3 accepted (T0). Run 2: http B 5/1 (T0+3h); dht C 4/1 (T0+3h10m).
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../../src/store/database.ts';
 import { Geolocator } from '../../src/store/geolocation.ts';
@@ -30,6 +28,7 @@ import { AddressHasher } from '../../src/store/peer-identity.ts';
 import { ResultWriter } from '../../src/store/result-writer.ts';
 import type { PeerSource } from '../../src/types.ts';
 import { contactResult } from '../helpers/contact-result.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 export const GEO = new URL('../fixtures/geoip/GeoLite2-City-Test.mmdb', import.meta.url).pathname;
 export const T0 = Date.parse('2026-01-01T10:00:00Z');
@@ -44,7 +43,7 @@ export const TRACKER1 = 'http://tracker.one/announce';
 export const TRACKER2 = 'udp://tracker.two:6969';
 
 export async function buildFixture(): Promise<{ dir: string; path: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-analysis-'));
+  const dir = tempDir('btda-analysis-');
   const path = join(dir, 'btda.sqlite');
   const db = Database.open(path);
   const add = (hash: string, name: string, pieces: number, set: string) =>

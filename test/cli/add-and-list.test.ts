@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { runCli, when } from '../helpers/run-cli.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 test('btda add imports files, folders and magnets, skips duplicates, names corrupt files; btda torrents lists them', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-cli-'));
+  const dir = tempDir('btda-cli-');
   const db = join(dir, 'data', 'btda.sqlite');
   const one = await makeTorrent({ name: 'one.bin', size: 300_000, pieceLength: 16_384, dir, trackers: [['http://127.0.0.1:9/announce']] });
   mkdirSync(join(dir, 'folder', 'deep'), { recursive: true });
@@ -42,7 +42,7 @@ test('btda add imports files, folders and magnets, skips duplicates, names corru
 });
 
 test('a bad flag value gives one clear line naming the flag and exit code 2', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-cli-'));
+  const dir = tempDir('btda-cli-');
   for (const [args, flag] of [
     [['--active', 'many'], '--active'],
     [['--threshold', '1.5'], '--threshold'],
@@ -63,7 +63,7 @@ test('a bad flag value gives one clear line naming the flag and exit code 2', as
 });
 
 test('btda run with --duration stops by itself and records the run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-cli-'));
+  const dir = tempDir('btda-cli-');
   const db = join(dir, 'btda.sqlite');
   const r = await runCli(['--duration', '1', '--db', db, '--key-file', join(dir, 'key'), '--input', join(dir, 'none')], { timeoutMs: 20_000 });
   assert.equal(r.code, 0, r.stderr);
@@ -75,7 +75,7 @@ test('btda run with --duration stops by itself and records the run', async () =>
 });
 
 test('SIGTERM ends a run cleanly with its reason recorded', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-cli-'));
+  const dir = tempDir('btda-cli-');
   const db = join(dir, 'btda.sqlite');
   const r = await runCli(['run', '--db', db, '--key-file', join(dir, 'key')], {
     timeoutMs: 20_000,
@@ -89,7 +89,7 @@ test('SIGTERM ends a run cleanly with its reason recorded', async () => {
 });
 
 test('a broken GeoIP file stops btda run before it starts: clear error, exit 1, no run row, no lock left', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-cli-'));
+  const dir = tempDir('btda-cli-');
   const db = join(dir, 'btda.sqlite');
   const broken = new URL('../fixtures/geoip/GeoIP2-City-Test-Invalid-Node-Count.mmdb', import.meta.url).pathname;
   const r = await runCli(['--db', db, '--key-file', join(dir, 'key'), '--geoip', broken, '--duration', '1'], { timeoutMs: 20_000 });

@@ -1,8 +1,6 @@
 // Every source feeds one de-duplicated queue: a real tracker (HTTP and UDP), a local DHT of real
 // bittorrent-dht nodes, and inbound connections to the listener; each step is logged.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
@@ -13,9 +11,10 @@ import { createLocalDht } from '../helpers/local-dht.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { connectScriptedPeer, startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
 import { announceHttpPeer, startRealTracker, waitFor } from '../helpers/tracker-server.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 test('trackers, the DHT and the listener feed one queue; every step is logged', { timeout: 90_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-collect-'));
+  const dir = tempDir('btda-collect-');
   const tracker = await startRealTracker(2);
   t.after(() => tracker.close());
   const dht = await createLocalDht({ size: 20 });

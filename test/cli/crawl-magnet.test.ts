@@ -1,8 +1,7 @@
 // A magnet link: its peers are collected, the info dictionary is fetched from one of them (BEP 9) and
 // verified, the torrent becomes complete in the database, and then its peers are evaluated.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
@@ -12,9 +11,10 @@ import { startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { startScriptedPeer, type Step } from '../helpers/scripted-peer.ts';
 import { waitFor } from '../helpers/tracker-server.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 test('a magnet is resolved from a peer, then its peers are evaluated', { timeout: 60_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-magnet-'));
+  const dir = tempDir('btda-magnet-');
   const made = await makeTorrent({ size: 200 * 16_384, pieceLength: 16_384, dir });
   const parsed = parseTorrentFile(made.torrent);
   const span = findTopLevelValue(made.torrent, 'info')!;

@@ -1,8 +1,7 @@
 // Peer exchange in a crawl: a peer names another peer in a ut_pex message; btda queues and contacts it,
 // logs the PEX step in `requests`, and keeps `pex` among the new peer's sources.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import bencode from 'bencode';
@@ -14,9 +13,10 @@ import { startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { startScriptedPeer } from '../helpers/scripted-peer.ts';
 import { waitFor } from '../helpers/tracker-server.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 test('a peer named in a PEX message is queued, contacted and logged with source pex', { timeout: 30_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-pex-'));
+  const dir = tempDir('btda-pex-');
   const made = await makeTorrent({ size: 20 * 16_384, pieceLength: 16_384, dir });
   const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
   const named = await startScriptedPeer({ infoHash, pieces: 20, script: [{ handshake: true }, { haveAll: true }] });

@@ -1,8 +1,7 @@
 // A stop (--duration, SIGINT, SIGTERM) takes --stop-grace, not --contact-limit: contacts still in flight
 // are cut short, and what they read is stored.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,9 +12,10 @@ import { freePort, startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { startScriptedPeer, type Step } from '../helpers/scripted-peer.ts';
 import { waitFor } from '../helpers/tracker-server.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 test('stopping cuts contacts short after --stop-grace, outgoing and inbound; a read state is kept, the rest count as stopped', { timeout: 30_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-stop-'));
+  const dir = tempDir('btda-stop-');
   const made = await makeTorrent({ size: 20 * 16_384, pieceLength: 16_384, dir });
   const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
   // a keep-alive every 200 ms for 20 s: below --timeout, so only the contact limit (60 s) would end them

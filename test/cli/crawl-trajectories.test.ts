@@ -1,8 +1,7 @@
 // The whole pipeline (peers file → queue → contacts → store) against scripted peers on loopback whose
 // progress follows known trajectories: btda's confirmed count must equal the truth exactly.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
@@ -11,11 +10,12 @@ import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { forbiddenIds, startScriptedPeer, type ScriptedPeer, type Step } from '../helpers/scripted-peer.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 const PIECES = 100; // threshold 0.98 → 98 pieces
 
 test('confirmed downloads equal the truth for peers with known trajectories', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-crawl-'));
+  const dir = tempDir('btda-crawl-');
   const made = await makeTorrent({ size: PIECES * 16_384, pieceLength: 16_384, dir });
   const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
   const hs: Step = { handshake: true };

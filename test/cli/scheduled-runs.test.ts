@@ -1,8 +1,7 @@
 // Scheduled runs: consecutive runs on one database continue one history; an overlapping run is refused;
 // a lock left by a killed run is taken over.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
@@ -10,9 +9,10 @@ import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { runCli, when } from '../helpers/run-cli.ts';
 import { startScriptedPeer } from '../helpers/scripted-peer.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 test('two consecutive --duration runs give one continuous history; an overlapping run is refused', { timeout: 90_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-sched-'));
+  const dir = tempDir('btda-sched-');
   const made = await makeTorrent({ size: 100 * 16_384, pieceLength: 16_384, dir });
   const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
   // 20 pieces in the first run, complete in the second
@@ -56,7 +56,7 @@ test('two consecutive --duration runs give one continuous history; an overlappin
 });
 
 test('a lock left by a killed run (kill -9) is taken over, and the database is intact', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-sched-'));
+  const dir = tempDir('btda-sched-');
   const db = join(dir, 'btda.sqlite');
   const killed = await runCli(['--db', db, '--key-file', join(dir, 'key'), '--quiet'], {
     timeoutMs: 30_000,

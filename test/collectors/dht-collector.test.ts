@@ -8,7 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { DhtCollector } from '../../src/collectors/dht-collector.ts';
 import type { CollectorContext, PeerAddress } from '../../src/collectors/collector.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { PeerFound, PeerSource, RequestLog, Torrent } from '../../src/types.ts';
+import type { PeerSource, RequestLog, Torrent } from '../../src/types.ts';
+
+interface PeerFound {
+  torrentId: number;
+  ip: string;
+  port: number;
+  source: PeerSource;
+}
 import { createLocalDht } from '../helpers/local-dht.ts';
 import { fakeTorrent } from '../helpers/tracker-server.ts';
 

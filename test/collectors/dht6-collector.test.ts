@@ -10,9 +10,16 @@ import { DhtCollector } from '../../src/collectors/dht-collector.ts';
 import { Dht6Collector } from '../../src/collectors/dht/dht6-collector.ts';
 import type { CollectorContext, PeerAddress } from '../../src/collectors/collector.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { PeerFound, RequestLog, ScrapeLog } from '../../src/types.ts';
+import type { PeerSource, RequestLog, ScrapeLog } from '../../src/types.ts';
 import { createLocalOwnDht } from '../helpers/local-own-dht.ts';
 import { fakeTorrent } from '../helpers/tracker-server.ts';
+
+interface PeerFound {
+  torrentId: number;
+  ip: string;
+  port: number;
+  source: PeerSource;
+}
 
 function recordingContext() {
   const found: PeerFound[] = [];

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { PeersFileCollector, forEachLine, parsePeerAddress, parsePeerLine } from '../../src/collectors/peers-file.ts';
 import type { CollectorContext, PeerAddress } from '../../src/collectors/collector.ts';
-import type { PeerFound, PeerSource, RequestLog, Torrent } from '../../src/types.ts';
+import type { PeerSource, RequestLog, Torrent } from '../../src/types.ts';
+
+interface PeerFound {
+  torrentId: number;
+  ip: string;
+  port: number;
+  source: PeerSource;
+}
 
 const HASH_A = 'aa'.repeat(20);
 const HASH_B = 'bb'.repeat(20);

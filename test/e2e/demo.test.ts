@@ -1,7 +1,7 @@
 // `btda demo` through the real CLI: the embedded swarm on loopback, a 20-second crawl, and the printed
 // comparison — btda's confirmed downloads must equal the simulated peers that finished while reachable.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -88,6 +88,13 @@ test('btda demo: Ctrl-C stops it cleanly and still prints the comparison', { tim
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Stopped \(signal SIGINT\) after \d+ s:$/m);
   assert.match(r.stdout, /^confirmed downloads \(btda\)\s+\d+$/m);
+  // the .sqlite file alone is the whole result: nothing left behind in its -wal file (issue 13 item 15)
+  const copy = join(dir, 'copy.sqlite');
+  copyFileSync(join(dir, 'demo.sqlite'), copy);
+  const sqlite = new Sqlite(copy, { readonly: true });
+  assert.equal((sqlite.prepare('SELECT count(*) AS n FROM runs WHERE ended_at IS NOT NULL').get() as { n: number }).n, 1);
+  assert.equal((sqlite.prepare('SELECT count(*) AS n FROM torrents').get() as { n: number }).n, 1);
+  sqlite.close();
 });
 
 test('btda demo: a bad duration is a usage error', async () => {

@@ -24,8 +24,6 @@ export function contactResult(over: Partial<ContactResult>): ContactResult {
     longestWaitMs: 100,
     messages: 1,
     dhtPort: null,
-    metadataSize: null,
-    extensions: null,
     encrypted: false,
     pexPeers: null,
     ...over,

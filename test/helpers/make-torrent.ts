@@ -1,9 +1,9 @@
 // Real .torrent files for tests, made with the `create-torrent` package from real content.
 import createTorrent from 'create-torrent';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.ts';
 
 export interface MadeTorrent {
   /** The .torrent file's bytes. */
@@ -28,7 +28,7 @@ export async function makeTorrent(opts: {
   const name = opts.name ?? 'sample.bin';
   const size = opts.size ?? 1_000_000;
   const pieceLength = opts.pieceLength ?? 16_384;
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'btda-torrent-'));
+  const dir = opts.dir ?? tempDir('btda-torrent-');
   const content = deterministicBytes(size, opts.seed ?? name);
   const contentPath = join(dir, name);
   writeFileSync(contentPath, content);

@@ -157,7 +157,6 @@ test('property: parseExtensionHandshake on random dicts gives sane fields only',
       if (hs === null) return; // e.g. nested deeper than a handshake may be
       assert.ok(hs.listenPort === null || (Number.isInteger(hs.listenPort) && hs.listenPort >= 1 && hs.listenPort <= 65535));
       assert.ok(hs.clientVersion === null || hs.clientVersion.length <= 100);
-      assert.ok(hs.yourIp === null || typeof hs.yourIp === 'string');
       assert.ok(hs.metadataSize === null || (Number.isSafeInteger(hs.metadataSize) && hs.metadataSize > 0));
       assert.equal(typeof hs.uploadOnly, 'boolean');
       if (hs.extensions !== null) {

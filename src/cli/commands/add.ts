@@ -1,15 +1,31 @@
 // `btda add PATH|MAGNET... [--set LABEL] [--db FILE]`
-import { Database } from '../../store/database.ts';
 import { importTorrents, type ImportReport } from '../../torrents/import-torrents.ts';
+import { openForWriting } from '../open-database.ts';
 import { resolveConfig } from '../options.ts';
 
 export async function addCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv);
-  const db = Database.open(config.db);
+  const db = openForWriting(config.db);
   try {
-    const report = importTorrents(db, (argv.inputs as string[]) ?? [], config.setLabel ?? null);
+    const report: ImportReport = { added: [], duplicates: [], errors: [] };
+    for (const input of (argv.inputs as string[]) ?? []) {
+      let one: ImportReport;
+      try {
+        one = importTorrents(db, [input], config.setLabel ?? null);
+      } catch (err) {
+        throw new Error(`cannot write to ${config.db}: ${(err as Error).message}`);
+      }
+      // an empty file, or a folder without .torrent files: say so instead of printing nothing
+      if (one.added.length + one.duplicates.length + one.errors.length === 0) {
+        one.errors.push({ source: input, message: 'no .torrent files or magnet links found' });
+      }
+      report.added.push(...one.added);
+      report.duplicates.push(...one.duplicates);
+      report.errors.push(...one.errors);
+    }
     printImportReport(report, (line) => process.stdout.write(line + '\n'));
-    return report.errors.length > 0 && report.added.length === 0 && report.duplicates.length === 0 ? 1 : 0;
+    db.checkpoint();
+    return report.added.length === 0 && report.duplicates.length === 0 ? 1 : 0;
   } finally {
     db.close();
   }

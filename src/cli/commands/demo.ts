@@ -12,6 +12,7 @@ import { createLogger } from '../../log.ts';
 import { Database } from '../../store/database.ts';
 import { parseTorrentFile } from '../../torrents/parse-torrent.ts';
 import { runCrawl, type CrawlProgress } from '../crawl.ts';
+import { openForWriting } from '../open-database.ts';
 import { ConfigError, parseDuration } from '../options.ts';
 import { countConfirmed, demoResult } from '../demo/report.ts';
 import { DEMO_PIECE_LENGTH, DEMO_PIECES, DemoSwarm, type SwarmEvent } from '../demo/swarm.ts';
@@ -21,8 +22,8 @@ export const DEMO_MIN_S = 10;
 export const DEMO_MAX_S = 600;
 
 export const demoOptions = {
-  duration: { type: 'string', default: '60', describe: `length of the demo (${DEMO_MIN_S} s to ${DEMO_MAX_S / 60} min; 90s, 2m, ...)` },
-  db: { type: 'string', describe: 'SQLite database of the demo (default: a new one in a temporary folder, kept)' },
+  duration: { requiresArg: true, default: '60s', describe: `length of the demo (${DEMO_MIN_S}s to ${DEMO_MAX_S / 60}m) [duration]` },
+  db: { requiresArg: true, describe: 'SQLite database of the demo (default: a new one in a temporary folder, kept)' },
 } as const;
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
@@ -75,7 +76,7 @@ export function demoConfig(durationS: number, db: string, workDir: string, port:
 export async function demoCommand(argv: Record<string, unknown>): Promise<number> {
   const durationS = parseDuration(String(argv.duration ?? '60'));
   if (durationS === undefined || durationS < DEMO_MIN_S || durationS > DEMO_MAX_S) {
-    throw new ConfigError(`--duration: expected ${DEMO_MIN_S} s to ${DEMO_MAX_S} s, e.g. 60 or 2m (got ${JSON.stringify(argv.duration)})`);
+    throw new ConfigError(`--duration: expected ${DEMO_MIN_S}s to ${DEMO_MAX_S / 60}m, e.g. 60s or 2m (got ${JSON.stringify(argv.duration)})`);
   }
   const workDir = mkdtempSync(join(tmpdir(), 'btda-demo-'));
   const dbPath = typeof argv.db === 'string' && argv.db !== '' ? resolve(argv.db) : join(workDir, 'demo.sqlite');
@@ -107,7 +108,7 @@ export async function demoCommand(argv: Record<string, unknown>): Promise<number
     });
     const threshold = thresholdPieces(DEMO_PIECES, config.threshold);
     const parsed = parseTorrentFile(readFileSync(swarm.torrent.path));
-    const db = Database.open(dbPath);
+    const db = openForWriting(dbPath);
     try {
       db.addTorrent(parsed, swarm.torrent.path, 'demo', Date.now());
     } finally {
@@ -152,6 +153,13 @@ export async function demoCommand(argv: Record<string, unknown>): Promise<number
     status.done();
     live.close();
     live = undefined;
+    // our reader kept the crawl from emptying the WAL when it closed: the .sqlite file alone is the result
+    const finished = Database.open(dbPath);
+    try {
+      finished.checkpoint();
+    } finally {
+      finished.close();
+    }
     const stoppedAt = swarm.clock;
     await swarm.stop(); // the truth stands still from here
     const result = demoResult(dbPath, swarm, threshold);

@@ -2,21 +2,21 @@
 // streamed row by row.
 import type { Options } from 'yargs';
 import { exportTables, type ExportFormat } from '../../analysis/export.ts';
-import { Database } from '../../store/database.ts';
+import { openForReading } from '../open-database.ts';
 import { formatBytes } from '../format.ts';
 import { resolveConfig, yargsOptions } from '../options.ts';
 
 export function exportOptions(): Record<string, Options> {
   return {
     ...yargsOptions(['db']),
-    format: { type: 'string', choices: ['csv', 'jsonl'], demandOption: true, describe: 'CSV with a header row, or one JSON object per line' },
-    out: { type: 'string', demandOption: true, describe: 'folder for the files (created if needed)' },
+    format: { choices: ['csv', 'jsonl'], demandOption: true, describe: 'CSV with a header row, or one JSON object per line' },
+    out: { requiresArg: true, demandOption: true, describe: 'folder for the files (created if needed)' },
   };
 }
 
 export async function exportCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv);
-  const db = Database.open(config.db, { readonly: true });
+  const db = openForReading(config.db);
   try {
     exportTables(db, argv.format as ExportFormat, String(argv.out), (f) =>
       process.stdout.write(`wrote ${f.path}: ${f.rows.toLocaleString('en-US')} rows, ${formatBytes(f.bytes)}\n`));

@@ -10,8 +10,8 @@ import { buildReport, type Report } from '../../analysis/report.ts';
 import { buildSeries } from '../../analysis/series.ts';
 import { databaseText, formatCell, reportTables, type ReportTable } from '../../analysis/tables.ts';
 import { parseWindow, WindowError } from '../../analysis/window.ts';
-import { Database } from '../../store/database.ts';
 import { Geolocator } from '../../store/geolocation.ts';
+import { openForReading } from '../open-database.ts';
 import { formatTable } from '../format.ts';
 import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
 
@@ -21,12 +21,11 @@ const DEFAULT_OUT = 'report';
 
 export function reportOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['db', 'setLabel', 'geoipDb']),
-    set: { ...yargsOptions(['setLabel']).set, describe: 'only the torrents of this set' },
-    format: { type: 'string', choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
-    out: { type: 'string', describe: `folder for the output files (csv and html: default ${DEFAULT_OUT}/; text and json: stdout)` },
-    since: { type: 'string', describe: 'only what happened at or after this ISO date/time (UTC unless an offset is given)' },
-    until: { type: 'string', describe: 'only what happened before this ISO date/time' },
+    ...yargsOptions(['db', 'setLabel', 'geoipDb'], { setLabel: 'only the torrents of this set' }),
+    format: { choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
+    out: { requiresArg: true, describe: `folder for the output files (csv and html: default ${DEFAULT_OUT}/; text and json: stdout)` },
+    since: { requiresArg: true, describe: 'only what happened at or after this date/time, e.g. 2026-11-22 or 2026-11-22T18:00 (ISO 8601, UTC unless an offset is given)' },
+    until: { requiresArg: true, describe: 'only what happened before this date/time (ISO 8601, like --since)' },
   };
 }
 
@@ -43,7 +42,7 @@ export async function reportCommand(argv: Record<string, unknown>): Promise<numb
   // countries of peers stored without one, and every peer's network, are looked up now (offline databases)
   const geo = await Geolocator.open(config.geoipDb, { networks: true });
   const opts = { window, setLabel: config.setLabel ?? null, geo };
-  const db = Database.open(config.db, { readonly: true });
+  const db = openForReading(config.db);
   try {
     const report = buildReport(db, opts);
     const tables = reportTables(report);

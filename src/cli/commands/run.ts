@@ -1,7 +1,10 @@
 // `btda run` (the default command): crawl until --duration, SIGINT or SIGTERM.
 import { createLogger } from '../../log.ts';
 import { runCrawl } from '../crawl.ts';
+import { fitOpenFiles, readOpenFileLimit } from '../open-files.ts';
+import { prepareForWriting } from '../open-database.ts';
 import { resolveConfig } from '../options.ts';
+import { privacyLogger } from '../private-log.ts';
 import { createProgressDisplay } from '../progress.ts';
 import { AddressKeyError } from '../../store/address-key.ts';
 import { RunLockedError } from '../../store/run-lock.ts';
@@ -14,7 +17,15 @@ export const EXIT_LOCKED = 3;
 
 export async function runCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv);
-  const log = createLogger({ debug: config.debug, quiet: config.quiet, file: config.log || undefined });
+  const baseLog = createLogger({ debug: config.debug, quiet: config.quiet, file: config.log || undefined });
+  const log = privacyLogger(baseLog, config.storeIp);
+  // the folder is created and a foreign SQLite file refused before the run lock is taken
+  prepareForWriting(config.db);
+  const fit = fitOpenFiles(config, readOpenFileLimit());
+  if (fit.warning) log.warn(fit.warning);
+  config.active = fit.active;
+  config.maxIncoming = fit.maxIncoming;
+  baseLog.debug(`settings: ${JSON.stringify(config)}`); // what this run really uses, defaults and config file included
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     log.info(`${signal}: stopping, writing what was measured`);

@@ -1,11 +1,11 @@
 // `btda torrents [--db FILE] [--set LABEL]`: what is being measured.
-import { Database } from '../../store/database.ts';
+import { openForReading } from '../open-database.ts';
 import { resolveConfig } from '../options.ts';
 import { formatBytes, formatTable } from '../format.ts';
 
 export async function torrentsCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv);
-  const db = Database.open(config.db);
+  const db = openForReading(config.db);
   try {
     const rows = db.torrents(config.setLabel).map((t) => [
       String(t.id),

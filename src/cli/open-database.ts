@@ -1,0 +1,55 @@
+// How every command opens --db, by one rule: commands that write (run, add, demo) create the file and its
+// folder; commands that read (torrents, report, export) need an existing btda database and say so
+// otherwise, instead of creating an empty file from a typo. Every error names the file.
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Database } from '../store/database.ts';
+
+/** An existing btda database, read-only. */
+export function openForReading(path: string): Database {
+  if (path !== ':memory:' && !existsSync(path)) {
+    throw new Error(`cannot open database ${path}: no such file (btda add or btda run creates one)`);
+  }
+  const db = Database.open(path, { readonly: true });
+  checkBtdaDatabase(db, path);
+  return db;
+}
+
+/** The database, created with its folder if needed; refuses a SQLite file of something else. */
+export function openForWriting(path: string): Database {
+  prepareForWriting(path);
+  return Database.open(path);
+}
+
+/**
+ * What a writing command checks before it creates anything but the folder: `run` takes its lock file
+ * next to the database first, and a run that cannot start leaves no database behind.
+ */
+export function prepareForWriting(path: string): void {
+  if (path === ':memory:') return;
+  mkdirSync(dirname(path), { recursive: true });
+  if (existsSync(path) && statSync(path).size > 0) {
+    // migrations would add btda's tables to someone else's database
+    const probe = Database.open(path, { readonly: true });
+    try {
+      checkBtdaDatabase(probe, path, { allowEmpty: true });
+    } finally {
+      probe.close();
+    }
+  }
+}
+
+function checkBtdaDatabase(db: Database, path: string, opts: { allowEmpty?: boolean } = {}): void {
+  let tables: number;
+  let isBtda: boolean;
+  try {
+    tables = (db.sqlite.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+    isBtda = db.hasTable('torrents') && db.hasTable('runs');
+  } catch (err) {
+    db.close();
+    throw new Error(`cannot read database ${path}: ${(err as Error).message}`);
+  }
+  if (isBtda || (opts.allowEmpty && tables === 0)) return;
+  db.close();
+  throw new Error(`${path} is not a btda database (it has no runs and torrents tables)`);
+}
