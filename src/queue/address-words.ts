@@ -1,8 +1,6 @@
 // Address text <-> fixed-width numbers for the peer index: an IPv4 address is one unsigned 32-bit
 // number, an IPv6 address four (big-endian words). Parsing allocates nothing on the common paths,
 // because every peer a collector reports goes through it.
-import { formatIpv6 } from '../wire/compact-peers.ts';
-
 /**
  * A dotted-quad IPv4 address in canonical form ("1.2.3.4": four decimal parts 0..255, no leading
  * zeros, nothing else) as an unsigned 32-bit number, else -1. Only canonical text is packed, so the
@@ -122,13 +120,40 @@ export function formatIPv4(v: number): string {
   return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
-const bytes = Buffer.alloc(16);
-
-/** RFC 5952 text of four words (the form the compact peer lists give, so a peer keeps one spelling). */
+/**
+ * RFC 5952 text of four words (the form the compact peer lists give, so a peer keeps one spelling):
+ * lower-case hex, the longest run of two or more zero groups (the first on a tie) as "::". Built
+ * without arrays, because every visit of an IPv6 peer asks for it.
+ */
 export function formatIPv6(w0: number, w1: number, w2: number, w3: number): string {
-  bytes.writeUInt32BE(w0, 0);
-  bytes.writeUInt32BE(w1, 4);
-  bytes.writeUInt32BE(w2, 8);
-  bytes.writeUInt32BE(w3, 12);
-  return formatIpv6(bytes);
+  const g = (k: number): number => {
+    const w = k < 4 ? (k < 2 ? w0 : w1) : k < 6 ? w2 : w3;
+    return k & 1 ? w & 0xffff : w >>> 16;
+  };
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let k = 0; k < 8; ) {
+    if (g(k) !== 0) {
+      k++;
+      continue;
+    }
+    let end = k + 1;
+    while (end < 8 && g(end) === 0) end++;
+    if (end - k > bestLen) {
+      bestStart = k;
+      bestLen = end - k;
+    }
+    k = end;
+  }
+  let text = '';
+  for (let k = 0; k < 8; k++) {
+    if (k === bestStart) {
+      text += '::';
+      k += bestLen - 1;
+      continue;
+    }
+    if (text !== '' && !text.endsWith(':')) text += ':';
+    text += g(k).toString(16);
+  }
+  return text;
 }

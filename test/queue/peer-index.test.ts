@@ -3,7 +3,7 @@ import { isIPv6 } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { formatIpv6 } from '../../src/wire/compact-peers.ts';
-import { parseIPv6 } from '../../src/queue/address-words.ts';
+import { formatIPv6, parseIPv6 } from '../../src/queue/address-words.ts';
 import { CHUNK_SIZE } from '../../src/queue/chunks.ts';
 import { INITIAL_TABLE, PeerIndex } from '../../src/queue/peer-index.ts';
 import { DueQueue } from '../../src/queue/due-queue.ts';
@@ -127,15 +127,20 @@ test('peers on both sides of the 65,536-slot chunk boundaries keep their identit
 });
 
 test('IPv6 text: every RFC 5952 form parses back to its bytes (property), and what node:net rejects is rejected', () => {
+  // groups biased to zero, so that runs of zero groups (and ties between runs) are common
+  const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.boolean(), (bytes, upper) => {
-      const buf = Buffer.from(bytes);
+    fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), fc.boolean(), (groups, upper) => {
+      const buf = Buffer.alloc(16);
+      groups.forEach((g, k) => buf.writeUInt16BE(g, 2 * k));
       const text = formatIpv6(buf);
       if (!text.includes(':')) return; // IPv4-mapped: formatted as IPv4
       const w = new Uint32Array(4);
       assert.ok(parseIPv6(upper ? text.toUpperCase() : text, w), text);
-      assert.deepEqual(Buffer.from(w.buffer).swap32(), buf);
+      assert.deepEqual(Buffer.from(w.buffer.slice(0)).swap32(), buf); // (a copy: swap32 swaps in place)
+      assert.equal(formatIPv6(w[0], w[1], w[2], w[3]), text); // the queue spells it as the compact peer lists do
     }),
+    { numRuns: 2000 },
   );
   const w = new Uint32Array(4);
   for (const bad of [':', ':::', '1:::2', '1::2::3', ':1::', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '12345::', 'g::1', '1::2:', '::1.2.3', '::1.2.3.256', '::01.2.3.4', '1:2:3:4:5:6:7:1.2.3.4', 'fe80::1%lo']) {
