@@ -131,7 +131,7 @@ if (a.child) {
   process.exit(0);
 }
 
-hardLimit(Number(a['limit-ms'] ?? 170_000), 'queue benchmark');
+hardLimit(Number(a['limit-ms'] ?? 540_000), 'queue benchmark');
 const REPS = Number(a.reps ?? 3);
 const current = fileURLToPath(new URL('../../src/queue/due-queue.ts', import.meta.url));
 const impls: [string, string][] = [['current', current]];

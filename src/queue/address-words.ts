@@ -126,34 +126,44 @@ export function formatIPv4(v: number): string {
  * without arrays, because every visit of an IPv6 peer asks for it.
  */
 export function formatIPv6(w0: number, w1: number, w2: number, w3: number): string {
-  const g = (k: number): number => {
-    const w = k < 4 ? (k < 2 ? w0 : w1) : k < 6 ? w2 : w3;
-    return k & 1 ? w & 0xffff : w >>> 16;
-  };
+  const g = groupsOut;
+  g[0] = w0 >>> 16;
+  g[1] = w0 & 0xffff;
+  g[2] = w1 >>> 16;
+  g[3] = w1 & 0xffff;
+  g[4] = w2 >>> 16;
+  g[5] = w2 & 0xffff;
+  g[6] = w3 >>> 16;
+  g[7] = w3 & 0xffff;
   let bestStart = -1;
   let bestLen = 1;
-  for (let k = 0; k < 8; ) {
-    if (g(k) !== 0) {
-      k++;
-      continue;
-    }
+  for (let k = 0; k < 8; k++) {
+    if (g[k] !== 0) continue;
     let end = k + 1;
-    while (end < 8 && g(end) === 0) end++;
+    while (end < 8 && g[end] === 0) end++;
     if (end - k > bestLen) {
       bestStart = k;
       bestLen = end - k;
     }
     k = end;
   }
-  let text = '';
-  for (let k = 0; k < 8; k++) {
-    if (k === bestStart) {
-      text += '::';
-      k += bestLen - 1;
-      continue;
-    }
-    if (text !== '' && !text.endsWith(':')) text += ':';
-    text += g(k).toString(16);
+  if (bestStart < 0) {
+    return `${hex(g[0])}:${hex(g[1])}:${hex(g[2])}:${hex(g[3])}:${hex(g[4])}:${hex(g[5])}:${hex(g[6])}:${hex(g[7])}`;
   }
+  let text = '';
+  for (let k = 0; k < bestStart; k++) text += k === 0 ? hex(g[k]) : `:${hex(g[k])}`;
+  text += '::';
+  for (let k = bestStart + bestLen; k < 8; k++) text += k === bestStart + bestLen ? hex(g[k]) : `:${hex(g[k])}`;
   return text;
+}
+
+/** The groups while formatting (a scratch array, as for parsing). */
+const groupsOut = new Uint16Array(8);
+
+/** Hex text of every 16-bit group, made on first use (about 2 MB): Number#toString(16) per group was most of the cost. */
+let hexTable: string[] | null = null;
+
+function hex(n: number): string {
+  if (hexTable === null) hexTable = Array.from({ length: 0x10000 }, (_, i) => i.toString(16));
+  return hexTable[n];
 }
