@@ -5,14 +5,33 @@
 // once every in-flight slot is taken and the discovered rows are written. The swarm runs in its own
 // process, so its memory is not counted.
 //
-//   node --expose-gc --import tsx scripts/bench/memory.ts [--peers 1000000] [--active 4096]
+//
+// `--v6-share 0.5`: that share of the waiting peers are IPv6 (full-length addresses in 2001:db8::/32,
+// the documentation range). Those are not loopback, so the benchmark then re-runs itself inside a
+// private network namespace (`unshare -n`, only `lo` up: root needed), swarm included, where a dial
+// of such an address fails at once and no packet can leave the machine.
+//
+//   node --expose-gc --import tsx scripts/bench/memory.ts [--peers 1000000] [--active 4096] [--v6-share 0.5]
+import { spawnSync } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
 import { args, emit, fmt, hardLimit, makeTorrents, sleep, StallMonitor, startSwarm } from './lib.ts';
 import { createPipeline, type PeerToAdd } from './pipeline.ts';
 
 const a = args();
 const PEERS = Number(a.peers ?? 1_000_000);
 const ACTIVE = Number(a.active ?? 4096);
+const V6_SHARE = Number(a['v6-share'] ?? 0);
 const CHUNK = 10_000;
+
+// only `lo` in sight: a private network namespace (or a machine with no network at all)
+const isolated = Object.keys(networkInterfaces()).every((name) => name === 'lo');
+if (V6_SHARE > 0 && !isolated) {
+  if (a.netns) throw new Error('memory benchmark: still not in a private network namespace');
+  const node = [process.execPath, ...process.execArgv, ...process.argv.slice(1), '--netns'].map((x) => `'${x.replace(/'/g, `'\\''`)}'`).join(' ');
+  const run = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec ${node}`], { stdio: 'inherit' });
+  if (run.error || run.status !== 0) console.error(`memory benchmark: could not run inside a private network namespace (${run.error?.message ?? `exit ${run.status}`}; unshare -n needs root)`);
+  process.exit(run.status ?? 1);
+}
 hardLimit(Number(a['limit-ms'] ?? 110_000), 'memory benchmark');
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -41,8 +60,15 @@ const base = sample();
 // distinct (torrent, ip, port) peers; those wait in the queue for the whole measurement.
 const live: PeerToAdd[] = [];
 for (let ti = 0; ti < torrents.length; ti++) for (const e of swarm.endpoints) live.push({ torrentIndex: ti, ip: e.ip, port: e.port });
+/** Waiting peer i is IPv6 for a V6_SHARE of them (spread evenly), else an IPv4 address nobody listens on. */
+const isV6 = (i: number) => Math.floor((i + 1) * V6_SHARE) !== Math.floor(i * V6_SHARE);
+const group = (i: number, k: number) => (Math.imul(i ^ (k * 0x5bd1e995), 0x9e3779b1) >>> 16).toString(16);
 const peerAt = (i: number): PeerToAdd =>
-  i < live.length ? live[i] : { torrentIndex: i % torrents.length, ip: `127.78.${(i >> 16) & 255}.${(i >> 8) & 255}`, port: 10000 + (i & 255) };
+  i < live.length
+    ? live[i]
+    : isV6(i)
+      ? { torrentIndex: i % torrents.length, ip: `2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}:${group(i, 1)}:${group(i, 2)}:${group(i, 3)}:${group(i, 4)}`, port: 10000 + (i & 255) }
+      : { torrentIndex: i % torrents.length, ip: `127.78.${(i >> 16) & 255}.${(i >> 8) & 255}`, port: 10000 + (i & 255) };
 
 // peaks while the peers arrive and the writer catches up
 const peak = { rss: 0, heapUsed: 0, external: 0, pending: 0 };
@@ -85,6 +111,7 @@ await swarm.close();
 
 const row = {
   peers: PEERS,
+  v6Share: V6_SHARE,
   queued,
   inFlight,
   rssMb: loaded.rss,
@@ -107,7 +134,7 @@ const row = {
   swarmOpen: sim.open,
 };
 console.log(
-  `${fmt(queued)} queued, ${fmt(inFlight)} in flight (swarm holds ${fmt(sim.open)} open): RSS ${fmt(row.rssMb)} MB (target <= 400), heap ${fmt(row.heapUsedMb)} MB, ` +
+  `${fmt(queued)} queued (${fmt(V6_SHARE * 100)} % of the waiting ones IPv6), ${fmt(inFlight)} in flight (swarm holds ${fmt(sim.open)} open): RSS ${fmt(row.rssMb)} MB (target <= 400), heap ${fmt(row.heapUsedMb)} MB, ` +
     `peaks while adding: RSS ${fmt(peak.rss)} MB, heap ${fmt(peak.heapUsed)} MB, external ${fmt(peak.external)} MB, ${fmt(peak.pending)} rows unwritten; ` +
     `external ${fmt(row.externalMb)} MB; base RSS ${fmt(row.baseRssMb)} MB; ${fmt(row.bytesPerQueuedPeer)} bytes (heap + external) per peer; ` +
     `adding ${fmt(PEERS)} peers took ${fmt(addMs)} ms (longest chunk of ${fmt(CHUNK)}: ${fmt(longestAddMs)} ms), ${fmt(written)} rows written, longest stall ${fmt(row.maxStallMs)} ms (at ${fmt(row.stallAtMs)} ms; ${fmt(row.busyStallMs)} ms on our CPU; longest GC ${fmt(row.gcMaxMs)} ms)`,

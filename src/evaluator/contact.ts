@@ -1,6 +1,7 @@
 // One contact with one peer, outgoing or inbound, turned into a ContactResult. We send our
-// handshake, our extension handshake (only to peers that announce BEP 10) and, when we run a DHT
-// node, a PORT message before closing: never interested, request or piece. We read what the peer
+// handshake, have_none (only to peers that set the Fast bit, as we do: BEP 6), our extension
+// handshake (only to peers that announce BEP 10) and, when we run a DHT node, a PORT message before
+// closing: never interested, request or piece. We read what the peer
 // volunteers until it goes quiet, its state is final, or a limit is reached.
 //
 // Two clocks: `opts.now` (injectable) stamps everything recorded in the result and decides the
@@ -31,7 +32,7 @@ import {
 import { buildPortMessage, parsePortPayload } from '../wire/port.ts';
 import { ContactProgress } from './contact-progress.ts';
 import { failedResult, reasonForSocketError, type ContactPhase } from './contact-result.ts';
-import { extensionHandshakeFor, handshakeFor } from './our-messages.ts';
+import { afterHandshakeFor, handshakeFor } from './our-messages.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
 
 export { reasonForSocketError, type ContactPhase } from './contact-result.ts';
@@ -341,9 +342,9 @@ class Contact {
     if (hs.peerId.equals(this.opts.peerId)) return this.finish('no-state');
     this.phase = 'messages';
     this.lastMessage = performance.now();
-    if (hs.extensionProtocol) {
-      this.send(extensionHandshakeFor(this.opts.listenPort, this.opts.pex === true));
-    }
+    // have_none (both sides set Fast) and our extension handshake, now that the peer's handshake is read
+    const after = afterHandshakeFor(hs.fast, hs.extensionProtocol, this.opts.listenPort, this.opts.pex === true);
+    if (after) this.send(after);
     // The armed timer fires early at worst (and re-arms); re-arm now only if the quiet timeout is sooner.
     if (this.deadline() < this.timerAt) this.arm();
     if (rest.length > 0 && !this.reader!.feed(rest) && this.reader!.failed) this.finish('bad-message');

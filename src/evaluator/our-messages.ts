@@ -1,8 +1,9 @@
 // What we send in every contact, built once and reused: our handshake depends only on the torrent, our
-// peer id and the DHT bit; our extension handshake only on our listen port and PEX. The hot path of a
-// contact never builds them again.
+// peer id and the DHT bit; what follows it only on the peer's Fast and extension bits, our listen port
+// and PEX. The hot path of a contact never builds them again.
 import { buildExtensionHandshake } from '../wire/extension-handshake.ts';
 import { buildHandshake } from '../wire/handshake.ts';
+import { HAVE_NONE_MESSAGE as HAVE_NONE } from '../wire/message-reader.ts';
 
 /** Our handshake per torrent (by info hash buffer), for the peer id and DHT bit it was built with. */
 const handshakes = new WeakMap<Buffer, { infoHash: Buffer; peerId: Buffer; dht: boolean; bytes: Buffer }>();
@@ -15,6 +16,26 @@ export function handshakeFor(infoHash: Buffer, peerId: Buffer, dht: boolean): Bu
   handshakes.set(infoHash, { infoHash: Buffer.from(infoHash), peerId: Buffer.from(peerId), dht, bytes });
   return bytes;
 }
+
+/**
+ * What we send once the peer's handshake is read, in one write: have_none when both sides set the Fast
+ * bit (first: the piece state message comes right after the handshake), then our extension handshake
+ * when the peer speaks BEP 10; null when neither. Sent only after the peer's handshake was read, never
+ * together with ours: aria2 drops a peer whose handshake and next message arrive in one read.
+ */
+export function afterHandshakeFor(peerFast: boolean, peerExtensions: boolean, listenPort: number | undefined, pex: boolean): Buffer | null {
+  if (!peerExtensions) return peerFast ? HAVE_NONE : null;
+  if (!peerFast) return extensionHandshakeFor(listenPort, pex);
+  const key = `${listenPort}:${pex}`;
+  let bytes = withHaveNone.get(key);
+  if (!bytes) {
+    bytes = Buffer.concat([HAVE_NONE, extensionHandshakeFor(listenPort, pex)]);
+    if (withHaveNone.size < 16) withHaveNone.set(key, bytes);
+  }
+  return bytes;
+}
+
+const withHaveNone = new Map<string, Buffer>();
 
 /** Our extension handshake by listen port and PEX (buildExtensionHandshake depends on nothing else). */
 const extensionHandshakes = new Map<string, Buffer>();

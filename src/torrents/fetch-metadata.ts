@@ -1,8 +1,9 @@
 // Magnet links: fetch a torrent's info dictionary from a peer (BEP 9 ut_metadata over the BEP 10
 // extension protocol), so a torrent added by magnet gets its piece count and piece size.
 //
-// One fetch is one TCP connection: our handshake (extension bit set), the peer's handshake (the info
-// hash must match), our extension handshake announcing ut_metadata, the peer's (its ut_metadata id
+// One fetch is one TCP connection: our handshake (extension and Fast bits set), the peer's handshake
+// (the info hash must match), have_none if the peer set Fast too (BEP 6), our extension handshake
+// announcing ut_metadata, the peer's (its ut_metadata id
 // and metadata_size), then requests for the 16 KiB metadata pieces, a few at a time, until the
 // assembled bytes hash to the info hash. Metadata requests are extension messages: we never send
 // interested, request or piece, so no payload moves either way. Everything else the peer sends
@@ -19,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { buildHandshake, HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
-import { MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
+import { HAVE_NONE_MESSAGE, MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
 import {
   buildExtensionHandshake,
   EXTENDED_HANDSHAKE_ID,
@@ -36,6 +37,8 @@ import {
   readMetadataSize,
 } from './metadata-messages.ts';
 import { socketFailureOf } from '../wire/socket-errors.ts';
+
+const OUR_EXTENSION_HANDSHAKE = buildExtensionHandshake({ metadata: true });
 
 export interface MetadataFetchOptions {
   /** Our 20-byte peer id. */
@@ -244,7 +247,8 @@ class MetadataFetch {
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
     if (!hs.extensionProtocol) return this.fail('no-ut-metadata');
-    this.socket!.write(buildExtensionHandshake({ metadata: true }));
+    // BEP 6: both set Fast, so have_none (we hold nothing) MUST follow the handshake, before the rest
+    this.socket!.write(hs.fast ? Buffer.concat([HAVE_NONE_MESSAGE, OUR_EXTENSION_HANDSHAKE]) : OUR_EXTENSION_HANDSHAKE);
     this.reader = new MessageReader(maxMessageLength(null), (id, payload) => this.onMessage(id, payload));
     if (rest.length > 0 && !this.reader.feed(rest) && this.reader.failed) this.fail('bad-message');
   }

@@ -185,6 +185,13 @@ export function encodeMessage(id: number, payload: Uint8Array = EMPTY): Buffer {
 
 export const KEEP_ALIVE_MESSAGE: Buffer = Buffer.alloc(4);
 
+/**
+ * have_none (BEP 6): the sender holds no piece. btda's handshake sets the Fast bit, and when the peer's
+ * does too, exactly one of bitfield, have_all or have_none MUST follow the handshake; without the bit on
+ * both sides none of the two BEP 6 ones may be sent (a peer closes on have_none it did not agree to).
+ */
+export const HAVE_NONE_MESSAGE: Buffer = encodeMessage(MessageId.haveNone);
+
 /** Split a complete byte string into decoded messages (tests, tools); stops at a bad length prefix. */
 export function readAllMessages(bytes: Buffer, maxLength = EXTENDED_MESSAGE_CAP): { messages: WireMessage[]; bad: boolean; leftover: number } {
   const messages: WireMessage[] = [];

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { evaluateIncoming, type ContactOptions, type ContactTorrent } from '../../src/evaluator/contact.ts';
-import { buildHandshake } from '../../src/wire/handshake.ts';
+import { buildHandshake, buildReserved } from '../../src/wire/handshake.ts';
 import { obfuscatedInfoHash } from '../../src/wire/mse.ts';
 import { MessageId } from '../../src/wire/message-reader.ts';
 import { connectScriptedPeer, forbiddenIds, type ScriptedConnection, type Step } from '../helpers/scripted-peer.ts';
@@ -51,7 +51,14 @@ test('inbound, known hash: we answer with our handshake and read the peer', asyn
   const got = conn.parsed();
   assert.deepEqual(got.handshake?.infoHash, infoHash);
   assert.deepEqual(got.handshake?.peerId, ourId);
-  assert.deepEqual(got.ids, [MessageId.extended]);
+  assert.deepEqual(got.ids, [MessageId.haveNone, MessageId.extended], 'have_none (Fast on both sides), then our extension handshake');
+});
+
+test('inbound peer without the Fast bit: no have_none, only our extension handshake', async () => {
+  const reserved = buildReserved({ fast: false });
+  const { r, conn } = await incoming([{ handshake: { reserved } }, { awaitHandshake: true }, { bitfield: 10 }, { wait: 100 }]);
+  assert.equal(r.reason, 'success');
+  assert.deepEqual(conn.parsed().ids, [MessageId.extended]);
 });
 
 test('inbound, a seed: ends at once with the DHT PORT sent', async () => {
@@ -59,7 +66,7 @@ test('inbound, a seed: ends at once with the DHT PORT sent', async () => {
   assert.equal(r.reason, 'success');
   assert.equal(r.endPieces, 40);
   assert.ok(r.endedAt - r.startedAt < 1000);
-  assert.deepEqual(conn.parsed().ids, [MessageId.extended, MessageId.port]);
+  assert.deepEqual(conn.parsed().ids, [MessageId.haveNone, MessageId.extended, MessageId.port]);
 });
 
 test('inbound peer that waits for our handshake before sending its peer id', async () => {
@@ -97,7 +104,7 @@ test('inbound MSE/PE: an encrypted handshake is answered, the torrent found by i
   assert.equal(r.clientVersion, 'enc 2');
   const got = conn.parsed();
   assert.deepEqual(got.handshake?.peerId, ourId);
-  assert.deepEqual(got.ids, [MessageId.extended, MessageId.port]);
+  assert.deepEqual(got.ids, [MessageId.haveNone, MessageId.extended, MessageId.port]);
 });
 
 test('inbound MSE/PE for a torrent we do not measure: unknown-info-hash', async () => {

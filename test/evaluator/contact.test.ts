@@ -65,7 +65,7 @@ test('bitfield then haves: within the grace in the opening state, after it only 
   assert.deepEqual(received.handshake?.infoHash, infoHash);
   assert.deepEqual(received.handshake?.peerId, ourId);
   assert.equal(received.handshake?.dht, false);
-  assert.deepEqual(received.ids, [MessageId.extended], 'our extension handshake, since the peer set 0x10');
+  assert.deepEqual(received.ids, [MessageId.haveNone, MessageId.extended], 'have_none (both set Fast: BEP 6), then our extension handshake (the peer set 0x10)');
 });
 
 test('a seed (have_all) ends the contact at once', async () => {
@@ -187,8 +187,8 @@ test('with a DHT port: DHT bit in our handshake and a PORT message before closin
   assert.equal(r.dhtPort, 7000);
   const received = conn.parsed();
   assert.equal(received.handshake?.dht, true);
-  assert.deepEqual(received.ids, [MessageId.extended, MessageId.port]);
-  assert.deepEqual(received.messages[1], { type: 'port', port: 6881 });
+  assert.deepEqual(received.ids, [MessageId.haveNone, MessageId.extended, MessageId.port]);
+  assert.deepEqual(received.messages[2], { type: 'port', port: 6881 });
 });
 
 test('no PORT after a failed handshake', async () => {
@@ -210,6 +210,21 @@ test('the extension handshake is recorded; none is sent to a peer without BEP 10
   const plain = await run({ reserved: buildReserved({ extensions: false, fast: false }), script: [{ handshake: true }, { bitfield: 4 }] });
   assert.deepEqual(plain.conn.parsed().ids, []);
   assert.equal(plain.r.clientVersion, null);
+});
+
+test('BEP 6: have_none right after the handshake exactly when both sides set the Fast bit, and only after the peer\'s handshake', async () => {
+  const cases: [{ extensions: boolean; fast: boolean }, number[]][] = [
+    [{ extensions: true, fast: true }, [MessageId.haveNone, MessageId.extended]],
+    [{ extensions: false, fast: true }, [MessageId.haveNone]],
+    [{ extensions: true, fast: false }, [MessageId.extended]],
+    [{ extensions: false, fast: false }, []],
+  ];
+  for (const [bits, expected] of cases) {
+    // the peer waits 200 ms before its handshake: nothing but our handshake may arrive before it
+    const { conn } = await run({ reserved: buildReserved(bits), script: [{ wait: 200 }, { handshake: true }, { bitfield: 4 }, { wait: 100 }] });
+    assert.deepEqual(conn.parsed().ids, expected, JSON.stringify(bits));
+    assert.deepEqual(forbiddenIds(conn), [], JSON.stringify(bits));
+  }
 });
 
 test('lt_donthave removes a piece', async () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { mseInitiate, mseRespond } from './mse-socket.ts';
 import bencode from 'bencode';
-import { buildHandshake, buildReserved, parseHandshake, HANDSHAKE_LENGTH, type PeerHandshake } from '../../src/wire/handshake.ts';
+import { buildHandshake, buildReserved, parseHandshake, HANDSHAKE_LENGTH, RESERVED_FAST_BIT, type PeerHandshake } from '../../src/wire/handshake.ts';
 import { encodeMessage, KEEP_ALIVE_MESSAGE, MessageId, readAllMessages, type WireMessage } from '../../src/wire/message-reader.ts';
 import { buildExtendedMessage } from '../../src/wire/extension-handshake.ts';
 import { buildPortMessage } from '../../src/wire/port.ts';
@@ -106,6 +106,10 @@ export interface ScriptedConnection {
   closed: Promise<void>;
   /** Resolves when the script has run (or stopped because the socket closed). */
   scriptDone: Promise<void>;
+  /** This peer sent a handshake with the Fast bit (BEP 6) set. */
+  sentFast(): boolean;
+  /** Bytes received from our side before this peer's handshake was sent whole (-1: it was not). */
+  receivedBeforeHandshake(): number;
 }
 
 export interface ScriptedPeer {
@@ -123,12 +127,37 @@ function newPeerId(): Buffer {
   return Buffer.from('-SP0001-' + Array.from(randomBytes(12), (b) => String.fromCharCode(97 + (b % 26))).join(''), 'latin1');
 }
 
-/** Ids our side may ever send: extended, port, keep-alive (never interested/request/piece...). */
-export const ALLOWED_FROM_US = new Set<number>([MessageId.extended, MessageId.port, -1]);
+/** Ids our side may ever send: have_none, extended, port, keep-alive (never interested/request/piece...). */
+export const ALLOWED_FROM_US = new Set<number>([MessageId.haveNone, MessageId.extended, MessageId.port, -1]);
 
-/** Ids received that we must never send. */
-export function forbiddenIds(conn: ScriptedConnection): number[] {
-  return conn.parsed().ids.filter((id) => !ALLOWED_FROM_US.has(id));
+/**
+ * Ids received that we must never send, then what is wrong with the opening (see openingProblems):
+ * [] when our side behaved.
+ */
+export function forbiddenIds(conn: ScriptedConnection): (number | string)[] {
+  return [...conn.parsed().ids.filter((id) => !ALLOWED_FROM_US.has(id)), ...openingProblems(conn)];
+}
+
+/**
+ * BEP 6 as this peer saw our side: when both handshakes set the Fast bit, the first message after the
+ * handshake is have_none and no other bitfield/have_all/have_none follows; when either lacks the bit,
+ * none of them at all; and nothing after our handshake before the peer's was sent. (A contact that sent no message at all, e.g. closed at a wrong info hash, passes:
+ * tests that expect the opening assert it.)
+ */
+export function openingProblems(conn: ScriptedConnection): string[] {
+  const { handshake, ids } = conn.parsed();
+  if (!handshake) return [];
+  // aria2 drops a peer whose handshake and next message arrive in one read: nothing after our handshake
+  // may be sent before the peer's handshake has been read
+  if (conn.receivedBeforeHandshake() > HANDSHAKE_LENGTH) return [`${conn.receivedBeforeHandshake() - HANDSHAKE_LENGTH} bytes after our handshake before the peer's`];
+  const fast = handshake.fast && conn.sentFast();
+  const piecesStates = ids.filter((id) => id === MessageId.haveNone || id === MessageId.haveAll || id === MessageId.bitfield);
+  if (!fast) return piecesStates.length === 0 ? [] : [`sent ${piecesStates} although Fast was not set on both sides`];
+  if (ids.length === 0) return [];
+  const problems: string[] = [];
+  if (ids[0] !== MessageId.haveNone) problems.push(`first message after the handshake is ${ids[0]}, not have_none (Fast on both sides)`);
+  if (piecesStates.length !== 1) problems.push(`${piecesStates.length} bitfield/have_all/have_none messages, not exactly one`);
+  return problems;
 }
 
 function bitfieldPayload(spec: number | number[] | Buffer, pieces: number): Buffer {
@@ -246,6 +275,10 @@ export function runScript(
     resolve();
   }));
   const received = () => Buffer.concat(chunks, size);
+  /** The first bytes this peer sent (its handshake, scripted whole or in raw pieces). */
+  let opening = Buffer.alloc(0);
+  /** Bytes received by the time this peer's handshake was written whole (-1: not yet). */
+  let receivedBeforeHandshake = -1;
 
   const awaitHandshake = () =>
     new Promise<void>((resolve) => {
@@ -300,10 +333,15 @@ export function runScript(
       else {
         const bytes = encodeStep(step, opts);
         if (bytes && socket.writable) socket.write(bytes);
+        if (bytes && opening.length < HANDSHAKE_LENGTH) {
+          opening = Buffer.concat([opening, bytes]).subarray(0, HANDSHAKE_LENGTH);
+          if (opening.length === HANDSHAKE_LENGTH) receivedBeforeHandshake = size;
+        }
       }
     }
   };
-  return { index, socket, received, parsed: () => parseReceived(received()), closed, scriptDone: play() };
+  return { index, socket, received, parsed: () => parseReceived(received()), closed, scriptDone: play(), sentFast: () => opening.length > 27 && opening[0] === 19 && (opening[27] & RESERVED_FAST_BIT) !== 0,
+    receivedBeforeHandshake: () => receivedBeforeHandshake };
 }
 
 /** A scripted peer listening on 127.0.0.1 (an ephemeral port). */

@@ -16,6 +16,7 @@ import { buildMetadataData } from '../../src/torrents/metadata-messages.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { findTopLevelValue } from '../../src/bencode/scan.ts';
 import { MessageId, type WireMessage } from '../../src/wire/message-reader.ts';
+import { buildReserved } from '../../src/wire/handshake.ts';
 import { makeTorrent, type MadeTorrent } from '../helpers/make-torrent.ts';
 import {
   forbiddenIds,
@@ -82,6 +83,23 @@ async function run(script: Step[], o: Partial<MetadataFetchOptions> = {}, hash =
     await peer.close();
   }
 }
+
+test('BEP 6: have_none follows the handshake when the peer set the Fast bit too, and not otherwise', async () => {
+  for (const fast of [true, false]) {
+    const peer = await startScriptedPeer({ infoHash, reserved: buildReserved({ fast }), script: serving() });
+    try {
+      const r = await fetchMetadata(infoHash, '127.0.0.1', peer.port, options());
+      assert.ok(r.ok, JSON.stringify(r));
+      const conn = await peer.connection(0);
+      await conn.closed;
+      const ids = conn.parsed().ids;
+      assert.deepEqual(ids.slice(0, 2), fast ? [MessageId.haveNone, MessageId.extended] : [MessageId.extended, MessageId.extended], `fast ${fast}: ${ids}`);
+      assert.deepEqual(forbiddenIds(conn), []);
+    } finally {
+      await peer.close();
+    }
+  }
+});
 
 function failed(r: MetadataFetchResult): string {
   assert.equal(r.ok, false, 'the fetch should fail');
