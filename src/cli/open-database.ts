@@ -1,7 +1,7 @@
 // How every command opens --db, by one rule: commands that write (run, add, demo) create the file and its
 // folder; commands that read (torrents, report, export) need an existing btda database and say so
 // otherwise, instead of creating an empty file from a typo. Every error names the file.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database } from '../store/database.ts';
 
@@ -29,6 +29,12 @@ export function prepareForWriting(path: string): void {
   if (path === ':memory:') return;
   mkdirSync(dirname(path), { recursive: true });
   if (existsSync(path) && statSync(path).size > 0) {
+    // say so plainly: SQLite's own words for a read-only file system are "unable to open database file"
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (err) {
+      throw new Error(`cannot write to database ${path}: it is read-only (${(err as NodeJS.ErrnoException).code})`);
+    }
     // migrations would add btda's tables to someone else's database
     const probe = Database.open(path, { readonly: true });
     try {

@@ -6,7 +6,9 @@
 // - Inbound: the session at the address key with the contact's peer id, whatever its port (a peer dials
 //   from an ephemeral port; the port it listens on comes from its extension handshake, and users behind one
 //   NAT may all advertise the same default port, so the port alone never joins two contacts).
-// - Dual stack: the same peer id over the other address family, seen in the same run, is the same session.
+// - Dual stack: the same peer id over the other address family, seen in the same run, is the same session,
+//   when that peer id is known at no other address (a peer id some clients or bots use everywhere is not
+//   an identity; and looking it up stays bounded).
 // - A session at (address key, port) that was discovered but never contacted is claimed by the first peer
 //   id seen there.
 // - Another peer id at an address:port whose session is known: a new session. Outgoing, when the client
@@ -54,16 +56,23 @@ export type SessionDecision =
    */
   | { kind: 'new'; restartOf: StoredSession | null; demote: StoredSession | null; latest: boolean };
 
+/** Sessions with the sighting's peer id at other addresses that `resolveSession` needs to see (more: shared id). */
+export const ELSEWHERE_LIMIT = 2;
+
 /**
- * @param withPeerId sessions of this torrent with the sighting's peer id (any address)
+ * @param withPeerId sessions of this torrent with the sighting's peer id: all of them at the sighting's
+ *   address, and up to ELSEWHERE_LIMIT at other addresses
  * @param atEndpoint the latest session at (torrent, address key, sighting.port), if any
  */
 export function resolveSession(s: Sighting, withPeerId: readonly StoredSession[], atEndpoint: StoredSession | undefined): SessionDecision {
   if (s.peerId !== null) {
     const here = withPeerId.filter((r) => r.addressKey === s.addressKey && (s.direction === 'in' || r.port === s.port));
     if (here.length > 0) return { kind: 'join', session: newest(here), why: 'same-peer-id' };
-    const twins = withPeerId.filter((r) => r.family !== s.family && r.lastSeen !== null && r.lastSeen >= s.runStartedAt);
-    if (twins.length > 0) return { kind: 'join', session: newest(twins), why: 'dual-stack' };
+    const elsewhere = withPeerId.filter((r) => r.addressKey !== s.addressKey);
+    const twin = elsewhere.length === 1 ? elsewhere[0] : undefined;
+    if (twin && twin.family !== s.family && twin.lastSeen !== null && twin.lastSeen >= s.runStartedAt) {
+      return { kind: 'join', session: twin, why: 'dual-stack' };
+    }
   }
   if (!atEndpoint) return { kind: 'new', restartOf: null, demote: null, latest: true };
   if (atEndpoint.peerId === null) return { kind: 'join', session: atEndpoint, why: 'claim' };

@@ -110,7 +110,7 @@ export const peers = sqliteTable(
   (t) => [
     // one client session per row: a new peer id at an address:port is a new row, and the old one is no longer `latest`
     uniqueIndex('peers_torrent_address_port_latest').on(t.torrentId, t.addressKey, t.port).where(sql`latest = 1`),
-    index('peers_torrent_peer_id').on(t.torrentId, t.peerId),
+    index('peers_torrent_peer_id_address').on(t.torrentId, t.peerId, t.addressKey, t.port),
     index('peers_crossed_at').on(t.crossedAt),
   ],
 );

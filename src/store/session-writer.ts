@@ -5,7 +5,7 @@
 import type Sqlite from 'better-sqlite3';
 import type { ContactResult, PeerSource } from '../types.ts';
 import { crossingClass, crossingIndex, lowestPieces, suspectReason, type CrossingClass, type ObservedState } from './crossing.ts';
-import { resolveSession, type SessionDecision, type StoredSession } from './identity.ts';
+import { ELSEWHERE_LIMIT, resolveSession, type SessionDecision, type StoredSession } from './identity.ts';
 import { hexOf, type AddressFacts, type PeerDescriber } from './peer-description.ts';
 import { mergeSources } from './sources.ts';
 import type { IsoClock } from './result-writer.ts';
@@ -71,7 +71,12 @@ export class SessionWriter {
     const client = this.describe.client(peerId);
     const direction = r.event === 'incoming' ? 'in' : 'out';
     const port = direction === 'in' ? r.listenPort ?? r.port : r.port;
-    const withPeerId = peerId ? (s.byPeerId.all(r.torrentId, peerId) as SessionRow[]).map(stored) : [];
+    // bounded lookups: a peer id shared by many addresses (some clients, bots) must not cost a scan per contact
+    const withPeerId = peerId
+      ? [...((direction === 'in' ? s.byPeerIdHere.all(r.torrentId, peerId, where.addressKey)
+        : s.byPeerIdAt.all(r.torrentId, peerId, where.addressKey, port)) as SessionRow[]),
+        ...(s.byPeerIdElsewhere.all(r.torrentId, peerId, where.addressKey, ELSEWHERE_LIMIT) as SessionRow[])].map(stored)
+      : [];
     const endpointRow = s.atEndpoint.get(r.torrentId, where.addressKey, port) as SessionRow | undefined;
     const decision = resolveSession(
       { addressKey: where.addressKey, port, peerId, client, clientVersion: r.clientVersion, direction, family: where.family, runStartedAt: this.runStartedAt },
@@ -205,7 +210,9 @@ function stored(row: SessionRow): StoredSession {
 
 function prepare(db: Sqlite.Database) {
   return {
-    byPeerId: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ?`),
+    byPeerIdAt: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key = ? AND port = ?`),
+    byPeerIdHere: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key = ? LIMIT 64`),
+    byPeerIdElsewhere: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key <> ? LIMIT ?`),
     atEndpoint: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND address_key = ? AND port = ? AND latest = 1`),
     byId: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE id = ?`),
     demote: db.prepare('UPDATE peers SET latest = 0 WHERE id = ?'),

@@ -27,7 +27,7 @@ test('btda --debug logs networks by default and raw addresses only with --store-
   assert.equal((await runCli(['add', made.path, '--db', db])).code, 0);
   // nothing listens on port 1: the contact is refused at once and logged
   writeFileSync(join(dir, 'peers.txt'), '127.0.0.2:1\n');
-  const base = ['--db', db, '--key-file', join(dir, 'key'), '--input', join(dir, 'none'), '--peers-file', join(dir, 'peers.txt'), '--duration', '1500ms', '--debug'];
+  const base = ['--db', db, '--key-file', join(dir, 'key'), '--input', join(dir, 'none'), '--peers-file', join(dir, 'peers.txt'), '--duration', '1500ms', '--debug', '--allow', '127.0.0.0/8'];
   const private_ = await runCli(base);
   assert.equal(private_.code, 0, private_.stderr);
   assert.match(private_.stderr, /debug contact \w+ 127\.0\.0\.0\/24:1 /);

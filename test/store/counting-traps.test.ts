@@ -180,3 +180,15 @@ test('reported by the peer: first seen complete, complete_ago inside the run; it
   assert.equal(s.count('crossings'), 0);
   s.db.close();
 });
+
+test('a peer id used at many addresses is no identity: no dual-stack join, and lookups stay bounded', async () => {
+  const s = await store();
+  const { writer, contact } = s.open();
+  const shared = Buffer.from('-XX0000-000000000000');
+  for (let i = 0; i < 50; i++) contact(0, { ip: `81.2.69.${100 + i}`, peerId: shared, openingPieces: 10 });
+  contact(5, { ip: '2001:218::1', peerId: shared, openingPieces: 100 });
+  writer.flush();
+  assert.equal(s.q('SELECT id FROM peers').length, 51, 'the IPv6 contact is its own session');
+  assert.equal(s.count('crossings'), 0);
+  s.db.close();
+});

@@ -90,7 +90,7 @@ try {
   await collector.stop();
 }
 const queued: string[] = [];
-for (const [ip, port] of [['10.0.0.1', 6881], ['10.0.0.2', 6882], ['10.0.0.3', 7000], ['2001:db8::1', 6881], ['2001:db8::3', 7000], ['::ffff:10.0.0.1', 6881]] as const) {
+for (const [ip, port] of [['10.0.0.1', 6881], ['10.0.0.2', 6882], ['10.0.0.3', 7000], ['2001:db8::1', 6881], ['2001:db8::3', 7000]] as const) {
   if (queue.get(1, ip, port)) queued.push(`${ip}|${port}`);
 }
 console.log(
