@@ -201,8 +201,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     },
   });
   for (const t of torrents) if (t.pieces === null) resolver.add(t);
-  /** Inbound peers' advertised ports the policy skipped since the listener's last `requests` row. */
-  let incomingSkipped = 0;
+  /** Inbound peers' advertised addresses since the listener's last `requests` row: new, known, skipped by the policy. */
+  const incomingCounts = { new: 0, duplicates: 0, skipped: 0 };
   const ctx: CollectorContext = {
     // Every address any source names passes the address policy here, before the queue or the magnet resolver.
     addPeers: (torrentId: number, peers: PeerAddress[], source: PeerSource) => {
@@ -235,14 +235,21 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
         if (isNew || newSource) writer.peerDiscovered(torrentId, p.ip, p.port, source, now);
       }
       counters.skipped += skipped;
-      if (source === 'incoming') incomingSkipped += skipped;
-      return { new: fresh, duplicates: peers.length - fresh - skipped, skipped };
+      const duplicates = peers.length - fresh - skipped;
+      if (source === 'incoming') {
+        incomingCounts.new += fresh;
+        incomingCounts.duplicates += duplicates;
+        incomingCounts.skipped += skipped;
+      }
+      return { new: fresh, duplicates, skipped };
     },
     logRequest: (entry) => {
-      // the listener's interval row also counts the advertised ports skipped by the handler (handleIncoming)
+      // the listener's interval row also counts what the inbound peers' advertised ports were (handleIncoming):
+      // new to the queue, known already, or skipped by the address policy
       if (entry.kind === 'incoming') {
-        entry = { ...entry, skipped: entry.skipped + incomingSkipped };
-        incomingSkipped = 0;
+        entry = { ...entry, new: entry.new + incomingCounts.new, duplicates: entry.duplicates + incomingCounts.duplicates,
+          skipped: entry.skipped + incomingCounts.skipped };
+        incomingCounts.new = incomingCounts.duplicates = incomingCounts.skipped = 0;
       }
       writer.request(entry);
     },

@@ -93,6 +93,8 @@ export const peers = sqliteTable(
     reportedCompleteAt: text('reported_complete_at'),
     /** The earlier session (peers.id) of the same client name and version at this address:port, when this one followed it. */
     restartOf: integer('restart_of'),
+    /** When the address:port was first dialled, in any run (kept on the newest session there): outcomes' `first` is the first ever. */
+    attemptedAt: text('attempted_at'),
     /** 1 for the newest session at its (torrent, address key, port); discoveries merge into that row. */
     latest: integer('latest').notNull().default(1),
     /** Successful contacts. */
