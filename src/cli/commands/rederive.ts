@@ -1,0 +1,75 @@
+// `btda rederive [--db FILE] [--threshold F] [--suspect-rate N] [--dry-run]`: every session's crossing computed
+// again from its observations (README "Re-deriving counts"), what changes printed per class, then written.
+import { existsSync } from 'node:fs';
+import type { Options } from 'yargs';
+import { defaultConfig, thresholdPieces } from '../../config.ts';
+import { Database } from '../../store/database.ts';
+import { rederiveCrossings, type ClassOrNone, type RederiveReport } from '../../store/rederive.ts';
+import { RunLock } from '../../store/run-lock.ts';
+import { formatTable } from '../format.ts';
+import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
+
+export function rederiveOptions(): Record<string, Options> {
+  return {
+    ...yargsOptions(['db', 'threshold', 'suspectRate']),
+    'dry-run': { type: 'boolean', describe: 'print what would change, write nothing' },
+  };
+}
+
+/** The overrides the user gave: a flag or config value, else each run's own. */
+export function overridesOf(argv: Record<string, unknown>, config: { threshold: number; suspectRate: number }) {
+  return {
+    threshold: argv.threshold !== undefined ? config.threshold : undefined,
+    suspectRate: argv['suspect-rate'] !== undefined ? config.suspectRate : undefined,
+  };
+}
+
+export async function rederiveCommand(argv: Record<string, unknown>): Promise<number> {
+  const config = await resolveConfig(argv);
+  if (!existsSync(config.db)) throw new ConfigError(`no database ${config.db}`);
+  const dryRun = argv['dry-run'] === true;
+  const overrides = overridesOf(argv, config);
+  // writing needs the database to itself: a crawl records crossings meanwhile
+  const lock = dryRun ? undefined : RunLock.acquire(config.db);
+  try {
+    const db = Database.open(config.db);
+    try {
+      const report = rederiveCrossings(db, { ...overrides, defaultSuspectRate: defaultConfig.suspectRate, dryRun });
+      if (!dryRun) recordRederivation(db, overrides);
+      process.stdout.write(formatRederivation(config.db, report, overrides, dryRun));
+      return 0;
+    } finally {
+      db.close();
+    }
+  } finally {
+    lock?.release();
+  }
+}
+
+/** The database says how its counts were last derived (meta `rederived`), and compares with the threshold used. */
+export function recordRederivation(db: Database, overrides: { threshold?: number; suspectRate?: number }): void {
+  db.setMeta('rederived', JSON.stringify({ at: new Date().toISOString(), threshold: overrides.threshold ?? 'each run', suspectRate: overrides.suspectRate ?? 'each run' }));
+  if (overrides.threshold === undefined) return;
+  db.sqlite.transaction(() => {
+    const set = db.sqlite.prepare('UPDATE torrents SET threshold_pieces = ? WHERE id = ?');
+    for (const t of db.torrents()) set.run(t.pieces === null ? null : thresholdPieces(t.pieces, overrides.threshold!), t.id);
+  })();
+}
+
+const CLASSES: ClassOrNone[] = ['confirmed', 'restart', 'suspect', 'none'];
+
+export function formatRederivation(dbPath: string, r: RederiveReport, overrides: { threshold?: number; suspectRate?: number }, dryRun: boolean): string {
+  const rows = CLASSES.map((c) => [c === 'none' ? 'no crossing' : c, String(r.before[c]), String(r.after[c]), signed(r.after[c] - r.before[c])]);
+  const moves = Object.entries(r.moves).map(([move, n]) => `  ${move}: ${n}`);
+  return [
+    `${dbPath}: ${r.sessions} sessions re-derived from their observations, threshold ${overrides.threshold ?? 'of each run'}, ` +
+      `suspect rate ${overrides.suspectRate === undefined ? 'of each run' : `${overrides.suspectRate} Mbit/s`}`,
+    formatTable(['class', 'before', 'after', 'change'], rows),
+    ...(moves.length > 0 ? ['sessions that changed class:', ...moves] : []),
+    `${r.changed} sessions changed${dryRun ? ' (dry run: nothing written)' : r.changed > 0 ? ', written' : ''}`,
+  ].join('\n') + '\n';
+}
+
+function signed(n: number): string {
+  return n > 0 ? `+${n}` : String(n);
+}
