@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { shardOf } from '../../src/queue/shard.ts';
 import { Database } from '../../src/store/database.ts';
+import { rederiveCrossings } from '../../src/store/rederive.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { startCrawl, testConfig } from '../helpers/crawl.ts';
@@ -96,6 +97,12 @@ test('two shards dial disjoint shares covering every peer; merged they count wha
   assert.deepEqual(query(configs[0].db, 'SELECT shard FROM runs'), [{ shard: '1/2' }]);
 
   assert.equal(confirmed(configs[2].db), TRUTH, 'the unsharded crawl counts the truth');
+  for (const c of configs) {
+    const db = Database.open(c.db, { readonly: true });
+    const again = rederiveCrossings(db, { defaultSuspectRate: 10_000, dryRun: true });
+    db.close();
+    assert.equal(again.changed, 0, `re-deriving what the crawl recorded changes nothing: ${JSON.stringify(again)}`);
+  }
   const out = join(root, 'merged.sqlite');
   const merged = await runCli(['merge', configs[0].db, configs[1].db, '-o', out]);
   assert.equal(merged.code, 0, merged.stderr);
