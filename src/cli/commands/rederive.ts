@@ -5,7 +5,8 @@ import type { Options } from 'yargs';
 import { defaultConfig, thresholdPieces } from '../../config.ts';
 import { Database } from '../../store/database.ts';
 import { rederiveCrossings, type ClassOrNone, type RederiveReport } from '../../store/rederive.ts';
-import { RunLock } from '../../store/run-lock.ts';
+import { RunLock, RunLockedError } from '../../store/run-lock.ts';
+import { EXIT_LOCKED } from './run.ts';
 import { formatTable } from '../format.ts';
 import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
 
@@ -30,7 +31,14 @@ export async function rederiveCommand(argv: Record<string, unknown>): Promise<nu
   const dryRun = argv['dry-run'] === true;
   const overrides = overridesOf(argv, config);
   // writing needs the database to itself: a crawl records crossings meanwhile
-  const lock = dryRun ? undefined : RunLock.acquire(config.db);
+  let lock: RunLock | undefined;
+  try {
+    lock = dryRun ? undefined : RunLock.acquire(config.db);
+  } catch (err) {
+    if (!(err instanceof RunLockedError)) throw err;
+    process.stderr.write(`btda: ${err.message}\n`);
+    return EXIT_LOCKED;
+  }
   try {
     const db = Database.open(config.db);
     try {
