@@ -1,6 +1,6 @@
 // How long btda merge and btda rederive take: two databases of N sessions each (written by the real writer,
 // one below state on one, one above state on the other), merged, then re-derived. Usage: node --import tsx scripts/bench/merge.ts [N]
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyFingerprint } from '../../src/store/address-key.ts';
@@ -41,3 +41,4 @@ t = performance.now();
 const r = rederiveCrossings(out, { defaultSuspectRate: 10000, dryRun: false });
 console.log(`rederive of ${r.sessions} sessions (${report.sessions.observations} observations): ${((performance.now() - t) / 1000).toFixed(1)} s, changed ${r.changed}`);
 out.close();
+rmSync(dir, { recursive: true, force: true });
