@@ -6,7 +6,7 @@
 // contacted by another. Observations keep their rows, re-pointed at the merged sessions and runs, and are
 // interleaved by time, so each merged session's evidence is in the order it was observed.
 import type Sqlite from 'better-sqlite3';
-import { resolveSession, type StoredSession } from './identity.ts';
+import { ELSEWHERE_LIMIT, resolveSession, type StoredSession } from './identity.ts';
 import { mergeSources } from './sources.ts';
 
 /** One input database and its id maps into the output. */
@@ -49,6 +49,7 @@ interface PeerRow {
   crossed_threshold: number | null;
   crossing_class: string | null;
   suspect_reason: string | null;
+  reported_complete_at: string | null;
   restart_of: number | null;
   latest: number;
   visits: number;
@@ -63,7 +64,7 @@ interface PeerRow {
 /** Every column but id, in the order of the insert and update statements. */
 const COLUMNS = ['torrent_id', 'address', 'address_key', 'ip', 'port', 'peer_id', 'client', 'client_version', 'listen_port', 'encrypted',
   'first_pieces', 'first_seen', 'last_pieces', 'last_seen', 'low_pieces', 'crossed_at', 'crossed_pieces', 'crossed_threshold',
-  'crossing_class', 'suspect_reason', 'restart_of', 'latest', 'visits', 'max_speed', 'sources', 'country', 'continent', 'city',
+  'crossing_class', 'suspect_reason', 'reported_complete_at', 'restart_of', 'latest', 'visits', 'max_speed', 'sources', 'country', 'continent', 'city',
   'discovered_at'] as const;
 
 interface InputSession extends PeerRow {
@@ -88,11 +89,17 @@ export function mergeSessions(out: Sqlite.Database, inputs: MergeInput[]): Sessi
     const torrentId = input.torrents.get(row.torrent_id);
     if (torrentId === undefined) continue; // a row of a torrent the input does not hold: nothing to join it to
     const family = row.address.includes(':') ? 6 : 4;
-    const withPeerId = row.peer_id ? (s.byPeerId.all(torrentId, row.peer_id) as PeerRow[]).map(stored) : [];
+    const direction = row.inbound_only === 1 ? 'in' : 'out';
+    // the writer's bounded lookups: every session with the peer id here, a few elsewhere (identity.ts)
+    const withPeerId = row.peer_id ? [
+      ...((direction === 'in' ? s.byPeerIdHere.all(torrentId, row.peer_id, row.address_key)
+        : s.byPeerIdAt.all(torrentId, row.peer_id, row.address_key, row.port)) as PeerRow[]),
+      ...(s.byPeerIdElsewhere.all(torrentId, row.peer_id, row.address_key, ELSEWHERE_LIMIT) as PeerRow[]),
+    ].map(stored) : [];
     const endpoint = s.atEndpoint.get(torrentId, row.address_key, row.port) as PeerRow | undefined;
     const decision = resolveSession({
       addressKey: row.address_key, port: row.port, peerId: row.peer_id, client: row.client, clientVersion: row.client_version,
-      direction: row.inbound_only === 1 ? 'in' : 'out', family, runStartedAt: row.first_run_started ?? row.seen,
+      direction, family, runStartedAt: row.first_run_started ?? row.seen,
     }, withPeerId, endpoint && stored(endpoint));
     const restartOf = row.restart_of === null ? null : input.sessions.get(row.restart_of) ?? null;
     if (decision.kind === 'join') {
@@ -157,6 +164,8 @@ function joined(a: PeerRow, b: PeerRow, restartOf: number | null): PeerRow {
     first_seen: bFirst ? b.first_seen : a.first_seen,
     last_pieces: bLast ? b.last_pieces : a.last_pieces,
     last_seen: bLast ? b.last_seen : a.last_seen,
+    // the peer's own word about its completion belongs to the first state of the session
+    reported_complete_at: bFirst ? b.reported_complete_at : a.reported_complete_at,
     low_pieces: minOf(a.low_pieces, b.low_pieces),
     restart_of: a.restart_of ?? restartOf,
     visits: a.visits + b.visits,
@@ -209,7 +218,9 @@ function* byKey<T, I>(streams: { input: I; rows: Iterator<T> }[], key: (row: T) 
 
 function prepare(db: Sqlite.Database) {
   return {
-    byPeerId: db.prepare('SELECT * FROM peers WHERE torrent_id = ? AND peer_id = ?'),
+    byPeerIdAt: db.prepare('SELECT * FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key = ? AND port = ?'),
+    byPeerIdHere: db.prepare('SELECT * FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key = ? LIMIT 64'),
+    byPeerIdElsewhere: db.prepare('SELECT * FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key <> ? LIMIT ?'),
     atEndpoint: db.prepare('SELECT * FROM peers WHERE torrent_id = ? AND address_key = ? AND port = ? AND latest = 1'),
     byId: db.prepare('SELECT * FROM peers WHERE id = ?'),
     demote: db.prepare('UPDATE peers SET latest = 0 WHERE id = ?'),

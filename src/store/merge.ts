@@ -55,6 +55,7 @@ export function mergeDatabases(paths: string[], outPath: string, opts: MergeOpti
       if (fingerprint) out.setMeta(FINGERPRINT, fingerprint);
       const report = out.sqlite.transaction(() => copyAll(out.sqlite, inputs))();
       const rederived = rederiveCrossings(out, { ...opts, dryRun: false });
+      out.checkpoint(); // the .sqlite file alone is the whole result
       return { report: { ...report, rederived }, out };
     } catch (err) {
       out.close();
@@ -68,6 +69,7 @@ export function mergeDatabases(paths: string[], outPath: string, opts: MergeOpti
 
 /** An input must have this btda's schema: an older one is migrated by opening it once with this version. */
 function checkSchema(db: Database, path: string): void {
+  if (!db.hasTable('runs') || !db.hasTable('torrents')) throw new MergeError(`merge: ${path} is not a btda database (it has no runs and torrents tables)`);
   const expected = (JSON.parse(readFileSync(JOURNAL, 'utf8')) as { entries: unknown[] }).entries.length;
   const applied = db.hasTable('__drizzle_migrations')
     ? (db.sqlite.prepare('SELECT count(*) n FROM __drizzle_migrations').get() as { n: number }).n : 0;

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { defaultConfig, thresholdPieces } from '../../config.ts';
-import { Database } from '../../store/database.ts';
+import type { Database } from '../../store/database.ts';
+import { openForReading, openForWriting } from '../open-database.ts';
 import { rederiveCrossings, type ClassOrNone, type RederiveReport } from '../../store/rederive.ts';
 import { RunLock, RunLockedError } from '../../store/run-lock.ts';
 import { EXIT_LOCKED } from './run.ts';
@@ -27,7 +28,8 @@ export function overridesOf(argv: Record<string, unknown>, config: { threshold: 
 
 export async function rederiveCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv);
-  if (!existsSync(config.db)) throw new ConfigError(`no database ${config.db}`);
+  // re-deriving never creates a database (the one --db rule: README "Commands")
+  if (!existsSync(config.db)) throw new Error(`cannot open database ${config.db}: no such file (btda add or btda run creates one)`);
   const dryRun = argv['dry-run'] === true;
   const overrides = overridesOf(argv, config);
   // writing needs the database to itself: a crawl records crossings meanwhile
@@ -40,10 +42,16 @@ export async function rederiveCommand(argv: Record<string, unknown>): Promise<nu
     return EXIT_LOCKED;
   }
   try {
-    const db = Database.open(config.db);
+    const db = dryRun ? openForReading(config.db) : openForWriting(config.db);
     try {
+      if (!db.hasColumn('runs', 'suspect_rate')) {
+        throw new ConfigError(`${config.db} was written by an older btda: run btda rederive without --dry-run (it migrates the database first)`);
+      }
       const report = rederiveCrossings(db, { ...overrides, defaultSuspectRate: defaultConfig.suspectRate, dryRun });
-      if (!dryRun) recordRederivation(db, overrides);
+      if (!dryRun) {
+        recordRederivation(db, overrides);
+        db.checkpoint();
+      }
       process.stdout.write(formatRederivation(config.db, report, overrides, dryRun));
       return 0;
     } finally {
