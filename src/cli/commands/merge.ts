@@ -5,13 +5,13 @@ import type { Options } from 'yargs';
 import { defaultConfig } from '../../config.ts';
 import { MergeError, mergeDatabases } from '../../store/merge.ts';
 import { formatTable } from '../format.ts';
-import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
-import { overridesOf, recordRederivation } from './rederive.ts';
+import { ConfigError, resolveConfig } from '../options.ts';
+import { overridesOf, perRunOptions, recordRederivation } from './rederive.ts';
 import type { ClassOrNone } from '../../store/rederive.ts';
 
 export function mergeOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['threshold', 'suspectRate']),
+    ...perRunOptions(['threshold', 'suspectRate']),
     out: { alias: 'o', type: 'string', demandOption: true, describe: 'the new database to write' },
   };
 }

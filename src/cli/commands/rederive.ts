@@ -13,9 +13,19 @@ import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
 
 export function rederiveOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['db', 'threshold', 'suspectRate']),
+    ...perRunOptions(['db', 'threshold', 'suspectRate']),
     'dry-run': { type: 'boolean', describe: 'print what would change, write nothing' },
   };
+}
+
+/** --threshold and --suspect-rate of rederive and merge: absent, each run's own value is used. */
+export function perRunOptions(keys: ('db' | 'threshold' | 'suspectRate')[]): Record<string, Options> {
+  const out = yargsOptions(keys, {
+    threshold: 'one threshold (0..1) for every observation',
+    suspectRate: 'Mbit/s: one suspect rate for every crossing',
+  });
+  for (const flag of ['threshold', 'suspect-rate']) if (out[flag]) out[flag] = { ...out[flag], defaultDescription: "each run's own" };
+  return out;
 }
 
 /** The overrides the user gave: a flag or config value, else each run's own. */
