@@ -14,6 +14,7 @@ import { Scheduler } from '../evaluator/scheduler.ts';
 import { visitPeer } from '../evaluator/visit.ts';
 import type { Logger } from '../log.ts';
 import { DueQueue, SOURCE_BITS, type QueuedPeer } from '../queue/due-queue.ts';
+import { Shard } from '../queue/shard.ts';
 import { Database } from '../store/database.ts';
 import { Geolocator } from '../store/geolocation.ts';
 import { openAddressKey } from '../store/address-key.ts';
@@ -70,6 +71,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   const startedAt = Date.now();
   // a bad --exclude file refuses to start before anything is locked or opened
   const policy = AddressPolicy.fromConfig(config);
+  const shard = Shard.parse(config.shard);
   const lock = RunLock.acquire(config.db);
   // everything that can refuse to start (key file, GeoIP file, database) before the run row exists
   let db: Database;
@@ -93,6 +95,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     args: JSON.stringify(opts.args ?? []),
     host: hostname(),
     threshold: config.threshold,
+    suspectRate: config.suspectRate,
+    shard: shard?.label ?? null,
     startedAt,
   });
   let exitReason = 'completed';
@@ -201,6 +205,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     },
   });
   for (const t of torrents) if (t.pieces === null) resolver.add(t);
+  const infoHashes = new Map(torrents.map((t) => [t.id, t.infoHash]));
   /** Inbound peers' advertised addresses since the listener's last `requests` row: new, known, skipped by the policy. */
   const incomingCounts = { new: 0, duplicates: 0, skipped: 0 };
   const ctx: CollectorContext = {
@@ -210,6 +215,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       let skipped = 0;
       const now = Date.now();
       const dial = contactTorrents.has(torrentId);
+      const infoHash = shard ? infoHashes.get(torrentId) ?? '' : '';
       for (const named of peers) {
         if (!policy.mayDial(named.ip, named.port)) {
           skipped++;
@@ -218,6 +224,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
         const p = { ip: unmapIPv4(named.ip), port: named.port }; // one key per host, however it was written
         // trackers list the announcing peer too: never queue our own listener
         if (p.port === config.port && isOwnAddress(p.ip)) continue;
+        // --shard: another host dials it (counted with the duplicates: named, but not new work here)
+        if (shard && !shard.owns(infoHash, p.ip, p.port)) continue;
         let isNew: boolean;
         let newSource = false;
         if (dial) {

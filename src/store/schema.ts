@@ -15,6 +15,12 @@ export const runs = sqliteTable('runs', {
   exitReason: text('exit_reason'),
   /** The completion threshold (0..1) this run used. */
   threshold: real('threshold').notNull(),
+  /** Mbit/s above which this run counted a crossing as suspect (--suspect-rate); null: a run of an older btda. */
+  suspectRate: real('suspect_rate'),
+  /** 'K/N' when this run was shard K of N (--shard): it contacted only its share of the peers; null: all. */
+  shard: text('shard'),
+  /** Where a run copied in by `btda merge` was recorded first ("FILE run ID"); null: a run of this database. */
+  origin: text('origin'),
 });
 
 export const torrents = sqliteTable(

@@ -101,6 +101,10 @@ export class SessionWriter {
     let prevPieces = row.last_pieces;
     let prevPeerId = row.peer_id;
     let prevClient = row.client;
+    // the state below the threshold right before an in-contact crossing is evidence even when unchanged: the
+    // crossing's rate is measured from it, and `btda rederive` must find it among the observations
+    let belowInContact = -1;
+    for (let i = 0; i < crossAt; i++) if (states[i].pieces < threshold) belowInContact = i;
     let crossedObservation: number | null = null;
     const uploadOnly = r.uploadOnly ? 1 : 0;
     for (let i = 0; i < states.length; i++) {
@@ -108,7 +112,7 @@ export class SessionWriter {
       const newPeerId = peerId !== null && peerId !== prevPeerId;
       const newClient = client !== null && client !== prevClient;
       const changed = prevPieces === null || st.pieces !== prevPieces || newPeerId || newClient ||
-        (uploadOnly === 1 && st.pieces < threshold) || i === crossAt || newFamily;
+        (uploadOnly === 1 && st.pieces < threshold) || i === crossAt || i === belowInContact || newFamily;
       if (!changed) continue;
       const info = s.observe.run(
         row.id, this.runId, this.iso.format(st.at), st.phase, r.event, direction, r.encrypted ? 1 : 0, where.family, st.pieces,
