@@ -18,6 +18,9 @@ import { FirstAttempts } from './first-attempts.ts';
 import { SessionWriter, type CrossingCounts, type TorrentFacts } from './session-writer.ts';
 import { mergeSourcesSql } from './sources.ts';
 import { isoTime } from './time.ts';
+import { DiscoveryBuffer, dropFirst, IsoClock, RowBuffer } from './write-buffers.ts';
+
+export { IsoClock };
 
 export type { TorrentFacts, CrossingCounts };
 
@@ -289,109 +292,6 @@ function countOutcome(outcomes: Map<string, number>, waits: Map<string, number>,
 
 function mergeCounts(into: Map<string, number>, from: Map<string, number>): void {
   for (const [k, n] of from) into.set(k, (into.get(k) ?? 0) + n);
-}
-
-/** A FIFO of rows: written rows leave from the head without copying the rest each time. */
-class RowBuffer<T> {
-  rows: T[] = [];
-  head = 0;
-
-  get size(): number {
-    return this.rows.length - this.head;
-  }
-
-  /** Appends a row; returns the rows now buffered. */
-  push(row: T): number {
-    this.rows.push(row);
-    return this.rows.length - this.head;
-  }
-
-  drop(n: number): void {
-    this.head += n;
-    if (this.head >= this.rows.length) {
-      this.rows = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.rows.length) {
-      this.rows = this.rows.slice(this.head); // amortised: at most once per half of the buffer
-      this.head = 0;
-    }
-  }
-}
-
-/**
- * Discovered peers, one array per field (a collector may report a million peers at once: half the
- * memory of an object per row), written from the head like RowBuffer.
- */
-class DiscoveryBuffer {
-  torrentId: number[] = [];
-  ip: string[] = [];
-  port: number[] = [];
-  source: PeerSource[] = [];
-  at: number[] = [];
-  head = 0;
-
-  get size(): number {
-    return this.ip.length - this.head;
-  }
-
-  push(torrentId: number, ip: string, port: number, source: PeerSource, at: number): number {
-    this.torrentId.push(torrentId);
-    this.ip.push(ip);
-    this.port.push(port);
-    this.source.push(source);
-    this.at.push(at);
-    return this.ip.length - this.head;
-  }
-
-  drop(n: number): void {
-    this.head += n;
-    if (this.head >= this.ip.length) {
-      this.torrentId = [];
-      this.ip = [];
-      this.port = [];
-      this.source = [];
-      this.at = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.ip.length) {
-      const h = this.head;
-      this.torrentId = this.torrentId.slice(h);
-      this.ip = this.ip.slice(h);
-      this.port = this.port.slice(h);
-      this.source = this.source.slice(h);
-      this.at = this.at.slice(h);
-      this.head = 0;
-    }
-  }
-}
-
-function dropFirst<T>(rows: T[], n: number): T[] {
-  if (n === 0) return rows;
-  return n >= rows.length ? [] : rows.slice(n);
-}
-
-/**
- * isoTime with the text up to the second cached: contacts end in bursts, so consecutive times share
- * their second and only the milliseconds change. Same text as Date.prototype.toISOString, which
- * it falls back to outside years 1970..9999 and for non-integer or non-finite times.
- */
-export class IsoClock {
-  private second = NaN;
-  private prefix = '';
-
-  format(ms: number): string {
-    if (!(ms >= 0 && ms < 253402300800000) || !Number.isInteger(ms)) return isoTime(ms);
-    const second = Math.floor(ms / 1000);
-    if (second !== this.second) {
-      this.prefix = isoTime(second * 1000).slice(0, 20); // 'YYYY-MM-DDTHH:mm:ss.'
-      this.second = second;
-    }
-    const milli = ms - second * 1000;
-    return this.prefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli + 'Z';
-  }
-
-  formatOrNull(ms: number | null | undefined): string | null {
-    return ms === null || ms === undefined ? null : this.format(ms);
-  }
 }
 
 function prepare(db: Sqlite.Database) {
