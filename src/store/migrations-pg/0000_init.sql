@@ -46,28 +46,28 @@ CREATE TABLE "peers" (
 	"client" text,
 	"client_version" text,
 	"listen_port" integer,
-	"encrypted" integer DEFAULT 0 NOT NULL,
 	"first_pieces" integer,
 	"first_seen" text,
 	"last_pieces" integer,
 	"last_seen" text,
-	"low_pieces" integer,
 	"crossed_at" text,
-	"crossed_pieces" integer,
-	"crossed_threshold" integer,
-	"crossing_class" text,
-	"suspect_reason" text,
-	"crossed_observation" bigint,
-	"reported_complete_at" text,
-	"restart_of" bigint,
-	"latest" integer DEFAULT 1 NOT NULL,
 	"visits" integer DEFAULT 0 NOT NULL,
 	"max_speed" double precision,
 	"sources" text DEFAULT '' NOT NULL,
 	"country" text,
 	"continent" text,
 	"city" text,
-	"discovered_at" text NOT NULL
+	"discovered_at" text NOT NULL,
+	"encrypted" integer DEFAULT 0 NOT NULL,
+	"low_pieces" integer,
+	"crossed_pieces" integer,
+	"crossed_threshold" integer,
+	"crossing_class" text,
+	"suspect_reason" text,
+	"crossed_observation" bigint,
+	"restart_of" bigint,
+	"latest" integer DEFAULT 1 NOT NULL,
+	"reported_complete_at" text
 );
 --> statement-breakpoint
 CREATE TABLE "requests" (
@@ -81,8 +81,8 @@ CREATE TABLE "requests" (
 	"received" integer DEFAULT 0 NOT NULL,
 	"new" integer DEFAULT 0 NOT NULL,
 	"duplicates" integer DEFAULT 0 NOT NULL,
-	"skipped" integer DEFAULT 0 NOT NULL,
-	"error" text
+	"error" text,
+	"skipped" integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "runs" (

@@ -73,7 +73,7 @@ async function describeHolder(client: pg.Client, key: string): Promise<string> {
   const k = BigInt.asUintN(64, BigInt(key));
   try {
     const r = await client.query<{ application_name: string; client_addr: string | null; backend_start: Date }>(
-      `SELECT a.application_name, a.client_addr::text AS client_addr, a.backend_start
+      `SELECT a.application_name, host(a.client_addr) AS client_addr, a.backend_start
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,

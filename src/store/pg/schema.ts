@@ -5,7 +5,8 @@
 // Types: times stay ISO-8601 UTC text as in SQLite (the JSON and the queries stay identical; text sorts in
 // time order; the views cast to timestamptz where they need a calendar). Ids, references and counters that
 // may pass 2^31 are bigint (SQLite's integer is 64-bit), read back as JS numbers (exact below 2^53); SQLite's
-// real is a double, so double precision.
+// real is a double, so double precision. Columns are in the order SQLite has them after its migrations
+// (added columns last), so that `SELECT *` gives the same columns in the same order on both backends.
 import { sql } from 'drizzle-orm';
 import { bigint, doublePrecision, index, integer, pgTable, pgView, text, uniqueIndex } from 'drizzle-orm/pg-core';
 
@@ -57,21 +58,11 @@ export const peers = pgTable(
     client: text('client'),
     clientVersion: text('client_version'),
     listenPort: integer('listen_port'),
-    encrypted: integer('encrypted').notNull().default(0),
     firstPieces: integer('first_pieces'),
     firstSeen: text('first_seen'),
     lastPieces: integer('last_pieces'),
     lastSeen: text('last_seen'),
-    lowPieces: integer('low_pieces'),
     crossedAt: text('crossed_at'),
-    crossedPieces: integer('crossed_pieces'),
-    crossedThreshold: integer('crossed_threshold'),
-    crossingClass: text('crossing_class'),
-    suspectReason: text('suspect_reason'),
-    crossedObservation: big('crossed_observation'),
-    reportedCompleteAt: text('reported_complete_at'),
-    restartOf: big('restart_of'),
-    latest: integer('latest').notNull().default(1),
     visits: integer('visits').notNull().default(0),
     maxSpeed: doublePrecision('max_speed'),
     sources: text('sources').notNull().default(''),
@@ -79,6 +70,16 @@ export const peers = pgTable(
     continent: text('continent'),
     city: text('city'),
     discoveredAt: text('discovered_at').notNull(),
+    encrypted: integer('encrypted').notNull().default(0),
+    lowPieces: integer('low_pieces'),
+    crossedPieces: integer('crossed_pieces'),
+    crossedThreshold: integer('crossed_threshold'),
+    crossingClass: text('crossing_class'),
+    suspectReason: text('suspect_reason'),
+    crossedObservation: big('crossed_observation'),
+    restartOf: big('restart_of'),
+    latest: integer('latest').notNull().default(1),
+    reportedCompleteAt: text('reported_complete_at'),
   },
   (t) => [
     // one client session per row, as in SQLite: a partial unique index over the latest session
@@ -126,8 +127,8 @@ export const requests = pgTable(
     received: integer('received').notNull().default(0),
     new: integer('new').notNull().default(0),
     duplicates: integer('duplicates').notNull().default(0),
-    skipped: integer('skipped').notNull().default(0),
     error: text('error'),
+    skipped: integer('skipped').notNull().default(0),
   },
   (t) => [index('requests_run').on(t.runId, t.kind)],
 );
