@@ -101,8 +101,21 @@ function hookExit(): void {
   });
 }
 
+export interface PgServerOptions {
+  /** Most milliseconds to wait for initdb and the server (default 30 s). */
+  timeoutMs?: number;
+  /**
+   * Keep fsync and full-page writes on (benchmarks: as a production server; commits still do not wait for
+   * the disk, like SQLite's synchronous=NORMAL in WAL mode). Default off: a test database need not survive
+   * power loss, and fsync would dominate the tests' time.
+   */
+  durable?: boolean;
+}
+
 /** Starts a fresh server; bounded: rejects after `timeoutMs`. Retries once on a port taken in between. */
-export async function startPostgres(timeoutMs = 30_000): Promise<PgServer> {
+export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServer> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const durability = opts.durable ? [] : ['-c', 'fsync=off', '-c', 'full_page_writes=off'];
   const bin = binDir();
   const user = serverUser();
   if (!bin || !user) throw new Error(postgresSkipReason());
@@ -119,7 +132,7 @@ export async function startPostgres(timeoutMs = 30_000): Promise<PgServer> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const port = await freePort();
     try {
-      return await launch(bin, user, dir, port, timeoutMs);
+      return await launch(bin, user, dir, port, timeoutMs, durability);
     } catch (err) {
       lastError = err as Error;
     }
@@ -127,13 +140,12 @@ export async function startPostgres(timeoutMs = 30_000): Promise<PgServer> {
   throw lastError;
 }
 
-async function launch(bin: string, user: { uid: number; gid: number }, dir: string, port: number, timeoutMs: number): Promise<PgServer> {
+async function launch(bin: string, user: { uid: number; gid: number }, dir: string, port: number, timeoutMs: number, durability: string[]): Promise<PgServer> {
   const data = join(dir, 'data');
   const socketDir = join(dir, 'socket');
-  // durability off: a test database need not survive power loss, and fsync would dominate the timings
   const child = spawn(join(bin, 'postgres'), [
     '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketDir}`,
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50',
+    '-c', 'synchronous_commit=off', ...durability, '-c', 'max_connections=50',
   ], { uid: user.uid, gid: user.gid, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.setEncoding('utf8');
