@@ -121,3 +121,25 @@ test('a killed holder: the server releases its lock when its connection is gone'
     await store.close();
   }
 });
+
+test('a lock whose connection the server ends is reported lost', { skip }, async () => {
+  const url = await server!.createDatabase('lock_lost');
+  const store = await PgStore.open(url);
+  try {
+    let lost: Error | undefined;
+    let reported!: () => void;
+    const lockLost = new Promise<void>((resolve) => (reported = resolve));
+    await store.acquireRunLock('run', (err) => {
+      lost = err;
+      reported();
+    });
+    // the administrator (or a failover) ends the holder's session
+    await store.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'btda run lock%' AND datname = current_database()");
+    await Promise.race([lockLost, new Promise((_, reject) => setTimeout(() => reject(new Error('not reported within 10 s')), 10_000))]);
+    assert.ok(lost);
+    const again = await store.acquireRunLock();
+    await again.release();
+  } finally {
+    await store.close();
+  }
+});
