@@ -138,6 +138,11 @@ const config: ConfigFile = {
   /** [--exclude] File of ranges never dialled, one CIDR (or address) per line, `#` comments: opt-out requests.
    *  Wins over `allow`. A line that is not a range stops the run with the file and line named (exit 2). '' = none. */
   exclude: '',
+  /** [--shard] 'K/N': this host is shard K of N hosts crawling the same torrents; it dials only the endpoints
+   *  whose hash of (info hash, address, port) falls to K, so no two hosts dial the same endpoint and each does
+   *  1/N of the contacts. Every host must use the same --key-file (copy btda.key), or `btda merge` refuses
+   *  their databases. '' (default) = this host dials every endpoint. README "Running on several hosts". */
+  shard: '',
 
   // --- run control and output ---
   /** [--duration] How long the run lasts ('90m', '2h', '1d'); 0 = until SIGINT/SIGTERM. */

@@ -82,6 +82,11 @@ export interface Config {
   allow: string[];
   /** File of address ranges never dialled (one CIDR per line, '#' comments), e.g. opt-out requests; '' = none. Wins over `allow`. */
   exclude: string;
+  /**
+   * 'K/N': this host is shard K of N hosts sharing the work; it dials only the endpoints whose hash of (info
+   * hash, address, port) falls to it (src/queue/shard.ts). '' = every endpoint.
+   */
+  shard: string;
   /** File of peers to add (`ip:port` or `infohash ip:port` per line). */
   peersFile?: string;
   /** Folder scanned (recursively) for .torrent files at the start of `btda run`. */
@@ -158,6 +163,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   duration: 0,
   allow: [],
   exclude: '',
+  shard: '',
   peersFile: undefined,
   inputPath: 'input',
   magnetFile: 'magnet.txt',

@@ -104,6 +104,8 @@ const btdaArgs = [
   // plaintext only: with the default 'fallback' a reset or closed handshake is tried again encrypted, which
   // the swarm (no MSE) refuses, so injected resets would be counted as closed-early
   '--encryption', 'off',
+  // the swarm lives on 127.77.0.0/16: loopback is a special-purpose range the address policy never dials unless allowed
+  '--allow', '127.0.0.0/8',
 ];
 const t0 = Date.now();
 const child = spawn(process.execPath, btdaArgs, { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -169,6 +171,9 @@ const counted = new Map<string, number>();
 for (const r of db.prepare('SELECT reason, sum(count) AS n FROM outcomes WHERE run_id = ? GROUP BY reason').all(run.id) as { reason: string; n: number }[]) counted.set(r.reason, r.n);
 const confirmed = (db.prepare('SELECT count(*) AS n FROM confirmed_downloads').get() as { n: number }).n;
 const peerRows = (db.prepare('SELECT count(*) AS n FROM peers WHERE visits > 0').get() as { n: number }).n;
+// the evidence: rows of observations (state changes only) and their bytes on disk, table and indexes (dbstat)
+const observationRows = (db.prepare('SELECT count(*) AS n FROM observations').get() as { n: number }).n;
+const observationBytes = (db.prepare("SELECT coalesce(sum(pgsize), 0) AS n FROM dbstat WHERE name IN ('observations', 'observations_peer', 'observations_run')").get() as { n: number }).n;
 db.close();
 
 // What the swarm injected, as the reasons btda must count
@@ -180,6 +185,9 @@ for (const [fault, n] of Object.entries(final.faults) as [FaultKind, number][]) 
 const contacts = [...counted.values()].reduce((x, y) => x + y, 0);
 console.log(`\nbtda exit code ${exit.code}${exit.signal ? ` (signal ${exit.signal})` : ''} after ${fmt(elapsedS)} s (${fmt(stopS, 1)} s past --duration), run ${run.id}: ${run.exitReason}; integrity_check: ${integrity}`);
 console.log(`contacts ${fmt(contacts)} (${fmt(contacts / elapsedS)}/s); handshakes the swarm read ${fmt(final.handshakes)}; peers measured ${fmt(peerRows)}`);
+const perMillion = (n: number) => (contacts > 0 ? (n * 1e6) / contacts : 0);
+console.log(`observations ${fmt(observationRows)} rows, ${fmt(observationBytes / 1048576, 1)} MB with indexes: ` +
+  `${fmt(perMillion(observationRows))} rows and ${fmt(perMillion(observationBytes) / 1048576, 1)} MB per million contacts`);
 // Contacts in flight when the run stopped were cut short after --stop-grace: those without a state
 // count as `stopped` instead of what was injected, so each reason may fall short by at most that many.
 const stopped = counted.get('stopped') ?? 0;
@@ -226,6 +234,10 @@ emit('soak', {
   stopS: Math.round(stopS * 10) / 10,
   confirmed,
   confirmedTruth: final.confirmedTruth,
+  observationRows,
+  observationBytes,
+  observationRowsPerMillionContacts: Math.round(perMillion(observationRows)),
+  observationMbPerMillionContacts: Math.round((perMillion(observationBytes) / 1048576) * 10) / 10,
   refused,
   vanishedPeers: final.vanishedPeers,
   rssFirstHalfMb: [Math.round(early.low), Math.round(early.high)],

@@ -14,6 +14,7 @@ import { Scheduler } from '../evaluator/scheduler.ts';
 import { visitPeer } from '../evaluator/visit.ts';
 import type { Logger } from '../log.ts';
 import { DueQueue, SOURCE_BITS, type QueuedPeer } from '../queue/due-queue.ts';
+import { Shard } from '../queue/shard.ts';
 import { Database } from '../store/database.ts';
 import { Geolocator } from '../store/geolocation.ts';
 import { openAddressKey } from '../store/address-key.ts';
@@ -70,6 +71,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   const startedAt = Date.now();
   // a bad --exclude file refuses to start before anything is locked or opened
   const policy = AddressPolicy.fromConfig(config);
+  const shard = Shard.parse(config.shard);
   const lock = RunLock.acquire(config.db);
   // everything that can refuse to start (key file, GeoIP file, database) before the run row exists
   let db: Database;
@@ -93,6 +95,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     args: JSON.stringify(opts.args ?? []),
     host: hostname(),
     threshold: config.threshold,
+    suspectRate: config.suspectRate,
+    shard: shard?.label ?? null,
     startedAt,
   });
   let exitReason = 'completed';
@@ -201,8 +205,9 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     },
   });
   for (const t of torrents) if (t.pieces === null) resolver.add(t);
-  /** Inbound peers' advertised ports the policy skipped since the listener's last `requests` row. */
-  let incomingSkipped = 0;
+  const infoHashes = new Map(torrents.map((t) => [t.id, t.infoHash]));
+  /** Inbound peers' advertised addresses since the listener's last `requests` row: new, known, skipped by the policy. */
+  const incomingCounts = { new: 0, duplicates: 0, skipped: 0 };
   const ctx: CollectorContext = {
     // Every address any source names passes the address policy here, before the queue or the magnet resolver.
     addPeers: (torrentId: number, peers: PeerAddress[], source: PeerSource) => {
@@ -210,6 +215,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       let skipped = 0;
       const now = Date.now();
       const dial = contactTorrents.has(torrentId);
+      const infoHash = shard ? infoHashes.get(torrentId) ?? '' : '';
       for (const named of peers) {
         if (!policy.mayDial(named.ip, named.port)) {
           skipped++;
@@ -218,6 +224,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
         const p = { ip: unmapIPv4(named.ip), port: named.port }; // one key per host, however it was written
         // trackers list the announcing peer too: never queue our own listener
         if (p.port === config.port && isOwnAddress(p.ip)) continue;
+        // --shard: another host dials it (counted with the duplicates: named, but not new work here)
+        if (shard && !shard.owns(infoHash, p.ip, p.port)) continue;
         let isNew: boolean;
         let newSource = false;
         if (dial) {
@@ -235,14 +243,21 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
         if (isNew || newSource) writer.peerDiscovered(torrentId, p.ip, p.port, source, now);
       }
       counters.skipped += skipped;
-      if (source === 'incoming') incomingSkipped += skipped;
-      return { new: fresh, duplicates: peers.length - fresh - skipped, skipped };
+      const duplicates = peers.length - fresh - skipped;
+      if (source === 'incoming') {
+        incomingCounts.new += fresh;
+        incomingCounts.duplicates += duplicates;
+        incomingCounts.skipped += skipped;
+      }
+      return { new: fresh, duplicates, skipped };
     },
     logRequest: (entry) => {
-      // the listener's interval row also counts the advertised ports skipped by the handler (handleIncoming)
+      // the listener's interval row also counts what the inbound peers' advertised ports were (handleIncoming):
+      // new to the queue, known already, or skipped by the address policy
       if (entry.kind === 'incoming') {
-        entry = { ...entry, skipped: entry.skipped + incomingSkipped };
-        incomingSkipped = 0;
+        entry = { ...entry, new: entry.new + incomingCounts.new, duplicates: entry.duplicates + incomingCounts.duplicates,
+          skipped: entry.skipped + incomingCounts.skipped };
+        incomingCounts.new = incomingCounts.duplicates = incomingCounts.skipped = 0;
       }
       writer.request(entry);
     },

@@ -1,4 +1,4 @@
-// The btda command line: `run` (default), `add`, `torrents`, `report`, `export`, `demo`. Exit codes
+// The btda command line: `run` (default), `add`, `torrents`, `report`, `explain`, `export`, `rederive`, `merge`, `demo`. Exit codes
 // (README "Exit codes"): 0 done, 1 failed (database, listener port, ...), 2 bad command line or config,
 // 3 database used by another run.
 import yargs from 'yargs';
@@ -6,6 +6,8 @@ import { addCommand } from './commands/add.ts';
 import { demoCommand, demoOptions } from './commands/demo.ts';
 import { explainCommand, explainOptions } from './commands/explain.ts';
 import { exportCommand, exportOptions } from './commands/export.ts';
+import { mergeCommand, mergeOptions } from './commands/merge.ts';
+import { rederiveCommand, rederiveOptions } from './commands/rederive.ts';
 import { reportCommand, reportOptions } from './commands/report.ts';
 import { runCommand } from './commands/run.ts';
 import { torrentsCommand } from './commands/torrents.ts';
@@ -16,7 +18,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-export const COMMANDS = ['run', 'add', 'torrents', 'report', 'export', 'demo'] as const;
+export const COMMANDS = ['run', 'add', 'torrents', 'report', 'export', 'rederive', 'merge', 'demo'] as const;
 
 /**
  * Words left over after the command. The default command catches every first word yargs does not know,
@@ -68,6 +70,11 @@ export async function main(args: string[]): Promise<number> {
     .command('explain', 'the observations behind each confirmed download (or a peer row, or an address)', (y) =>
       y.options(explainOptions()), guard('explain', explainCommand))
     .command('export', 'write every table as CSV or JSON Lines files', (y) => y.options(exportOptions()), guard('export', exportCommand))
+    .command('rederive', 'compute every crossing again from the observations (--threshold: one threshold for all)',
+      (y) => y.options(rederiveOptions()), guard('rederive', rederiveCommand))
+    .command('merge <inputs..>', 'merge databases (shards, hosts) into a new one (-o), counts re-derived',
+      (y) => y.positional('inputs', { type: 'string', array: true, describe: 'SQLite files written by btda' })
+        .options(mergeOptions()), guard('merge', mergeCommand))
     // `--no-pex` for every switch; values stay text for our own parser (`--set 007` keeps its zeros)
     .parserConfiguration({ 'boolean-negation': true, 'parse-numbers': false, 'parse-positional-numbers': false })
     .strictOptions()

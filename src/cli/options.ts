@@ -7,6 +7,7 @@ import { readConfigFile } from './config-file.ts';
 import { DURATION_SYNTAX, formatDuration, parseDuration, type PlainUnit } from './durations.ts';
 
 export { parseDuration } from './durations.ts';
+import { Shard, ShardError } from '../queue/shard.ts';
 
 export class ConfigError extends Error {}
 
@@ -59,6 +60,7 @@ export const SETTINGS: Setting[] = [
   { key: 'duration', flag: 'duration', kind: 'duration', describe: 'run length; 0 = until stopped' },
   { key: 'allow', flag: 'allow', kind: 'cidrs', describe: 'dial this special-purpose range anyway (CIDR, repeatable), e.g. 127.0.0.0/8' },
   { key: 'exclude', flag: 'exclude', kind: 'string', describe: 'file of ranges never dialled (one CIDR per line, # comments)' },
+  { key: 'shard', flag: 'shard', kind: 'string', describe: 'K/N: this host dials only its share (shard K of N) of the peers; merge the databases with btda merge' },
   { key: 'peersFile', flag: 'peers-file', kind: 'string', describe: 'file of peers (ip:port or infohash ip:port per line)' },
   { key: 'inputPath', flag: 'input', kind: 'string', describe: 'folder of .torrent files imported at run start' },
   { key: 'magnetFile', flag: 'magnet-file', kind: 'string', describe: 'file of magnet links imported at run start' },
@@ -200,6 +202,12 @@ function validate(c: Config): void {
   // a URL would become a folder named "postgres:" holding a SQLite file
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(c.db)) {
     throw new ConfigError(`--db: ${c.db.split(':')[0]} URLs are not supported yet; btda stores into a SQLite file (--db path/to/file.sqlite)`);
+  }
+  try {
+    Shard.parse(c.shard);
+  } catch (err) {
+    if (err instanceof ShardError) throw new ConfigError(err.message);
+    throw err;
   }
   if (c.exclude) {
     try {

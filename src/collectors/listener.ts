@@ -205,7 +205,8 @@ export class InboundListener implements Collector {
         startedAt: this.lastLogged.at,
         durationMs: Math.max(0, now - this.lastLogged.at),
         received: accepted,
-        // Whether an inbound peer is new is known only once its handshake names the torrent (the handler).
+        // Whether an inbound peer is new is known only once its handshake names the torrent and its extension
+        // handshake its port: the crawl's handler fills in new and duplicates (and skipped)
         new: 0,
         duplicates: 0,
         // the crawl fills in how many advertised ports (`p`) the address policy kept from the queue

@@ -91,7 +91,7 @@ export class Database {
     if (this.sqlite.open && !this.sqlite.readonly) this.sqlite.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  startRun(run: { version: string; args: string; host: string; threshold: number; startedAt: number }): number {
+  startRun(run: { version: string; args: string; host: string; threshold: number; startedAt: number; suspectRate?: number; shard?: string | null }): number {
     const row = this.orm
       .insert(schema.runs)
       .values({ ...run, startedAt: isoTime(run.startedAt) })

@@ -14,6 +14,7 @@ import type { Database } from './database.ts';
 import type { Geolocator } from './geolocation.ts';
 import type { AddressHasher } from './peer-identity.ts';
 import { PeerDescriber } from './peer-description.ts';
+import { FirstAttempts } from './first-attempts.ts';
 import { SessionWriter, type CrossingCounts, type TorrentFacts } from './session-writer.ts';
 import { mergeSourcesSql } from './sources.ts';
 import { isoTime } from './time.ts';
@@ -76,6 +77,7 @@ export class ResultWriter {
   private readonly iso = new IsoClock();
   private readonly describe: PeerDescriber;
   private readonly sessions: SessionWriter;
+  private readonly firstAttempts: FirstAttempts;
   /** Rows written since the writer was created. */
   written = 0;
 
@@ -85,6 +87,7 @@ export class ResultWriter {
   ) {
     this.stmt = prepare(db.sqlite);
     this.describe = new PeerDescriber(opts.hasher, opts.geo, opts.storeIp);
+    this.firstAttempts = new FirstAttempts(db.sqlite, isoTime(opts.runStartedAt ?? Date.now()), this.iso);
     this.sessions = new SessionWriter(db.sqlite, opts.runId, isoTime(opts.runStartedAt ?? Date.now()), this.describe,
       this.iso, opts.maxRate ?? bytesPerSecond(defaultConfig.suspectRate));
     this.writeTransaction = db.sqlite.transaction((deadline: number) => this.writeBuffered(deadline));
@@ -110,14 +113,15 @@ export class ResultWriter {
     if (this.discoveries.push(torrentId, ip, port, source, at) >= EARLY_FLUSH_ROWS) this.flushSoon();
   }
 
-  /** A finished contact: counted as an outcome; merged into the peer row when it read a state. */
+  /**
+   * A finished contact: counted as an outcome; merged into its session when it read a state. A run's first
+   * attempt at a peer is counted when it is written: only then is it known whether an earlier run had
+   * attempted the address:port already (event `later`, not `first`: thesis table 5.7, first contact ever).
+   */
   contact(result: ContactResult, source: PeerSource | null, torrent: TorrentFacts): void {
-    this.outcome(result.torrentId, result.event, result.reason);
-    if (result.reason === 'success') {
-      const key = `${result.torrentId}\t${result.event}\t${Math.round(result.longestWaitMs / 1000)}`;
-      this.waits.set(key, (this.waits.get(key) ?? 0) + 1);
-    }
-    if (result.reason === 'success' && result.openingPieces !== null && result.torrentId >= 0) {
+    const first = result.event === 'first' && result.torrentId >= 0;
+    if (!first) countOutcome(this.outcomes, this.waits, result, result.event);
+    if (first || (result.reason === 'success' && result.openingPieces !== null && result.torrentId >= 0)) {
       if (this.contacts.push({ result, source, torrent }) >= EARLY_FLUSH_ROWS) this.flushSoon();
     }
   }
@@ -187,6 +191,10 @@ export class ResultWriter {
     if (w.outcomes) {
       this.outcomes.clear();
       this.waits.clear();
+    } else {
+      // first contacts counted in this transaction but not yet written as outcome rows
+      mergeCounts(this.outcomes, w.outcomeDelta);
+      mergeCounts(this.waits, w.waitDelta);
     }
     this.written += w.discoveries + w.contacts + w.requests + w.scrapes + w.stats + w.outcomeRows;
     return this.pending === 0 ? 'done' : 'more';
@@ -201,7 +209,9 @@ export class ResultWriter {
     const { runId } = this.opts;
     const s = this.stmt;
     const iso = this.iso;
-    const w: Written = { discoveries: 0, contacts: 0, requests: 0, scrapes: 0, stats: 0, outcomes: false, outcomeRows: 0 };
+    const w: Written = {
+      discoveries: 0, contacts: 0, requests: 0, scrapes: 0, stats: 0, outcomes: false, outcomeRows: 0, outcomeDelta: new Map(), waitDelta: new Map(),
+    };
     const timeUp = (n: number) => (n & 31) === 31 && performance.now() >= deadline;
 
     const d = this.discoveries;
@@ -214,7 +224,13 @@ export class ResultWriter {
     const contacts = this.contacts.rows;
     for (let i = this.contacts.head; i < contacts.length; i++) {
       const { result, source, torrent } = contacts[i];
-      this.sessions.write(result, source, torrent);
+      let r = result;
+      if (r.event === 'first') {
+        const event = this.firstAttempts.classify(r, this.describe.address(r.ip).addressKey);
+        countOutcome(w.outcomeDelta, w.waitDelta, r, event);
+        if (event !== r.event) r = { ...r, event };
+      }
+      if (r.reason === 'success' && r.openingPieces !== null) this.sessions.write(r, source, torrent);
       w.contacts++;
       if (timeUp(w.discoveries + w.contacts)) return w;
     }
@@ -230,12 +246,14 @@ export class ResultWriter {
       s.statistics.run(runId, isoTime(q.at), q.queue, q.inFlight, q.evaluations, q.successes, q.incoming, q.peersKnown, q.rssMb, q.loadAverage);
       w.stats++;
     }
-    for (const [key, count] of this.outcomes) {
+    mergeCounts(w.outcomeDelta, this.outcomes);
+    mergeCounts(w.waitDelta, this.waits);
+    for (const [key, count] of w.outcomeDelta) {
       const [torrentId, event, reason] = key.split('\t');
       s.outcome.run(runId, Number(torrentId), event, reason, count);
       w.outcomeRows++;
     }
-    for (const [key, count] of this.waits) {
+    for (const [key, count] of w.waitDelta) {
       const [torrentId, event, waitS] = key.split('\t');
       s.wait.run(runId, Number(torrentId), event, Number(waitS), count);
       w.outcomeRows++;
@@ -254,6 +272,23 @@ interface Written {
   stats: number;
   outcomes: boolean;
   outcomeRows: number;
+  /** Outcomes and waits of first contacts counted in this transaction (with the pending ones once all are written). */
+  outcomeDelta: Map<string, number>;
+  waitDelta: Map<string, number>;
+}
+
+/** Counts a contact's outcome (and, for a success, its longest wait) under `event`. */
+function countOutcome(outcomes: Map<string, number>, waits: Map<string, number>, r: ContactResult, event: string): void {
+  const key = `${r.torrentId}\t${event}\t${r.reason}`;
+  outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+  if (r.reason === 'success') {
+    const wait = `${r.torrentId}\t${event}\t${Math.round(r.longestWaitMs / 1000)}`;
+    waits.set(wait, (waits.get(wait) ?? 0) + 1);
+  }
+}
+
+function mergeCounts(into: Map<string, number>, from: Map<string, number>): void {
+  for (const [k, n] of from) into.set(k, (into.get(k) ?? 0) + n);
 }
 
 /** A FIFO of rows: written rows leave from the head without copying the rest each time. */

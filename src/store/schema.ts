@@ -15,6 +15,12 @@ export const runs = sqliteTable('runs', {
   exitReason: text('exit_reason'),
   /** The completion threshold (0..1) this run used. */
   threshold: real('threshold').notNull(),
+  /** Mbit/s above which this run counted a crossing as suspect (--suspect-rate); null: a run of an older btda. */
+  suspectRate: real('suspect_rate'),
+  /** 'K/N' when this run was shard K of N (--shard): it contacted only its share of the peers; null: all. */
+  shard: text('shard'),
+  /** Where a run copied in by `btda merge` was recorded first ("FILE run ID"); null: a run of this database. */
+  origin: text('origin'),
 });
 
 export const torrents = sqliteTable(
@@ -93,6 +99,8 @@ export const peers = sqliteTable(
     reportedCompleteAt: text('reported_complete_at'),
     /** The earlier session (peers.id) of the same client name and version at this address:port, when this one followed it. */
     restartOf: integer('restart_of'),
+    /** When the address:port was first dialled, in any run (kept on the newest session there): outcomes' `first` is the first ever. */
+    attemptedAt: text('attempted_at'),
     /** 1 for the newest session at its (torrent, address key, port); discoveries merge into that row. */
     latest: integer('latest').notNull().default(1),
     /** Successful contacts. */

@@ -35,6 +35,7 @@ interface SessionRow {
   crossing_class: string | null;
   max_speed: number | null;
   sources: string;
+  attempted_at: string | null;
 }
 
 interface State extends ObservedState {
@@ -42,7 +43,7 @@ interface State extends ObservedState {
 }
 
 const SESSION_COLUMNS = `id, address, address_key, port, peer_id, client, client_version, last_seen, latest,
-  first_pieces, last_pieces, low_pieces, crossing_class, max_speed, sources`;
+  first_pieces, last_pieces, low_pieces, crossing_class, max_speed, sources, attempted_at`;
 
 export class SessionWriter {
   readonly crossings: CrossingCounts = { confirmed: 0, restart: 0, suspect: 0 };
@@ -100,6 +101,10 @@ export class SessionWriter {
     let prevPieces = row.last_pieces;
     let prevPeerId = row.peer_id;
     let prevClient = row.client;
+    // the state below the threshold right before an in-contact crossing is evidence even when unchanged: the
+    // crossing's rate is measured from it, and `btda rederive` must find it among the observations
+    let belowInContact = -1;
+    for (let i = 0; i < crossAt; i++) if (states[i].pieces < threshold) belowInContact = i;
     let crossedObservation: number | null = null;
     const uploadOnly = r.uploadOnly ? 1 : 0;
     for (let i = 0; i < states.length; i++) {
@@ -107,7 +112,7 @@ export class SessionWriter {
       const newPeerId = peerId !== null && peerId !== prevPeerId;
       const newClient = client !== null && client !== prevClient;
       const changed = prevPieces === null || st.pieces !== prevPieces || newPeerId || newClient ||
-        (uploadOnly === 1 && st.pieces < threshold) || i === crossAt || newFamily;
+        (uploadOnly === 1 && st.pieces < threshold) || i === crossAt || i === belowInContact || newFamily;
       if (!changed) continue;
       const info = s.observe.run(
         row.id, this.runId, this.iso.format(st.at), st.phase, r.event, direction, r.encrypted ? 1 : 0, where.family, st.pieces,
@@ -171,6 +176,7 @@ export class SessionWriter {
     const info = this.s.insert.run(
       r.torrentId, where.address, where.addressKey, where.ip, port, sources, this.iso.format(r.startedAt),
       where.country, where.continent, where.city, decision.restartOf?.id ?? null, decision.latest ? 1 : 0,
+      endpoint?.attempted_at ?? (r.event === 'incoming' ? null : this.iso.format(r.startedAt)),
     );
     return this.load(Number(info.lastInsertRowid));
   }
@@ -217,8 +223,8 @@ function prepare(db: Sqlite.Database) {
     byId: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE id = ?`),
     demote: db.prepare('UPDATE peers SET latest = 0 WHERE id = ?'),
     insert: db.prepare(`
-      INSERT INTO peers (torrent_id, address, address_key, ip, port, sources, discovered_at, country, continent, city, restart_of, latest)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      INSERT INTO peers (torrent_id, address, address_key, ip, port, sources, discovered_at, country, continent, city, restart_of, latest, attempted_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     observe: db.prepare(`
       INSERT INTO observations (peer_row, run_id, at, phase, event, direction, encrypted, family, pieces, peer_id, client, upload_only)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),

@@ -140,7 +140,7 @@ test('an unknown command is an error listing the commands, not a crawl; no comma
     const r = await runCli(args, { cwd: dir, timeoutMs: 15_000 });
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    if (args[0] !== 'run') assert.match(r.stderr, /unknown command "\w[\w-]*"; the commands are run, add, torrents, report, export, demo/);
+    if (args[0] !== 'run') assert.match(r.stderr, /unknown command "\w[\w-]*"; the commands are run, add, torrents, report, export, rederive, merge, demo/);
     assert.equal(existsSync(db), false, 'nothing was started');
   }
   const run = await runCli(['--active', '512', ...quickRun(dir)]);

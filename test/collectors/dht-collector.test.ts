@@ -10,40 +10,12 @@ import type { CollectorContext, PeerAddress } from '../../src/collectors/collect
 import { silentLogger } from '../../src/log.ts';
 import type { PeerSource, RequestLog, Torrent } from '../../src/types.ts';
 
-interface PeerFound {
-  torrentId: number;
-  ip: string;
-  port: number;
-  source: PeerSource;
-}
 import { createLocalDht } from '../helpers/local-dht.ts';
 import { fakeTorrent } from '../helpers/tracker-server.ts';
+import { recordingContext, type PeerFound } from '../helpers/recording-context.ts';
 
 const torrent = (id: number): Torrent => fakeTorrent(id, []);
 
-/** A context that records what the collector hands over, deduplicating like the queue does. */
-function recordingContext() {
-  const found: PeerFound[] = [];
-  const requests: RequestLog[] = [];
-  const known = new Set<string>();
-  const ctx: CollectorContext = {
-    addPeers(torrentId: number, peers: PeerAddress[], source: PeerSource) {
-      let fresh = 0;
-      for (const p of peers) {
-        found.push({ torrentId, ip: p.ip, port: p.port, source });
-        const key = `${torrentId} ${p.ip}:${p.port}`;
-        if (!known.has(key)) fresh++;
-        known.add(key);
-      }
-      return { new: fresh, duplicates: peers.length - fresh, skipped: 0 };
-    },
-    logRequest: (r) => requests.push(r),
-    logScrape() {},
-    log: silentLogger,
-    now: () => Date.now(),
-  };
-  return { ctx, found, requests };
-}
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;

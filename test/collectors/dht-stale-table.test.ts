@@ -10,30 +10,10 @@ import type { CollectorContext, PeerAddress } from '../../src/collectors/collect
 import { silentLogger } from '../../src/log.ts';
 import type { PeerSource, RequestLog } from '../../src/types.ts';
 
-interface PeerFound {
-  torrentId: number;
-  ip: string;
-  port: number;
-  source: PeerSource;
-}
 import { createLocalDht } from '../helpers/local-dht.ts';
 import { fakeTorrent } from '../helpers/tracker-server.ts';
+import { recordingContext } from '../helpers/recording-context.ts';
 
-function recordingContext() {
-  const found: PeerFound[] = [];
-  const requests: RequestLog[] = [];
-  const ctx: CollectorContext = {
-    addPeers(torrentId: number, peers: PeerAddress[], source) {
-      for (const p of peers) found.push({ torrentId, ip: p.ip, port: p.port, source });
-      return { new: peers.length, duplicates: 0, skipped: 0 };
-    },
-    logRequest: (r) => requests.push(r),
-    logScrape() {},
-    log: silentLogger,
-    now: () => Date.now(),
-  };
-  return { ctx, found, requests };
-}
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;

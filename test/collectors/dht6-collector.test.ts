@@ -13,30 +13,9 @@ import { silentLogger } from '../../src/log.ts';
 import type { PeerSource, RequestLog, ScrapeLog } from '../../src/types.ts';
 import { createLocalOwnDht } from '../helpers/local-own-dht.ts';
 import { fakeTorrent } from '../helpers/tracker-server.ts';
+import { recordingContext } from '../helpers/recording-context.ts';
 
-interface PeerFound {
-  torrentId: number;
-  ip: string;
-  port: number;
-  source: PeerSource;
-}
 
-function recordingContext() {
-  const found: PeerFound[] = [];
-  const requests: RequestLog[] = [];
-  const scrapes: ScrapeLog[] = [];
-  const ctx: CollectorContext = {
-    addPeers(torrentId: number, peers: PeerAddress[], source) {
-      for (const p of peers) found.push({ torrentId, ip: p.ip, port: p.port, source });
-      return { new: peers.length, duplicates: 0, skipped: 0 };
-    },
-    logRequest: (r) => requests.push(r),
-    logScrape: (s) => scrapes.push(s),
-    log: silentLogger,
-    now: () => Date.now(),
-  };
-  return { ctx, found, requests, scrapes };
-}
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;

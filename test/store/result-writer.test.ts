@@ -156,3 +156,27 @@ test('sources are stored in one fixed order whatever order they were learnt in',
   assert.deepEqual(rows.map((r) => r.sources), ['http,udp', 'http,udp,dht,pex']);
   db.close();
 });
+
+test('outcomes: first means the first attempt ever at an address:port; a later run counts it as later', async () => {
+  const { db, torrentId, writer, facts } = await setup();
+  const outcomes = (runId: number) => db.sqlite.prepare('SELECT event, reason, count FROM outcomes WHERE run_id = ? ORDER BY event, reason').all(runId);
+  writer.peerDiscovered(torrentId, '81.2.69.1', 6881, 'http', T0);
+  writer.peerDiscovered(torrentId, '81.2.69.2', 6881, 'http', T0);
+  writer.contact(contactResult({ torrentId, ip: '81.2.69.1', openingPieces: 5, endPieces: 5, startedAt: T0 + 1000 }), 'http', facts);
+  writer.contact(contactResult({ torrentId, ip: '81.2.69.2', reason: 'refused', openingPieces: null, endPieces: null, startedAt: T0 + 1000 }), 'http', facts);
+  writer.contact(contactResult({ torrentId, ip: '81.2.69.2', event: 'later', reason: 'refused', openingPieces: null, endPieces: null, startedAt: T0 + 60_000 }), 'http', facts);
+  assert.ok(writer.close());
+  assert.deepEqual(outcomes(1), [{ event: 'first', reason: 'refused', count: 1 }, { event: 'first', reason: 'success', count: 1 }, { event: 'later', reason: 'refused', count: 1 }]);
+
+  const T1 = T0 + 3_600_000;
+  const run2 = db.startRun({ version: 't', args: '[]', host: 'h', threshold: 0.98, startedAt: T1 });
+  const w2 = new ResultWriter(db, { runId: run2, hasher: new AddressHasher(Buffer.alloc(32, 7)), geo: await Geolocator.open(''), storeIp: false, flushIntervalMs: 0, runStartedAt: T1 });
+  w2.peerDiscovered(torrentId, '81.2.69.3', 6881, 'udp', T1);
+  for (const ip of ['81.2.69.1', '81.2.69.2', '81.2.69.3']) {
+    w2.contact(contactResult({ torrentId, ip, openingPieces: 7, endPieces: 7, startedAt: T1 + 1000 }), 'http', facts);
+  }
+  assert.ok(w2.close());
+  assert.deepEqual(outcomes(run2), [{ event: 'first', reason: 'success', count: 1 }, { event: 'later', reason: 'success', count: 2 }]);
+  assert.deepEqual(db.sqlite.prepare('SELECT event FROM observations WHERE run_id = ? ORDER BY id').all(run2).map((o) => (o as { event: string }).event), ['later', 'later', 'first']);
+  db.close();
+});

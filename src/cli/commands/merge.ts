@@ -1,0 +1,56 @@
+// `btda merge A.sqlite B.sqlite ... -o OUT.sqlite [--threshold F] [--suspect-rate N]`: databases of several
+// hosts or shards into one new database, counts re-derived from the merged observations (README "Merging
+// databases"). Inputs whose address keys differ are refused (exit 2).
+import type { Options } from 'yargs';
+import { defaultConfig } from '../../config.ts';
+import { MergeError, mergeDatabases } from '../../store/merge.ts';
+import { formatTable } from '../format.ts';
+import { ConfigError, resolveConfig } from '../options.ts';
+import { overridesOf, perRunOptions, recordRederivation } from './rederive.ts';
+import type { ClassOrNone } from '../../store/rederive.ts';
+
+export function mergeOptions(): Record<string, Options> {
+  return {
+    ...perRunOptions(['threshold', 'suspectRate']),
+    out: { alias: 'o', type: 'string', demandOption: true, describe: 'the new database to write' },
+  };
+}
+
+export async function mergeCommand(argv: Record<string, unknown>): Promise<number> {
+  const config = await resolveConfig(argv);
+  const inputs = (argv.inputs as string[] | undefined) ?? [];
+  const out = String(argv.out);
+  if (inputs.length === 0) throw new ConfigError('merge: name the databases to merge');
+  const overrides = overridesOf(argv, config);
+  let merged: ReturnType<typeof mergeDatabases>;
+  try {
+    merged = mergeDatabases(inputs, out, { ...overrides, defaultSuspectRate: defaultConfig.suspectRate });
+  } catch (err) {
+    if (err instanceof MergeError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const { report, out: db } = merged;
+  try {
+    recordRederivation(db, overrides);
+  } finally {
+    db.close();
+  }
+  const s = report.sessions;
+  const classes: ClassOrNone[] = ['confirmed', 'restart', 'suspect', 'none'];
+  const header = ['', ...report.inputs.map((i) => i.path), 'merged'];
+  const row = (label: string, values: number[], merged: number) => [label, ...values.map(String), String(merged)];
+  const table = formatTable(header, [
+    row('runs', report.inputs.map((i) => i.runs), report.runs),
+    row('sessions', report.inputs.map((i) => i.sessions), s.added),
+    ...classes.map((c) => row(c === 'none' ? 'no crossing' : c, report.inputs.map((i) => i.classes[c]), report.rederived.after[c])),
+  ]);
+  process.stdout.write([
+    table,
+    `${out}: torrents ${report.torrents.added} added, ${report.torrents.matched} matched by info hash; ` +
+      `${s.joined} of the ${s.read} sessions read joined a session of another input; ${s.observations} observations; ` +
+      Object.entries(report.rows).map(([t, n]) => `${n} ${t}`).join(', '),
+    `crossings re-derived from the merged observations, threshold ${overrides.threshold ?? 'of each run'}, ` +
+      `suspect rate ${overrides.suspectRate === undefined ? 'of each run' : `${overrides.suspectRate} Mbit/s`}`,
+  ].join('\n') + '\n');
+  return 0;
+}
