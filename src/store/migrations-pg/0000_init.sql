@@ -67,7 +67,8 @@ CREATE TABLE "peers" (
 	"crossed_observation" bigint,
 	"restart_of" bigint,
 	"latest" integer DEFAULT 1 NOT NULL,
-	"reported_complete_at" text
+	"reported_complete_at" text,
+	"attempted_at" text
 );
 --> statement-breakpoint
 CREATE TABLE "requests" (
@@ -93,7 +94,10 @@ CREATE TABLE "runs" (
 	"args" text NOT NULL,
 	"host" text NOT NULL,
 	"exit_reason" text,
-	"threshold" double precision NOT NULL
+	"threshold" double precision NOT NULL,
+	"suspect_rate" double precision,
+	"shard" text,
+	"origin" text
 );
 --> statement-breakpoint
 CREATE TABLE "scrapes" (

@@ -24,6 +24,9 @@ export const runs = pgTable('runs', {
   host: text('host').notNull(),
   exitReason: text('exit_reason'),
   threshold: doublePrecision('threshold').notNull(),
+  suspectRate: doublePrecision('suspect_rate'),
+  shard: text('shard'),
+  origin: text('origin'),
 });
 
 export const torrents = pgTable(
@@ -80,6 +83,7 @@ export const peers = pgTable(
     restartOf: big('restart_of'),
     latest: integer('latest').notNull().default(1),
     reportedCompleteAt: text('reported_complete_at'),
+    attemptedAt: text('attempted_at'),
   },
   (t) => [
     // one client session per row, as in SQLite: a partial unique index over the latest session
