@@ -24,6 +24,7 @@ const BENCHES: Bench[] = [
   { name: 'latency', script: 'latency.ts', args: ['--seconds', '40'], limitMs: 120_000 },
   { name: 'memory', script: 'memory.ts', args: [], nodeFlags: ['--expose-gc'], limitMs: 120_000 },
   { name: 'writer', script: 'writer.ts', args: [], limitMs: 120_000 },
+  { name: 'pg-writer', script: 'pg-writer.ts', args: ['--skip-writer'], limitMs: 120_000 },
   { name: 'dht', script: 'dht.ts', args: [], limitMs: 120_000 },
   { name: 'mse', script: 'mse.ts', args: [], limitMs: 180_000 },
   { name: 'address-policy', script: 'address-policy.ts', args: [], limitMs: 120_000 },
@@ -112,6 +113,14 @@ if (w) {
     'peer rows written/s (ResultWriter, WAL file)',
     `contact upserts ${fmt(w.contactPerSec)}/s, revisits ${fmt(w.revisitPerSec)}/s, discovered ${fmt(w.discoveredPerSec)}/s`,
     '>= 50,000/s',
+  ]);
+}
+const pw = results.get('pg-writer');
+if (pw && !pw.skipped) {
+  rows.push([
+    'observation rows written/s, PostgreSQL (local server) beside SQLite',
+    `batched ${fmt(pw.pgBatchedPerSec)}/s (${pw.hosts} hosts at once ${fmt(pw.pgHostsPerSec)}/s in total), per-row minimal loop ${fmt(pw.pgPerRowPerSec)}/s; SQLite ${fmt(pw.sqlitePerSec)}/s`,
+    '',
   ]);
 }
 const d = results.get('dht');
