@@ -223,7 +223,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
         if (dial) {
           const before = queue.knownSources(torrentId, p.ip, p.port); // 0: not known yet
           newSource = before !== 0 && (before & SOURCE_BITS[source]) === 0;
-          isNew = queue.add(torrentId, p.ip, p.port, source, now) === 'new';
+          isNew = queue.add(torrentId, p.ip, p.port, source, now, named.flags) === 'new';
         } else {
           const key = DueQueue.key(torrentId, p.ip, p.port);
           isNew = !undialled.has(key);
