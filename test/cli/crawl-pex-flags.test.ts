@@ -2,7 +2,7 @@
 // partial seed (upload_only), a leecher and a peer that prefers encryption (and requires it). btda visits
 // the leecher before the seeds though the message lists the seeds first, contacts each seed once and
 // never again while it revisits the leecher, and opens the encryption-preferring peer encrypted at once
-// (one connection, not a refused plaintext one first).
+// (one connection, not a refused plaintext one first). A peer that dialled us encrypted is taken the same way.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,9 +12,9 @@ import { Database } from '../../src/store/database.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { OUR_EXTENSION_IDS } from '../../src/wire/extension-handshake.ts';
 import { PEX_PREFERS_ENCRYPTION, PEX_REACHABLE, PEX_SEED } from '../../src/wire/pex.ts';
-import { startCrawl, testConfig } from '../helpers/crawl.ts';
+import { freePort, startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
-import { startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
+import { connectScriptedPeer, startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
 import { waitFor } from '../helpers/tracker-server.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
@@ -66,4 +66,35 @@ test('PEX flags: leechers first, seeds contacted once, an encryption-preferring 
   assert.equal(partialSeed.accepted, 1, 'a peer that said upload_only is contacted once');
   // every connection to the encryption-preferring peer was encrypted: none was refused as plaintext
   assert.equal(encrypted.accepted, encrypted.connections.length);
+});
+
+test('a peer that dialled us encrypted is opened encrypted when btda dials its listen port', { timeout: 30_000 }, async () => {
+  const dir = tempDir('btda-inbound-enc-');
+  const made = await makeTorrent({ size: PIECES * 16_384, pieceLength: 16_384, dir });
+  const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
+  // its listening side requires encryption: a plaintext handshake would be refused (and counted in `accepted`)
+  const listening = await startScriptedPeer({ infoHash, pieces: PIECES, encrypted: true, script: [{ handshake: true }, { bitfield: 5 }, { close: true }] });
+  const db = Database.open(join(dir, 'btda.sqlite'));
+  db.addTorrent(parseTorrentFile(made.torrent), made.path, 'T', Date.now());
+  db.close();
+  const config = testConfig(dir, { passive: true, port: await freePort(), active: 2, timeout: 1 });
+  const crawl = startCrawl(config);
+  try {
+    // the listener starts with the crawl: dial until it answers (bounded)
+    let inbound = null;
+    for (let attempt = 0; attempt < 100 && !inbound; attempt++) {
+      inbound = await connectScriptedPeer(config.port, {
+        infoHash, pieces: PIECES, encrypted: true,
+        script: [{ handshake: true }, { awaitHandshake: true }, { extHandshake: { m: {}, p: listening.port } }, { bitfield: 5 }, { wait: 300 }],
+      }).catch(() => null);
+      if (!inbound) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(inbound, 'the listener took the encrypted inbound peer');
+    await inbound.closed;
+    await waitFor(() => listening.connections.length >= 1, 10_000, 'btda dials the inbound peer back');
+  } finally {
+    await crawl.stop();
+    await listening.close();
+  }
+  assert.equal(listening.accepted, listening.connections.length, 'no plaintext handshake was tried first');
 });
