@@ -61,21 +61,26 @@ const config: ConfigFile = {
    *  "unknown protocol"). 'fallback': plaintext first, and encrypted again in the same visit when the peer
    *  closes or resets it before its handshake; 'prefer': encrypted first, then plaintext; 'off': plaintext only,
    *  and encrypted inbound handshakes are not answered. Inbound encrypted handshakes are answered otherwise.
-   *  With 'fallback' or 'prefer' a peer's next visit opens the way that worked last time. */
+   *  With 'fallback' or 'prefer' a peer's next visit opens the way that worked last time, and a peer a PEX
+   *  message flags as preferring encryption (BEP 11 added.f 0x01) opens encrypted on its first visit. */
   encryption: 'fallback',
   /** [--pex, --no-pex] Peer exchange (ut_pex, BEP 11): announce it in our extension handshake and queue the
    *  peers a peer tells us about during a contact (source `pex`, one `requests` row per contact that told
    *  any). libtorrent clients send their first PEX message right after the handshake; others every minute
-   *  or so, which a short contact may not see. */
+   *  or so, which a short contact may not see. The flags it gives each peer (added.f) order the visits: a
+   *  flagged seed waits behind due leechers and is contacted once (README: Visit order). */
   pex: true,
   /** [--max-messages] Messages read per contact at most (2015: 256). */
   maxMessages: 256,
   /** [--opening-grace] Time after the first bitfield during which `have` messages still belong to the
    *  opening state: many clients send a "lazy" bitfield and add the left-out pieces as haves at once. */
   openingGrace: '1s',
-  /** [--revisit-delay] Time until a peer below the threshold is visited again (2015: 300 s). */
+  /** [--revisit-delay] Time until a peer below the threshold is visited again (2015: 300 s). Also how long
+   *  a due seed yields to due leechers before it goes first (seeds are never starved). */
   revisitDelay: '5m',
-  /** [--revisit-complete] Keep visiting peers that crossed the threshold (off: they are done). */
+  /** [--revisit-complete] Keep visiting peers that crossed the threshold, and seeds (complete, or upload_only:
+   *  BEP 21), in the seed lane (off: they are done after one successful contact, as a seed is never a
+   *  download to confirm). */
   revisitComplete: false,
   /** [--max-failures] Failed contacts in a row after which a peer is retired until a collector reports it
    *  again. The 2015 tool dropped a peer after one failure and lost ~85% of peers that way. */

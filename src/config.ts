@@ -57,9 +57,9 @@ export interface Config {
    * a lower bound of the real rate) is higher counts as suspect, not confirmed.
    */
   suspectRate: number;
-  /** Seconds until a peer below the threshold is visited again. */
+  /** Seconds until a peer below the threshold is visited again; also how long a due seed yields to due leechers. */
   revisitDelay: number;
-  /** Keep visiting peers that have crossed the threshold. */
+  /** Keep visiting peers that have crossed the threshold, and seeds (complete or upload_only). */
   revisitComplete: boolean;
   /** Failed contacts in a row after which a peer is retired until a collector reports it again. */
   maxFailures: number;

@@ -102,6 +102,6 @@ export interface ContactResult {
   dhtPort: number | null;
   /** The contact spoke MSE/PE (the encrypted handshake) with the peer. */
   encrypted: boolean;
-  /** Peers the peer told us about in ut_pex messages (BEP 11), when any. */
-  pexPeers: { ip: string; port: number }[] | null;
+  /** Peers the peer told us about in ut_pex messages (BEP 11), when any; `flags`: their `added.f` byte, when given. */
+  pexPeers: { ip: string; port: number; flags?: number }[] | null;
 }

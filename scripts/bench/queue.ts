@@ -8,7 +8,7 @@
 //
 //   node --import tsx scripts/bench/queue.ts [--peers 1000000] [--v6-share 0.5] [--reps 3] [--baseline main]
 import { execFileSync, fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,11 +141,13 @@ hardLimit(Number(a['limit-ms'] ?? 540_000), 'queue benchmark');
 const REPS = Number(a.reps ?? 3);
 const current = fileURLToPath(new URL('../../src/queue/due-queue.ts', import.meta.url));
 const impls: [string, string][] = [['current', current]];
+/** The baseline's src/ tree as it was at that revision (the DueQueue imports the index and heap beside it). */
+let baselineDir: string | undefined;
 if (a.baseline) {
-  // the baseline's DueQueue file as it was at that revision (its imports are types only)
-  const path = join(tmpdir(), `btda-due-queue-${a.baseline.replace(/[^\w.-]/g, '_')}.ts`);
-  writeFileSync(path, execFileSync('git', ['show', `${a.baseline}:src/queue/due-queue.ts`], { encoding: 'utf8' }));
-  impls.unshift([`baseline (${a.baseline})`, path]);
+  baselineDir = mkdtempSync(join(tmpdir(), 'btda-baseline-'));
+  const tar = execFileSync('git', ['archive', '--format=tar', a.baseline, 'src', 'package.json', 'tsconfig.json'], { maxBuffer: 1 << 28 });
+  execFileSync('tar', ['-x', '-C', baselineDir], { input: tar });
+  impls.unshift([`baseline (${a.baseline})`, join(baselineDir, 'src/queue/due-queue.ts')]);
 }
 impls.push(['minimal', '']);
 const runs = new Map<string, Figures[]>(impls.map(([name]) => [name, []]));
@@ -153,6 +155,7 @@ for (let rep = 0; rep < REPS; rep++) {
   const order = rep % 2 === 0 ? impls : [...impls].reverse(); // ABBA: drift hits each the same
   for (const [name, path] of order) runs.get(name)!.push(await runChild(name, path));
 }
+if (baselineDir) rmSync(baselineDir, { recursive: true, force: true });
 
 console.log(`${fmt(PEERS)} peers, ${fmt(V6_SHARE * 100)} % IPv6, ${REPS} runs each (medians; CPU ns per peer):`);
 console.log('| queue | add (new) | add (known) | take + finish | take + address text + finish | RSS with all queued | heap + external per peer |');

@@ -26,6 +26,7 @@ import { MagnetResolver } from '../torrents/magnet-resolver.ts';
 import type { ContactResult, PeerSource, Torrent } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { obfuscatedInfoHash } from '../wire/mse.ts';
+import { PEX_PREFERS_ENCRYPTION, PEX_SEED } from '../wire/pex.ts';
 import { buildCollectors } from './collectors.ts';
 import { contactOptionsFor, queuePolicyFor } from './stage-options.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
@@ -231,7 +232,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
         if (dial) {
           const before = queue.knownSources(torrentId, p.ip, p.port); // 0: not known yet
           newSource = before !== 0 && (before & SOURCE_BITS[source]) === 0;
-          isNew = queue.add(torrentId, p.ip, p.port, source, now) === 'new';
+          isNew = queue.add(torrentId, p.ip, p.port, source, now, named.flags) === 'new';
         } else {
           const key = DueQueue.key(torrentId, p.ip, p.port);
           isNew = !undialled.has(key);
@@ -282,7 +283,10 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       config.encryption === 'off' ? undefined : (hash) => byObfuscatedHash.get(hash));
     record(result, 'incoming');
     if (result.torrentId >= 0 && result.listenPort) {
-      ctx.addPeers(result.torrentId, [{ ip: result.ip, port: result.listenPort }], 'incoming');
+      // what it showed of itself, as PEX flags: a peer that dialled encrypted is opened encrypted, a seed waits behind leechers
+      const seed = result.uploadOnly || (result.endPieces ?? -1) >= (torrentFacts.get(result.torrentId)?.thresholdPieces ?? Infinity);
+      const flags = (seed ? PEX_SEED : 0) | (result.encrypted ? PEX_PREFERS_ENCRYPTION : 0);
+      ctx.addPeers(result.torrentId, [{ ip: result.ip, port: result.listenPort, flags }], 'incoming');
     }
   };
 

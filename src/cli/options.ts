@@ -50,7 +50,7 @@ export const SETTINGS: Setting[] = [
   { key: 'threshold', flag: 'threshold', kind: 'fraction', describe: 'share of pieces (0..1) that counts as complete' },
   { key: 'suspectRate', flag: 'suspect-rate', kind: 'int', describe: 'Mbit/s: a crossing faster than this counts as suspect, not confirmed' },
   { key: 'revisitDelay', flag: 'revisit-delay', kind: 'duration', describe: 'delay before a peer below the threshold is visited again' },
-  { key: 'revisitComplete', flag: 'revisit-complete', kind: 'bool', describe: 'keep visiting peers that crossed the threshold' },
+  { key: 'revisitComplete', flag: 'revisit-complete', kind: 'bool', describe: 'keep visiting peers that crossed the threshold, and seeds (else contacted once)' },
   { key: 'maxFailures', flag: 'max-failures', kind: 'int', describe: 'failed contacts in a row before a peer is retired' },
   { key: 'retryDelay', flag: 'retry-delay', kind: 'duration', describe: 'first retry delay after a failed contact (doubles)' },
   { key: 'trackerInterval', flag: 'tracker-interval', kind: 'duration', positive: true, describe: 'delay between announces to a tracker' },

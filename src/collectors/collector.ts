@@ -6,6 +6,8 @@ import type { PeerSource, RequestLog, ScrapeLog } from '../types.ts';
 export interface PeerAddress {
   ip: string;
   port: number;
+  /** PEX only: the BEP 11 flags the naming peer gave (seed, prefers encryption...); none from other sources. */
+  flags?: number;
 }
 
 /** What a collector may do with what it found. Provided by the crawl (src/cli/crawl.ts). */

@@ -23,7 +23,8 @@ export async function visitPeer(
     // one byte per queued peer lets the live counter see crossings between visits; once confirmed, never again
     peer.seenBelow = !confirmed && (peer.seenBelow || (result.openingPieces ?? threshold) < threshold);
   }
-  const complete = result.endPieces !== null && result.endPieces >= threshold;
+  // upload_only (BEP 21): a seed, or a partial seed that wants nothing more: never a download to confirm
+  const complete = result.uploadOnly || (result.endPieces !== null && result.endPieces >= threshold);
   queue.finish(peer, result.reason === 'success', complete, Date.now());
 }
 

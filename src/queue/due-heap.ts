@@ -1,21 +1,38 @@
-// When each waiting peer is due: a binary min-heap of slot numbers ordered by (due time, arrival), so
-// ties go first come, first served. O(log n) a push or pop, no object per entry: the heap is an
+// When each waiting peer is due: binary min-heaps of slot numbers ordered by (due time, arrival), so
+// ties go first come, first served. O(log n) a push or pop, no object per entry: each heap is an
 // Int32Array and each slot's due time and arrival number live in chunked typed arrays.
+//
+// Two lanes share those arrays: Lane.Main (leechers and peers nothing is known of) and Lane.Seed (known
+// seeds). The heap keeps them apart so the queue can prefer the first when both have a peer due; a slot
+// waits in one lane at a time, so the lanes together cost what one heap did.
 import { CHUNK_BITS, CHUNK_MASK, CHUNK_SIZE } from './chunks.ts';
 
 const INITIAL_HEAP = 1 << 10;
+
+export const enum Lane {
+  Main = 0,
+  Seed = 1,
+}
+
+/** One lane's heap of slots. */
+class LaneHeap {
+  heap = new Int32Array(INITIAL_HEAP);
+  count = 0;
+}
 
 export class DueHeap {
   private readonly dueAt: Float64Array[] = [];
   /** Arrival number: orders peers due at the same time. */
   private readonly seq: Float64Array[] = [];
-  private heap = new Int32Array(INITIAL_HEAP);
-  private count = 0;
+  private readonly lanes = [new LaneHeap(), new LaneHeap()];
   private nextSeq = 0;
 
-  /** Slots waiting. */
+  /** Slots waiting, both lanes. */
   get size(): number {
-    return this.count;
+    return this.lanes[0].count + this.lanes[1].count;
+  }
+  sizeOf(lane: Lane): number {
+    return this.lanes[lane].count;
   }
 
   /** Makes room for slot numbers below `slots`. */
@@ -37,31 +54,46 @@ export class DueHeap {
     return this.seq[slot >>> CHUNK_BITS][slot & CHUNK_MASK];
   }
 
-  /** The earliest slot, or -1 when none waits. */
+  /** The earliest slot of both lanes, or -1 when none waits. */
   peek(): number {
-    return this.count === 0 ? -1 : this.heap[0];
+    return this.peekLane(this.earliestLane());
   }
 
-  /** A slot (not waiting already) waits until `dueAt`, after every slot pushed before it for the same time. */
-  push(slot: number, dueAt: number): void {
+  /** The lane whose top comes first by (due time, arrival); Main when both are empty. */
+  private earliestLane(): Lane {
+    const main = this.peekLane(Lane.Main);
+    const seed = this.peekLane(Lane.Seed);
+    return seed >= 0 && (main < 0 || this.less(seed, main)) ? Lane.Seed : Lane.Main;
+  }
+
+  /** The earliest slot of one lane, or -1. */
+  peekLane(lane: Lane): number {
+    const l = this.lanes[lane];
+    return l.count === 0 ? -1 : l.heap[0];
+  }
+
+  /** A slot (not waiting already) waits in `lane` until `dueAt`, after every slot pushed before it for the same time. */
+  push(slot: number, dueAt: number, lane: Lane = Lane.Main): void {
     const c = slot >>> CHUNK_BITS;
     const i = slot & CHUNK_MASK;
     this.dueAt[c][i] = dueAt;
     this.seq[c][i] = this.nextSeq++;
-    if (this.count === this.heap.length) {
-      const grown = new Int32Array(this.heap.length * 2);
-      grown.set(this.heap);
-      this.heap = grown;
+    const l = this.lanes[lane];
+    if (l.count === l.heap.length) {
+      const grown = new Int32Array(l.heap.length * 2);
+      grown.set(l.heap);
+      l.heap = grown;
     }
-    this.up(this.count++, slot);
+    this.up(l.heap, l.count++, slot);
   }
 
-  /** Removes and returns the earliest slot (the heap must not be empty). */
-  pop(): number {
-    const heap = this.heap;
+  /** Removes and returns the earliest slot of `lane`, or of both lanes when none is given (it must not be empty). */
+  pop(lane?: Lane): number {
+    const l = this.lanes[lane ?? this.earliestLane()];
+    const heap = l.heap;
     const top = heap[0];
-    const last = heap[--this.count];
-    if (this.count > 0) this.down(last);
+    const last = heap[--l.count];
+    if (l.count > 0) this.down(heap, l.count, last);
     return top;
   }
 
@@ -75,8 +107,7 @@ export class DueHeap {
   }
 
   /** Places `item` at position i or above. */
-  private up(i: number, item: number): void {
-    const heap = this.heap;
+  private up(heap: Int32Array, i: number, item: number): void {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.less(item, heap[parent])) break;
@@ -86,10 +117,8 @@ export class DueHeap {
     heap[i] = item;
   }
 
-  /** Places `item` at the root or below. */
-  private down(item: number): void {
-    const heap = this.heap;
-    const n = this.count;
+  /** Places `item` at the root or below, in a heap of `n` slots. */
+  private down(heap: Int32Array, n: number, item: number): void {
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;

@@ -3,9 +3,16 @@
 // families at the same cost) and the due heap (due-heap.ts: slots by due time); the per-peer state
 // (sources, retry counts, flags) lives here in chunked typed arrays, about 12 bytes a peer.
 // A QueuedPeer is a small view of one slot, made when a peer is taken or looked up.
+//
+// What is known of a peer before or between visits orders the visits (BEP 11 PEX flags, the extension
+// handshake's upload_only): a known seed waits in the heap's seed lane, and when peers of both lanes are
+// due a leecher goes first unless the seed has been due for a revisit delay longer (seeds are never
+// starved); a known seed is not revisited unless --revisit-complete; a peer said to prefer encryption is
+// opened encrypted on its first visit. These are flag bits of the byte each peer already has.
 import type { PeerSource } from '../types.ts';
 import { CHUNK_BITS, CHUNK_MASK, CHUNK_SIZE } from './chunks.ts';
-import { DueHeap } from './due-heap.ts';
+import { DueHeap, Lane } from './due-heap.ts';
+import { PEX_PREFERS_ENCRYPTION, PEX_SEED } from '../wire/pex.ts';
 import { PeerIndex } from './peer-index.ts';
 
 export { parseIPv4 } from './address-words.ts';
@@ -32,6 +39,8 @@ export const enum PeerState {
 const FLAG_SEEN_BELOW = 1;
 const FLAG_ENCRYPTED = 2;
 const FLAG_PLAINTEXT = 4;
+/** A known seed (or a peer that only uploads): said so by a PEX flag, or by its own last successful contact. */
+const FLAG_SEED = 8;
 
 /** One live view of a peer of a DueQueue: its fields read (and `sources`, `dueAt`, flags write) the queue's arrays. */
 export class QueuedPeer {
@@ -90,7 +99,10 @@ export class QueuedPeer {
   set seenBelow(yes: boolean) {
     this.setFlag(FLAG_SEEN_BELOW, yes);
   }
-  /** How its last successful contact spoke: null (none yet), MSE/PE (true) or plaintext (false). */
+  /**
+   * How to open its next visit: how its last successful contact spoke, MSE/PE (true) or plaintext
+   * (false); before any, true when a PEX message said it prefers encryption, else null.
+   */
   get encrypted(): boolean | null {
     const flags = this.q.state.flags[this.c][this.i];
     return flags & FLAG_ENCRYPTED ? true : flags & FLAG_PLAINTEXT ? false : null;
@@ -98,6 +110,10 @@ export class QueuedPeer {
   set encrypted(yes: boolean | null) {
     this.setFlag(FLAG_ENCRYPTED, yes === true);
     this.setFlag(FLAG_PLAINTEXT, yes === false);
+  }
+  /** A known seed: waits in the seed lane, and is not revisited unless the policy says revisitComplete. */
+  get seed(): boolean {
+    return (this.q.state.flags[this.c][this.i] & FLAG_SEED) !== 0;
   }
   private setFlag(flag: number, yes: boolean): void {
     const flags = this.q.state.flags[this.c];
@@ -127,7 +143,7 @@ class PeerStates {
   sources: Uint8Array[] = [];
   firstSource: Uint8Array[] = [];
   state: Uint8Array[] = [];
-  /** FLAG_SEEN_BELOW | FLAG_ENCRYPTED | FLAG_PLAINTEXT. */
+  /** FLAG_SEEN_BELOW | FLAG_ENCRYPTED | FLAG_PLAINTEXT | FLAG_SEED. */
   flags: Uint8Array[] = [];
   failures: Uint32Array[] = [];
   attempts: Uint32Array[] = [];
@@ -188,8 +204,13 @@ export class DueQueue {
     return slot < 0 ? 0 : this.state.sources[slot >>> CHUNK_BITS][slot & CHUNK_MASK];
   }
 
-  /** A collector reported a peer. New peers are due now; retired ones come back. */
-  add(torrentId: number, ip: string, port: number, source: PeerSource, now: number): AddResult {
+  /**
+   * A collector reported a peer. New peers are due now; retired ones come back. `pexFlags`: the BEP 11
+   * flags a PEX message gave it (0: none, as from trackers and the DHT). They set what a new peer is
+   * taken for (a seed, one that prefers encryption); of a known peer, only a first preference for
+   * encryption is kept (what its own contacts showed wins, and a waiting peer keeps its lane).
+   */
+  add(torrentId: number, ip: string, port: number, source: PeerSource, now: number, pexFlags = 0): AddResult {
     const bit = SOURCE_BITS[source];
     const found = this.index.findOrAdd(torrentId, ip, port);
     const s = this.state;
@@ -203,18 +224,23 @@ export class DueQueue {
       const i = slot & CHUNK_MASK;
       s.sources[c][i] = bit;
       s.firstSource[c][i] = SOURCE_INDEX.get(source) ?? SOURCE_INDEX.get('file')!;
-      // (a new chunk is zeroed: state Queued, no flags, no failures or attempts)
-      this.heap.push(slot, now);
+      // (a new chunk is zeroed: state Queued, no failures or attempts)
+      const seed = (pexFlags & PEX_SEED) !== 0;
+      s.flags[c][i] = (seed ? FLAG_SEED : 0) | (pexFlags & PEX_PREFERS_ENCRYPTION ? FLAG_ENCRYPTED : 0);
+      this.heap.push(slot, now, seed ? Lane.Seed : Lane.Main);
       this.onWake?.();
       return 'new';
     }
     const c = found >>> CHUNK_BITS;
     const i = found & CHUNK_MASK;
     s.sources[c][i] |= bit;
+    if (pexFlags & PEX_PREFERS_ENCRYPTION && (s.flags[c][i] & (FLAG_ENCRYPTED | FLAG_PLAINTEXT)) === 0) {
+      s.flags[c][i] |= FLAG_ENCRYPTED;
+    }
     if (s.state[c][i] === PeerState.Retired) {
       s.failures[c][i] = 0;
       s.state[c][i] = PeerState.Queued;
-      this.heap.push(found, now);
+      this.heap.push(found, now, laneOf(s.flags[c][i]));
       this.onWake?.();
       return 'revived';
     }
@@ -227,11 +253,20 @@ export class DueQueue {
     return top < 0 ? undefined : this.heap.dueAtOf(top);
   }
 
-  /** Takes the most overdue peer if one is due at `now`, and marks it in flight. */
+  /**
+   * Takes the most overdue peer if one is due at `now`, and marks it in flight. A due leecher (or a peer
+   * nothing is known of) goes before a due seed, unless the seed became due more than a revisit delay
+   * before it.
+   */
   take(now: number): QueuedPeer | undefined {
-    const top = this.heap.peek();
-    if (top < 0 || this.heap.dueAtOf(top) > now) return undefined;
-    this.heap.pop();
+    const heap = this.heap;
+    const main = heap.peekLane(Lane.Main);
+    const seed = heap.peekLane(Lane.Seed);
+    const mainDue = main >= 0 && heap.dueAtOf(main) <= now;
+    const seedDue = seed >= 0 && heap.dueAtOf(seed) <= now;
+    if (!mainDue && !seedDue) return undefined;
+    const fromSeeds = seedDue && (!mainDue || heap.dueAtOf(seed) + this.policy.revisitDelayMs < heap.dueAtOf(main));
+    const top = heap.pop(fromSeeds ? Lane.Seed : Lane.Main);
     const c = top >>> CHUNK_BITS;
     const i = top & CHUNK_MASK;
     this.state.state[c][i] = PeerState.InFlight;
@@ -240,7 +275,10 @@ export class DueQueue {
     return new QueuedPeer(this, top);
   }
 
-  /** A contact ended. `complete`: the peer is at or above the threshold. */
+  /**
+   * A contact ended. `complete`: the peer is at or above the threshold, or said it only uploads: a seed,
+   * never a download to confirm, so it is not visited again (unless revisitComplete).
+   */
   finish(peer: QueuedPeer, success: boolean, complete: boolean, now: number): void {
     const slot = peer.slot;
     const c = slot >>> CHUNK_BITS;
@@ -251,12 +289,14 @@ export class DueQueue {
     const { policy } = this;
     if (success) {
       s.failures[c][i] = 0;
+      // the peer's own word replaces what a PEX message said of it
+      s.flags[c][i] = complete ? s.flags[c][i] | FLAG_SEED : s.flags[c][i] & ~FLAG_SEED;
       if (complete && !policy.revisitComplete) {
         s.state[c][i] = PeerState.Finished;
         return;
       }
       s.state[c][i] = PeerState.Queued;
-      this.heap.push(slot, now + policy.revisitDelayMs);
+      this.heap.push(slot, now + policy.revisitDelayMs, complete ? Lane.Seed : Lane.Main);
       return;
     }
     const failures = ++s.failures[c][i];
@@ -265,6 +305,10 @@ export class DueQueue {
       return;
     }
     s.state[c][i] = PeerState.Queued;
-    this.heap.push(slot, now + policy.retryDelayMs * 2 ** (failures - 1));
+    this.heap.push(slot, now + policy.retryDelayMs * 2 ** (failures - 1), laneOf(s.flags[c][i]));
   }
+}
+
+function laneOf(flags: number): Lane {
+  return flags & FLAG_SEED ? Lane.Seed : Lane.Main;
 }

@@ -4,21 +4,23 @@
 export interface CompactPeer {
   ip: string;
   port: number;
+  /** PEX only (BEP 11 `added.f`): what the peer that named it says of it (PEX_* bits, see pex.ts). */
+  flags?: number;
 }
 
 /**
  * Reads compact peers: 6 bytes (IPv4 + port) or 18 bytes (IPv6 + port) each. Ports are unsigned
  * 16-bit big-endian (the 2015 tool read them signed and lost every port above 32767). Entries with
- * port 0 are dropped; a trailing partial entry is ignored.
+ * port 0 are dropped; a trailing partial entry is ignored. `flags`: one byte per entry, in order (PEX).
  */
-export function parseCompactPeers(data: Uint8Array, entrySize: 6 | 18): CompactPeer[] {
+export function parseCompactPeers(data: Uint8Array, entrySize: 6 | 18, flags?: Uint8Array): CompactPeer[] {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const peers: CompactPeer[] = [];
   for (let off = 0; off + entrySize <= buf.length; off += entrySize) {
     const port = buf.readUInt16BE(off + entrySize - 2);
     if (port === 0) continue;
     const ip = entrySize === 6 ? formatIpv4(buf, off) : formatIpv6(buf.subarray(off, off + 16));
-    peers.push({ ip, port });
+    peers.push(flags ? { ip, port, flags: flags[off / entrySize] } : { ip, port });
   }
   return peers;
 }
