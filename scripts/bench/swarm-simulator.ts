@@ -216,12 +216,14 @@ function runSwarm(opts: SwarmOptions): void {
       const t = torrents[ti];
       const latency = latMax > latMin ? latMin + (h % (latMax - latMin + 1)) : latMin;
       const script = buildScript(kind, t, visit, h);
+      // each peer is its own client: its own peer id (the same on every visit), as real swarms are
+      script.first = withPeerId(script.first, id);
       const fault = picker.pick(hash32(id * 97 + visit + 1));
       if (fault !== null) {
         timers = [];
         const other = torrents[(ti + 1) % torrents.length];
         const target: FaultTarget = {
-          handshake: t.hs, otherInfoHash: other === t ? null : other.infoHash, pieces: t.pieces,
+          handshake: withPeerId(t.hs, id), otherInfoHash: other === t ? null : other.infoHash, pieces: t.pieces,
           opening: script.first, openingPieces: kind === 3 ? 0 : script.openingPieces, seed: hash32(id * 31 + visit),
         };
         injectFault(socket, fault, target, timers, latency, (pieces) => noteConveyed(id, pieces));
@@ -289,6 +291,14 @@ function runSwarm(opts: SwarmOptions): void {
     }
     const pieces = kind === 2 ? have + later.length : later.length;
     return { first, later, pieces, openingPieces: kind === 2 ? have : 0 };
+  }
+
+  /** A copy of a handshake (and what follows it) with the peer's own id in the last 12 bytes of the peer id. */
+  function withPeerId(buf: Buffer, id: number): Buffer {
+    const out = Buffer.allocUnsafe(buf.length);
+    buf.copy(out);
+    out.write(id.toString(36).padStart(12, '0').slice(-12), 56, 'latin1');
+    return out;
   }
 
   const drain = () => {};

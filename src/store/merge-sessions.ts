@@ -95,7 +95,8 @@ export function mergeSessions(out: Sqlite.Database, inputs: MergeInput[]): Sessi
     const withPeerId = row.peer_id ? [
       ...((direction === 'in' ? s.byPeerIdHere.all(torrentId, row.peer_id, row.address_key)
         : s.byPeerIdAt.all(torrentId, row.peer_id, row.address_key, row.port)) as PeerRow[]),
-      ...(s.byPeerIdElsewhere.all(torrentId, row.peer_id, row.address_key, ELSEWHERE_LIMIT) as PeerRow[]),
+      ...(s.byPeerIdBelow.all(torrentId, row.peer_id, row.address_key) as PeerRow[]),
+      ...(s.byPeerIdAbove.all(torrentId, row.peer_id, row.address_key) as PeerRow[]),
     ].map(stored) : [];
     const endpoint = s.atEndpoint.get(torrentId, row.address_key, row.port) as PeerRow | undefined;
     const decision = resolveSession({
@@ -223,7 +224,9 @@ function prepare(db: Sqlite.Database) {
   return {
     byPeerIdAt: db.prepare('SELECT * FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key = ? AND port = ?'),
     byPeerIdHere: db.prepare('SELECT * FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key = ? LIMIT 64'),
-    byPeerIdElsewhere: db.prepare('SELECT * FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key <> ? LIMIT ?'),
+    // a literal LIMIT: with a bound one SQLite sorts the whole range instead of stepping the index
+    byPeerIdBelow: db.prepare(`SELECT * FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key < ? ORDER BY address_key DESC LIMIT ${ELSEWHERE_LIMIT}`),
+    byPeerIdAbove: db.prepare(`SELECT * FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key > ? ORDER BY address_key LIMIT ${ELSEWHERE_LIMIT}`),
     atEndpoint: db.prepare('SELECT * FROM peers WHERE torrent_id = ? AND address_key = ? AND port = ? AND latest = 1'),
     byId: db.prepare('SELECT * FROM peers WHERE id = ?'),
     demote: db.prepare('UPDATE peers SET latest = 0 WHERE id = ?'),

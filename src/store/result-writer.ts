@@ -227,13 +227,15 @@ export class ResultWriter {
     const contacts = this.contacts.rows;
     for (let i = this.contacts.head; i < contacts.length; i++) {
       const { result, source, torrent } = contacts[i];
-      let r = result;
-      if (r.event === 'first') {
-        const event = this.firstAttempts.classify(r, this.describe.address(r.ip).addressKey);
-        countOutcome(w.outcomeDelta, w.waitDelta, r, event);
-        if (event !== r.event) r = { ...r, event };
+      const r = result;
+      // a run's first attempt: the session writer tells first ever from later (it looks the address:port up
+      // anyway); a contact that read no state asks FirstAttempts
+      if (r.reason === 'success' && r.openingPieces !== null) {
+        const event = this.sessions.write(r, source, torrent);
+        if (r.event === 'first') countOutcome(w.outcomeDelta, w.waitDelta, r, event);
+      } else if (r.event === 'first') {
+        countOutcome(w.outcomeDelta, w.waitDelta, r, this.firstAttempts.classify(r, this.describe.address(r.ip).addressKey));
       }
-      if (r.reason === 'success' && r.openingPieces !== null) this.sessions.write(r, source, torrent);
       w.contacts++;
       if (timeUp(w.discoveries + w.contacts)) return w;
     }

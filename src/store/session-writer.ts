@@ -65,26 +65,34 @@ export class SessionWriter {
     this.runStartedAtMs = Date.parse(runStartedAt);
   }
 
-  write(r: ContactResult, source: PeerSource | null, torrent: TorrentFacts): void {
+  /**
+   * Writes the contact into its session; returns the contact's event, which for a run's first attempt at
+   * an address:port becomes `later` when an earlier run attempted it (see first-attempts.ts).
+   * `where`: the address facts of r.ip when the caller has them already.
+   */
+  write(r: ContactResult, source: PeerSource | null, torrent: TorrentFacts, where: AddressFacts = this.describe.address(r.ip)): ContactResult['event'] {
     const s = this.s;
-    const where = this.describe.address(r.ip);
     const peerId = r.peerId ? hexOf(r.peerId) : null;
     const client = this.describe.client(peerId);
     const direction = r.event === 'incoming' ? 'in' : 'out';
     const port = direction === 'in' ? r.listenPort ?? r.port : r.port;
-    // bounded lookups: a peer id shared by many addresses (some clients, bots) must not cost a scan per contact
-    const withPeerId = peerId
-      ? [...((direction === 'in' ? s.byPeerIdHere.all(r.torrentId, peerId, where.addressKey)
-        : s.byPeerIdAt.all(r.torrentId, peerId, where.addressKey, port)) as SessionRow[]),
-        ...(s.byPeerIdElsewhere.all(r.torrentId, peerId, where.addressKey, ELSEWHERE_LIMIT) as SessionRow[])].map(stored)
-      : [];
-    const endpointRow = s.atEndpoint.get(r.torrentId, where.addressKey, port) as SessionRow | undefined;
-    const decision = resolveSession(
-      { addressKey: where.addressKey, port, peerId, client, clientVersion: r.clientVersion, direction, family: where.family, runStartedAt: this.runStartedAt },
-      withPeerId, endpointRow && stored(endpointRow),
-    );
+    const sighting = { addressKey: where.addressKey, port, peerId, client, clientVersion: r.clientVersion, direction, family: where.family, runStartedAt: this.runStartedAt } as const;
+    // The lookups are few and bounded (a peer id shared by many addresses, as some clients and bots send, must
+    // not cost a scan per contact): the session here with this peer id; only when there is none, the latest
+    // session at the address:port and up to 2 + 2 sessions with this peer id at other addresses (two seeks).
+    const hereRows = (peerId === null ? [] : direction === 'in' ? s.byPeerIdHere.all(r.torrentId, peerId, where.addressKey)
+      : s.byPeerIdAt.all(r.torrentId, peerId, where.addressKey, port)) as SessionRow[];
+    let endpointRow: SessionRow | undefined;
+    let decision = hereRows.length > 0 ? resolveSession(sighting, hereRows.map(stored), undefined) : undefined;
+    if (decision === undefined || r.event === 'first') endpointRow = s.atEndpoint.get(r.torrentId, where.addressKey, port) as SessionRow | undefined;
+    if (decision === undefined) {
+      const elsewhere = peerId === null ? [] : s.byPeerIdElsewhere.all(r.torrentId, peerId, where.addressKey, r.torrentId, peerId, where.addressKey) as SessionRow[];
+      decision = resolveSession(sighting, elsewhere.map(stored), endpointRow && stored(endpointRow));
+    }
+    const event = r.event === 'first' && endpointRow?.attempted_at != null && endpointRow.attempted_at < this.runStartedAt ? 'later' : r.event;
     const sourceText = source ?? (direction === 'in' ? 'incoming' : '');
-    const row = decision.kind === 'join' ? this.load(decision.session.id) : this.create(decision, r, where, port, sourceText, endpointRow);
+    const joined = decision.kind === 'join' ? [...hereRows, endpointRow].find((x) => x?.id === decision.session.id) : undefined;
+    const row = decision.kind === 'join' ? joined ?? this.load(decision.session.id) : this.create(decision, r, where, port, sourceText, endpointRow);
 
     const threshold = torrent.thresholdPieces ?? Number.MAX_SAFE_INTEGER;
     const states = statesOf(r);
@@ -115,7 +123,7 @@ export class SessionWriter {
         (uploadOnly === 1 && st.pieces < threshold) || i === crossAt || i === belowInContact || newFamily;
       if (!changed) continue;
       const info = s.observe.run(
-        row.id, this.runId, this.iso.format(st.at), st.phase, r.event, direction, r.encrypted ? 1 : 0, where.family, st.pieces,
+        row.id, this.runId, this.iso.format(st.at), st.phase, event, direction, r.encrypted ? 1 : 0, where.family, st.pieces,
         newPeerId ? peerId : null, newClient ? client : null, uploadOnly,
       );
       if (i === crossAt) crossedObservation = Number(info.lastInsertRowid);
@@ -160,9 +168,10 @@ export class SessionWriter {
       crossing ? this.iso.format(crossing.state.at) : null, crossing?.state.pieces ?? null, crossing ? threshold : null,
       crossing?.cls ?? null, crossing?.reason ?? null, crossedObservation,
       maxSpeed, mergeSources(row.sources, sourceText), where.country, where.continent, where.city,
-      reportedAt === null ? null : this.iso.format(reportedAt),
+      reportedAt === null ? null : this.iso.format(reportedAt), direction === 'out' ? this.iso.format(r.startedAt) : null,
       row.id,
     );
+    return event;
   }
 
   private load(id: number): SessionRow {
@@ -218,7 +227,12 @@ function prepare(db: Sqlite.Database) {
   return {
     byPeerIdAt: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key = ? AND port = ?`),
     byPeerIdHere: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key = ? LIMIT 64`),
-    byPeerIdElsewhere: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key <> ? LIMIT ?`),
+    // either side of our address in the index (torrent, peer id, address key, port): two seeks in one statement;
+    // the LIMIT is literal: with a bound one SQLite sorts the whole range instead of stepping the index
+    byPeerIdElsewhere: db.prepare(`
+      SELECT * FROM (SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key < ? ORDER BY address_key DESC LIMIT ${ELSEWHERE_LIMIT})
+      UNION ALL
+      SELECT * FROM (SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND peer_id = ? AND address_key > ? ORDER BY address_key LIMIT ${ELSEWHERE_LIMIT})`),
     atEndpoint: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE torrent_id = ? AND address_key = ? AND port = ? AND latest = 1`),
     byId: db.prepare(`SELECT ${SESSION_COLUMNS} FROM peers WHERE id = ?`),
     demote: db.prepare('UPDATE peers SET latest = 0 WHERE id = ?'),
@@ -242,7 +256,7 @@ function prepare(db: Sqlite.Database) {
         crossing_class = coalesce(crossing_class, ?), suspect_reason = coalesce(suspect_reason, ?), crossed_observation = coalesce(crossed_observation, ?),
         max_speed = ?, visits = visits + 1, sources = ?,
         country = coalesce(country, ?), continent = coalesce(continent, ?), city = coalesce(city, ?),
-        reported_complete_at = coalesce(reported_complete_at, ?)
+        reported_complete_at = coalesce(reported_complete_at, ?), attempted_at = coalesce(attempted_at, ?)
       WHERE id = ?`),
   };
 }
