@@ -70,7 +70,18 @@ export interface ContactOptions {
   stop?: ContactStop;
   /** Milliseconds since the epoch; injectable. */
   now?: () => number;
+  /** The transport of outgoing contacts: a TCP socket unless given (a uTP trial passes its own: scripts/utp/). */
+  openSocket?: () => PeerSocket;
 }
+
+/**
+ * What a contact uses of its socket: a net.Socket, or any Duplex stream that connects and closes like one
+ * (uTP). Kept to these members so that another transport slots in without touching the contact.
+ */
+export type PeerSocket = Pick<
+  net.Socket,
+  'on' | 'once' | 'write' | 'end' | 'destroy' | 'setNoDelay' | 'destroyed' | 'writable' | 'remoteAddress' | 'remotePort'
+> & { connect(opts: { host: string; port: number }): unknown };
 
 /** Peers kept from PEX messages per contact (a client sends at most 50 per minute). */
 const MAX_PEX_PEERS_PER_CONTACT = 500;
@@ -80,7 +91,7 @@ const PORT_LINGER_MS = 2000;
 
 /** The Contact reading a socket, so that one set of listener functions serves every socket. */
 const CONTACT = Symbol('btda.contact');
-type ContactSocket = net.Socket & { [CONTACT]?: Contact };
+type ContactSocket = PeerSocket & { [CONTACT]?: Contact };
 
 function onSocketError(this: ContactSocket, err: NodeJS.ErrnoException): void {
   this[CONTACT]!.onError(err);
@@ -109,7 +120,7 @@ export function contactPeer(
   encrypted = false,
 ): Promise<ContactResult> {
   return new Promise((resolve) => {
-    const socket = new net.Socket();
+    const socket = opts.openSocket ? opts.openSocket() : new net.Socket();
     try {
       const contact = new Contact(socket, torrent, null, ip, port, event, opts, resolve);
       contact.encryptOutgoing = encrypted;
@@ -171,7 +182,7 @@ class Contact {
   private progress: ContactProgress | null = null;
 
   constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: PeerSocket,
     private torrent: ContactTorrent | null,
     private readonly lookup: ((infoHashHex: string) => ContactTorrent | undefined) | null,
     ip: string,

@@ -1,5 +1,5 @@
 // A transmission-daemon (Debian 3.00) on its own loopback address, driven over its RPC interface.
-// Everything that could leave loopback is off: DHT, LPD, PEX, UPnP/NAT-PMP, uTP, blocklist updates.
+// Everything that could leave loopback is off: DHT, LPD, PEX, UPnP/NAT-PMP, blocklist updates; uTP unless asked.
 // Its tracker announces go through libcurl bound to bind-address-ipv4, so the tracker sees the client
 // at its own address (and lists it there to others).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,8 @@ export interface TransmissionOptions {
   downKBps?: number;
   /** 0 = plaintext preferred, 1 = prefer encryption (default), 2 = require encryption (plaintext closed at once). */
   encryption?: 0 | 1 | 2;
+  /** Accept and open uTP connections (BEP 29) beside TCP; off by default (transmission 3.00 cannot turn TCP off). */
+  utp?: boolean;
 }
 
 export interface TransmissionStatus {
@@ -54,7 +56,7 @@ export class Transmission {
       'dht-enabled': false,
       'lpd-enabled': false,
       'pex-enabled': false,
-      'utp-enabled': false,
+      'utp-enabled': opts.utp ?? false,
       'blocklist-enabled': false,
       // 1 = prefer encryption but accept plaintext; 2 = require it
       encryption: opts.encryption ?? 1,
