@@ -35,6 +35,15 @@ export interface StatisticsRow {
   peersKnown: number;
   rssMb: number;
   loadAverage: number | null;
+  /** The watch (src/evaluator/watch-pool.ts): connections open now, and since the run started: peers watched,
+   *  crossings read while watched, watched peers that left before crossing, candidates that found the budget
+   *  full, seconds the budget was full. */
+  watching?: number;
+  watched?: number;
+  watchCrossed?: number;
+  watchLeft?: number;
+  watchFull?: number;
+  watchFullS?: number;
 }
 
 export interface ResultWriterOptions {
@@ -113,7 +122,7 @@ export class ResultWriter {
   /** A finished contact: counted as an outcome; merged into the peer row when it read a state. */
   contact(result: ContactResult, source: PeerSource | null, torrent: TorrentFacts): void {
     this.outcome(result.torrentId, result.event, result.reason);
-    if (result.reason === 'success') {
+    if (result.reason === 'success' && result.event !== 'watch') { // a watch segment has no wait of its own
       const key = `${result.torrentId}\t${result.event}\t${Math.round(result.longestWaitMs / 1000)}`;
       this.waits.set(key, (this.waits.get(key) ?? 0) + 1);
     }
@@ -227,7 +236,8 @@ export class ResultWriter {
       w.scrapes++;
     }
     for (const q of this.stats) {
-      s.statistics.run(runId, isoTime(q.at), q.queue, q.inFlight, q.evaluations, q.successes, q.incoming, q.peersKnown, q.rssMb, q.loadAverage);
+      s.statistics.run(runId, isoTime(q.at), q.queue, q.inFlight, q.evaluations, q.successes, q.incoming, q.peersKnown, q.rssMb, q.loadAverage,
+        q.watching ?? 0, q.watched ?? 0, q.watchCrossed ?? 0, q.watchLeft ?? 0, q.watchFull ?? 0, q.watchFullS ?? 0);
       w.stats++;
     }
     for (const [key, count] of this.outcomes) {
@@ -375,8 +385,9 @@ function prepare(db: Sqlite.Database) {
       INSERT INTO scrapes (run_id, torrent_id, tracker, at, seeders, leechers, downloaded)
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     statistics: db.prepare(`
-      INSERT INTO statistics (run_id, at, queue, in_flight, evaluations, successes, incoming, peers_known, rss_mb, load_average)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      INSERT INTO statistics (run_id, at, queue, in_flight, evaluations, successes, incoming, peers_known, rss_mb, load_average,
+        watching, watched, watch_crossed, watch_left, watch_full, watch_full_s)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     wait: db.prepare(`
       INSERT INTO contact_waits (run_id, torrent_id, event, wait_s, count) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (run_id, torrent_id, event, wait_s) DO UPDATE SET count = contact_waits.count + excluded.count`),
