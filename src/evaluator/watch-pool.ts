@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ContactResult } from '../types.ts';
 import { ownSocket } from './socket-owner.ts';
-import { etaSeconds, WatchedPeer, type HandOver, type WatchEnd, type WatchHost, type WatchOffer } from './watch.ts';
+import { etaSeconds, KEEP_ALIVE_MS, WatchedPeer, type HandOver, type WatchEnd, type WatchHost, type WatchOffer } from './watch.ts';
 
 export interface WatchPoolOptions {
   /** Connections watched at most (--watch; 0 = no watch). */
@@ -25,6 +25,8 @@ export interface WatchPoolOptions {
   stallMs: number;
   /** A watched peer's state is stored at least this often while it moves (ms). */
   flushMs?: number;
+  /** Our silence after which a keep-alive is sent (ms; default KEEP_ALIVE_MS, tests shorten it). */
+  keepAliveMs?: number;
   pex: boolean;
   dhtPort?: number;
   /** Stores a segment of a watch (event 'watch'). */
@@ -67,13 +69,15 @@ export class WatchPool implements WatchOffer, WatchHost {
   readonly now: () => number;
   private readonly sweepMs: number;
   private readonly flushMs: number;
+  private readonly keepAliveMs: number;
 
   constructor(private readonly opts: WatchPoolOptions) {
     this.pex = opts.pex;
     this.dhtPort = opts.dhtPort;
     this.now = opts.now ?? Date.now;
     this.flushMs = opts.flushMs ?? DEFAULT_FLUSH_MS;
-    this.sweepMs = Math.max(50, Math.min(MAX_SWEEP_MS, opts.stallMs / 4, this.flushMs / 2));
+    this.keepAliveMs = opts.keepAliveMs ?? KEEP_ALIVE_MS;
+    this.sweepMs = Math.max(50, Math.min(MAX_SWEEP_MS, opts.stallMs / 4, this.flushMs / 2, this.keepAliveMs / 4));
   }
 
   get size(): number {
@@ -138,7 +142,7 @@ export class WatchPool implements WatchOffer, WatchHost {
 
   private readonly sweep = (): void => {
     const mono = performance.now();
-    for (const peer of [...this.peers]) peer.sweep(mono, this.opts.stallMs, this.flushMs);
+    for (const peer of [...this.peers]) peer.sweep(mono, this.opts.stallMs, this.flushMs, this.keepAliveMs);
   };
 
   /** The watched peer whose crossing is expected last (O(watched): only when the budget is full). */

@@ -130,10 +130,10 @@ export class WatchedPeer implements SocketOwner {
   };
 
   /** The pool's sweep: keep-alive, the stall limit, a periodic flush while the state moves. */
-  sweep(mono: number, stallMs: number, flushMs: number): void {
+  sweep(mono: number, stallMs: number, flushMs: number, keepAliveMs: number): void {
     if (this.done) return;
     if (mono - this.lastChangeMono >= stallMs) return this.end('stalled');
-    if (mono - this.lastSentMono >= KEEP_ALIVE_MS) this.send(KEEP_ALIVE);
+    if (mono - this.lastSentMono >= keepAliveMs) this.send(KEEP_ALIVE);
     if (mono - this.lastFlushMono >= flushMs) this.flush(false);
   }
 
