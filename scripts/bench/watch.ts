@@ -112,12 +112,13 @@ for (const budget of BUDGETS) {
       await sleep(20_000);
       const cpu = process.cpuUsage(cpu1);
       const rss2 = process.memoryUsage.rss();
-      sampled = { rssPer: (Math.max(rss1, rss2) - rss0) / HOLD, cpuPerConnMsPerMin: ((cpu.user + cpu.system) / 1000 / 20) * 60 / HOLD, watching: 0 };
+      sampled = { rssPer: Math.max(rss1, rss2) - rss0, cpuPerConnMsPerMin: ((cpu.user + cpu.system) / 1000 / 20) * 60, watching: 0 };
       return true;
     });
     rmSync(dir, { recursive: true, force: true });
     const w = summary.watch!;
-    const m = sampled!;
+    // per watched connection: every watch lasts the whole window (--watch-stall 1 h, no piece crosses)
+    const m = { rssPer: sampled!.rssPer / w.watched, cpuPerConnMsPerMin: sampled!.cpuPerConnMsPerMin / w.watched };
     console.log(`cost: ${w.watched} watched (${HOLD} asked): btda RSS ${fmt(m.rssPer / 1024, 1)} KiB per watched connection (whole process, ` +
       `queue and store included), beside ${fmt(bareBytes / 1024, 1)} KiB per bare socket held open; CPU ${fmt(m.cpuPerConnMsPerMin, 3)} ms per connection per minute while holding`);
     emit('watch-cost', { hold: HOLD, watched: w.watched, rssKiBPerWatched: m.rssPer / 1024, rssKiBPerBareSocket: bareBytes / 1024, cpuMsPerConnPerMin: m.cpuPerConnMsPerMin });
