@@ -82,6 +82,13 @@ const config: ConfigFile = {
    *  BEP 21), in the seed lane (off: they are done after one successful contact, as a seed is never a
    *  download to confirm). */
   revisitComplete: false,
+  /** [--watch] Connections kept open, silent, to peers downloading below the threshold, read until they cross
+   *  (README "The watch"): a peer that quits the moment it completes is still seen crossing. 0 = no watch.
+   *  Unset: twice --active, lowered to what the open-file limit leaves after --active and the listener. */
+  watch: undefined,
+  /** [--watch-stall] A watched peer without a new piece this long is let go and visited as usual. 5 minutes:
+   *  above rtorrent's 2-minute `have` bursts and transmission's 10 s batches, so a slow downloader is kept. */
+  watchStall: '5m',
   /** [--max-failures] Failed contacts in a row after which a peer is retired until a collector reports it
    *  again. The 2015 tool dropped a peer after one failure and lost ~85% of peers that way. */
   maxFailures: 4,

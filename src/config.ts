@@ -61,6 +61,13 @@ export interface Config {
   revisitDelay: number;
   /** Keep visiting peers that have crossed the threshold, and seeds (complete or upload_only). */
   revisitComplete: boolean;
+  /**
+   * Connections kept open to peers downloading below the threshold, read until they cross (the watch,
+   * src/evaluator/watch-pool.ts); 0 = no watch; undefined = sized from the open-file limit and `active`.
+   */
+  watch?: number;
+  /** Seconds a watched peer may go without a new piece before its watch ends (it is then visited as usual). */
+  watchStall: number;
   /** Failed contacts in a row after which a peer is retired until a collector reports it again. */
   maxFailures: number;
   /** Seconds before the first retry of a failed contact; doubles with each failure. */
@@ -154,6 +161,8 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   suspectRate: 10_000,
   revisitDelay: 300,
   revisitComplete: false,
+  watch: undefined,
+  watchStall: 300,
   maxFailures: 4,
   retryDelay: 60,
   trackerInterval: 300,

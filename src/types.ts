@@ -45,8 +45,8 @@ export interface ScrapeLog {
   downloaded: number | null;
 }
 
-/** first: the first contact attempt of a peer in this run; later: any further attempt; incoming: inbound. */
-export type ContactEvent = 'first' | 'later' | 'incoming';
+/** first: the first contact attempt of a peer in this run; later: any further attempt; incoming: inbound; watch: what a watched connection read (src/evaluator/watch.ts). */
+export type ContactEvent = 'first' | 'later' | 'incoming' | 'watch';
 
 /**
  * Why a contact ended. `success` means the peer completed the handshake and we read its state

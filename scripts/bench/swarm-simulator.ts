@@ -44,6 +44,11 @@ export interface PeerMix {
   bitfieldHaves?: number;
   /** Handshake + have_none + `have` messages. */
   haveNoneHaves?: number;
+  /**
+   * Downloads on its own clock from its first contact (one piece per `quitHaveGapMs`, a `have` each on an open
+   * connection) and quits the moment it completes: closes, and refuses every later connection (issue 14).
+   */
+  quitter?: number;
 }
 
 export type { FaultKind, FaultMix } from './swarm-faults.ts';
@@ -75,6 +80,8 @@ export interface SwarmOptions {
   faults?: FaultMix;
   /** Every peer speaks only MSE/PE (btda's own responder, RC4): a plaintext handshake is closed at once. */
   requireEncryption?: boolean;
+  /** A quitter's time per piece, ms (default 200). */
+  quitHaveGapMs?: number;
 }
 
 export interface SwarmEndpoint {
@@ -106,6 +113,8 @@ export interface SwarmStats {
    * opening state) was below the torrent's thresholdPieces and a later one at or above it.
    */
   confirmedTruth: number;
+  /** Quitters contacted, those whose first conveyed state was below the threshold, and those that completed (and left). */
+  quitters: { contacted: number; firstBelow: number; completed: number };
   cpuUserMs: number;
   cpuSystemMs: number;
   rssMb: number;
@@ -113,7 +122,8 @@ export interface SwarmStats {
 
 const PSTR = Buffer.from('BitTorrent protocol', 'latin1');
 const PEER_ID = Buffer.from('-TR3000-', 'latin1');
-const KIND_NAMES = ['haveAll', 'bitfieldFull', 'bitfieldHaves', 'haveNoneHaves'] as const;
+const KIND_NAMES = ['haveAll', 'bitfieldFull', 'bitfieldHaves', 'haveNoneHaves', 'quitter'] as const;
+const QUITTER = 4;
 
 function runSwarm(opts: SwarmOptions): void {
   const addressBase = opts.addressBase ?? 77;
@@ -230,6 +240,7 @@ function runSwarm(opts: SwarmOptions): void {
         return;
       }
       stats.honest++;
+      if (kind === QUITTER) return serveQuitter(socket, id, t, h);
       noteConveyed(id, script.pieces);
       if (latency === 0 && script.later.length === 0) {
         socket.write(script.first);
@@ -301,6 +312,61 @@ function runSwarm(opts: SwarmOptions): void {
     return out;
   }
 
+  /** Per quitter: when it started downloading (its first contact) and the pieces it had then. */
+  const quitters = new Map<number, { t0: number; start: number; done: boolean }>();
+  const quitGapMs = opts.quitHaveGapMs ?? 200;
+
+  function serveQuitter(socket: net.Socket, id: number, t: (typeof torrents)[number], h: number): void {
+    let q = quitters.get(id);
+    const now = Date.now();
+    if (!q) {
+      // its start spread over [startShare, startShare + shareStep) of the pieces
+      const share = startShare + ((h % 1000) / 1000) * shareStep;
+      q = { t0: now, start: Math.min(t.thresholdPieces - 1, Math.floor(share * t.pieces)), done: false };
+      quitters.set(id, q);
+    }
+    const quitter = q;
+    const piecesAt = (at: number) => Math.min(t.pieces, quitter.start + Math.floor((at - quitter.t0) / quitGapMs));
+    if (quitter.done || piecesAt(now) >= t.pieces) {
+      quitter.done = true;
+      socket.destroy(); // gone: the torrent is no longer served
+      return;
+    }
+    let have = piecesAt(now);
+    const bits = Buffer.alloc(Math.ceil(t.pieces / 8));
+    for (let i = 0; i < have; i++) bits[i >> 3] |= 0x80 >> (i & 7);
+    socket.write(withPeerId(Buffer.concat([t.hs, message(5, bits)]), id));
+    noteConveyed(id, have);
+    const timer = setInterval(() => {
+      if (socket.destroyed) return clearInterval(timer);
+      const target = piecesAt(Date.now());
+      while (have < target) {
+        socket.write(haveMessage(have));
+        have++;
+        noteConveyed(id, have);
+      }
+      if (have >= t.pieces) {
+        quitter.done = true;
+        clearInterval(timer);
+        socket.end(); // completed: quits at once
+      }
+    }, quitGapMs);
+    socket.on('close', () => clearInterval(timer));
+  }
+
+  function quitterStats(): SwarmStats['quitters'] {
+    let firstBelow = 0;
+    let completed = 0;
+    const now = Date.now();
+    for (const [id, q] of quitters) {
+      const t = torrents[id % 64];
+      const c = conveyed.get(id);
+      if (c && c.first < t.thresholdPieces) firstBelow++;
+      if (q.done || q.start + Math.floor((now - q.t0) / quitGapMs) >= t.pieces) completed++;
+    }
+    return { contacted: quitters.size, firstBelow, completed };
+  }
+
   const drain = () => {};
 
   // Listen on every endpoint (concrete loopback addresses only).
@@ -368,6 +434,7 @@ function runSwarm(opts: SwarmOptions): void {
           ...stats,
           faults: picker.counts,
           confirmedTruth: countConfirmedTruth(),
+          quitters: quitterStats(),
           distinctPeers: visits.size,
           cpuUserMs: cpu.user / 1000,
           cpuSystemMs: cpu.system / 1000,

@@ -12,6 +12,7 @@ import { evaluateIncoming, type ContactTorrent } from '../evaluator/contact.ts';
 import { ContactStop } from '../evaluator/contact-stop.ts';
 import { Scheduler } from '../evaluator/scheduler.ts';
 import { visitPeer } from '../evaluator/visit.ts';
+import type { WatchStats } from '../evaluator/watch-pool.ts';
 import type { Logger } from '../log.ts';
 import { DueQueue, SOURCE_BITS, type QueuedPeer } from '../queue/due-queue.ts';
 import { Shard } from '../queue/shard.ts';
@@ -28,7 +29,7 @@ import { VERSION } from '../version.ts';
 import { obfuscatedInfoHash } from '../wire/mse.ts';
 import { PEX_PREFERS_ENCRYPTION, PEX_SEED } from '../wire/pex.ts';
 import { buildCollectors } from './collectors.ts';
-import { contactOptionsFor, queuePolicyFor } from './stage-options.ts';
+import { contactOptionsFor, queuePolicyFor, watchPoolFor } from './stage-options.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
 
 export interface CrawlOptions {
@@ -54,6 +55,8 @@ export interface CrawlProgress {
   confirmed: number;
   /** Addresses the address policy kept from the queue (special-purpose, excluded, port 0, malformed). */
   skipped: number;
+  /** The watch (src/evaluator/watch-pool.ts): connections open, peers watched, crossings read live, ... */
+  watch?: WatchStats;
 }
 
 export interface CrawlSummary extends CrawlProgress {
@@ -155,6 +158,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   const peerId = makePeerId();
   const contactStop = new ContactStop();
   const contactOptions = contactOptionsFor(config, peerId, contactStop);
+  // what a watched connection reads is stored like a contact (event 'watch'), not counted as one
+  const watchPool = watchPoolFor(config, contactOptions, (segment) => record(segment, null));
 
   let collectors: Collector[] = [];
   const onDhtNode = (host: string, port: number) => {
@@ -169,9 +174,11 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   const record = (result: ContactResult, source: PeerSource | null, seenBelowBefore = false): boolean => {
     const facts = torrentFacts.get(result.torrentId) ?? UNKNOWN_TORRENT;
     writer.contact(result, source, facts);
-    counters.contacts++;
-    if (result.reason === 'success') counters.successes++;
-    else counters.failures++;
+    if (result.event !== 'watch') {
+      counters.contacts++;
+      if (result.reason === 'success') counters.successes++;
+      else counters.failures++;
+    }
     const threshold = facts.thresholdPieces;
     const crossed = result.reason === 'success' && threshold !== null && result.endPieces !== null &&
       result.endPieces >= threshold && (result.crossedAt !== null || seenBelowBefore);
@@ -291,7 +298,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   };
 
   collectors = buildCollectors(config, { torrents, peerId, handleIncoming, log, policy });
-  const statsTimer = setInterval(() => {
+  const statisticsRow = () => {
+    const w = watchPool.stats();
     writer.statistics({
       at: Date.now(),
       queue: queue.queued,
@@ -302,8 +310,15 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       peersKnown: queue.known,
       rssMb: process.memoryUsage.rss() / 1048576,
       loadAverage: loadavg()[0],
+      watching: w.watching,
+      watched: w.watched,
+      watchCrossed: w.crossed,
+      watchLeft: w.left,
+      watchFull: w.fullOffers,
+      watchFullS: Math.round(w.fullMs / 1000),
     });
-  }, config.statsInterval * 1000);
+  };
+  const statsTimer = setInterval(statisticsRow, config.statsInterval * 1000);
   statsTimer.unref();
 
   const progress = (): CrawlProgress => ({
@@ -315,6 +330,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     ...counters,
     // the one definition: crossings the writer has recorded (written within --flush-interval)
     confirmed: writer.crossings.confirmed,
+    watch: watchPool.stats(),
   });
   // A referenced timer: it also keeps the process alive while the crawl waits for its end (with nothing
   // else scheduled, Node would exit with an unsettled await).
@@ -349,6 +365,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     opts.signal?.removeEventListener('abort', onAbort);
     resolver.stop();
     const drained = scheduler.stop(); // no new outgoing contacts from here on
+    watchPool.stopAll(); // each watch stores what it read and closes
     // The contacts in flight, outgoing and inbound, get --stop-grace, then are cut short (what they read
     // is kept; the rest count as `stopped`) before the listener closes its sockets.
     let graceTimer: NodeJS.Timeout | undefined;
@@ -357,6 +374,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     contactStop.cutShortAll();
     await Promise.allSettled(collectors.map((c) => c.stop()));
     await drained;
+    watchPool.stopAll(); // contacts that ended during the grace were not handed over; nothing is left open
+    statisticsRow(); // the run's last row: its watch counters are the run's totals
     const flushed = writer.close();
     try {
       db.endRun(runId, flushed ? exitReason : `${exitReason}; results not written`, Date.now());

@@ -27,25 +27,43 @@ export function readOpenFileLimit(limitsFile = '/proc/self/limits'): number | un
 export interface OpenFilesFit {
   active: number;
   maxIncoming: number;
+  /** Watched connections (--watch): as asked, or when unset, the auto budget (autoWatch). */
+  watch: number;
   /** One line for the log when the settings were lowered. */
   warning?: string;
 }
 
-/** --active and --max-incoming as they fit below `limit`, shrunk in proportion when they do not. */
-export function fitOpenFiles(config: Pick<Config, 'active' | 'passive' | 'maxIncoming'>, limit: number | undefined): OpenFilesFit {
+/** The watch budget when --watch is unset: twice --active (a watched peer holds a socket for minutes, a contact for seconds). */
+export function autoWatch(active: number): number {
+  return 2 * active;
+}
+
+/**
+ * --active, --max-incoming and --watch as they fit below `limit`, shrunk in proportion when they do not. An
+ * unset --watch takes only the room the others leave (never lowering them), up to autoWatch(--active).
+ */
+export function fitOpenFiles(config: Pick<Config, 'active' | 'passive' | 'maxIncoming' | 'watch'>, limit: number | undefined): OpenFilesFit {
   const incoming = config.passive ? config.maxIncoming + 1 : 0; // + the listening socket
-  const wanted = config.active + incoming;
-  const same = { active: config.active, maxIncoming: config.maxIncoming };
+  if (config.watch === undefined) {
+    const fit = fitOpenFiles({ ...config, watch: 0 }, limit);
+    const room = limit === undefined ? Infinity : limit - RESERVED_FILES - fit.active - (config.passive ? fit.maxIncoming + 1 : 0);
+    return { ...fit, watch: Math.max(0, Math.min(autoWatch(fit.active), room)) };
+  }
+  const wanted = config.active + incoming + config.watch;
+  const same = { active: config.active, maxIncoming: config.maxIncoming, watch: config.watch };
   if (limit === undefined || wanted + RESERVED_FILES <= limit || wanted === 0) return same;
   const room = Math.max(2, limit - RESERVED_FILES);
   const share = room / wanted;
   const active = config.active > 0 ? Math.max(1, Math.floor(config.active * share)) : 0;
   const maxIncoming = config.passive ? Math.max(1, Math.floor(config.maxIncoming * share)) : config.maxIncoming;
-  const asked = config.passive ? `--active ${config.active} and --max-incoming ${config.maxIncoming}` : `--active ${config.active}`;
-  const now = config.passive ? `--active ${active} and --max-incoming ${maxIncoming}` : `--active ${active}`;
+  const watch = Math.floor(config.watch * share);
+  const watchText = (n: number) => (config.watch! > 0 ? `, --watch ${n}` : '');
+  const asked = (config.passive ? `--active ${config.active} and --max-incoming ${config.maxIncoming}` : `--active ${config.active}`) + watchText(config.watch);
+  const now = (config.passive ? `--active ${active} and --max-incoming ${maxIncoming}` : `--active ${active}`) + watchText(watch);
   return {
     active,
     maxIncoming,
+    watch,
     warning: `open files: the limit is ${limit} (ulimit -n) and ${asked} need ${wanted + RESERVED_FILES} with the ` +
       `database, DHT and trackers; running with ${now} (raise ulimit -n to use more)`,
   };

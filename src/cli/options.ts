@@ -51,6 +51,8 @@ export const SETTINGS: Setting[] = [
   { key: 'suspectRate', flag: 'suspect-rate', kind: 'int', describe: 'Mbit/s: a crossing faster than this counts as suspect, not confirmed' },
   { key: 'revisitDelay', flag: 'revisit-delay', kind: 'duration', describe: 'delay before a peer below the threshold is visited again' },
   { key: 'revisitComplete', flag: 'revisit-complete', kind: 'bool', describe: 'keep visiting peers that crossed the threshold, and seeds (else contacted once)' },
+  { key: 'watch', flag: 'watch', kind: 'int', describe: 'connections kept open to downloading peers until they cross (0 = none; default: 2 x --active, within the open-file limit)' },
+  { key: 'watchStall', flag: 'watch-stall', kind: 'duration', positive: true, describe: 'a watched peer without a new piece this long is let go' },
   { key: 'maxFailures', flag: 'max-failures', kind: 'int', describe: 'failed contacts in a row before a peer is retired' },
   { key: 'retryDelay', flag: 'retry-delay', kind: 'duration', describe: 'first retry delay after a failed contact (doubles)' },
   { key: 'trackerInterval', flag: 'tracker-interval', kind: 'duration', positive: true, describe: 'delay between announces to a tracker' },

@@ -29,6 +29,7 @@ export function createProgressDisplay(opts: { durationS: number; log: Logger; pl
     failures: p.failures,
     incoming: p.incoming,
     skipped: p.skipped,
+    watching: p.watch?.watching ?? 0,
   });
 
   if (process.stderr.isTTY) {
@@ -36,7 +37,7 @@ export function createProgressDisplay(opts: { durationS: number; log: Logger; pl
     const bar = new cliProgress.SingleBar(
       {
         format: `${withBar ? '{bar} {percentage}% | ' : ''}queue {queued} | in flight {inFlight} | {perSecond} contacts/s | ` +
-          'peers {known} | ok {successes} | confirmed {confirmed} | failed {failures} | incoming {incoming} | skipped {skipped}',
+          'peers {known} | ok {successes} | confirmed {confirmed} | watching {watching} | failed {failures} | incoming {incoming} | skipped {skipped}',
         stream: process.stderr,
         hideCursor: true,
         barsize: 20,
@@ -63,7 +64,7 @@ export function createProgressDisplay(opts: { durationS: number; log: Logger; pl
       const f = fields(p, rate(p));
       opts.log.info(
         `queue ${f.queued}, in flight ${f.inFlight}, ${f.perSecond} contacts/s, peers ${f.known}, ok ${f.successes}, ` +
-          `confirmed ${f.confirmed}, failed ${f.failures}, incoming ${f.incoming}, skipped ${f.skipped}`,
+          `confirmed ${f.confirmed}, watching ${f.watching}, failed ${f.failures}, incoming ${f.incoming}, skipped ${f.skipped}`,
       );
     },
     stop() {},

@@ -4,7 +4,10 @@
 import type { Config } from '../config.ts';
 import type { ContactStop } from '../evaluator/contact-stop.ts';
 import type { ContactOptions } from '../evaluator/contact.ts';
+import { WatchPool } from '../evaluator/watch-pool.ts';
 import type { QueuePolicy } from '../queue/due-queue.ts';
+import type { ContactResult } from '../types.ts';
+import { autoWatch } from './open-files.ts';
 
 export function queuePolicyFor(config: Config): QueuePolicy {
   return {
@@ -29,4 +32,17 @@ export function contactOptionsFor(config: Config, peerId: Buffer, stop?: Contact
     stop,
     pex: config.pex,
   };
+}
+
+/** The watch (src/evaluator/watch-pool.ts), offered every outgoing contact through `contactOptions.watch`. */
+export function watchPoolFor(config: Config, contactOptions: ContactOptions, record: (segment: ContactResult) => void): WatchPool {
+  const pool = new WatchPool({
+    budget: config.watch ?? autoWatch(config.active),
+    stallMs: config.watchStall * 1000,
+    pex: config.pex,
+    dhtPort: contactOptions.dhtPort,
+    record,
+  });
+  if (config.active > 0) contactOptions.watch = pool;
+  return pool;
 }

@@ -1,38 +1,28 @@
-// One contact with one peer, outgoing or inbound, turned into a ContactResult. We send our
-// handshake, have_none (only to peers that set the Fast bit, as we do: BEP 6), our extension
-// handshake (only to peers that announce BEP 10) and, when we run a DHT node, a PORT message before
-// closing: never interested, request or piece. We read what the peer
-// volunteers until it goes quiet, its state is final, or a limit is reached.
+// One contact with one peer, outgoing or inbound, turned into a ContactResult. We send our handshake,
+// have_none (to Fast peers: BEP 6), our extension handshake (to BEP 10 peers) and, with a DHT node, PORT
+// before closing: never interested, request or piece. We read what the peer volunteers until it goes
+// quiet, its state is final, or a limit is reached.
+// Two clocks: `opts.now` (injectable) stamps what the result records and decides the opening grace; the
+// monotonic clock drives the deadlines. One timer serves all deadlines: a message only moves
+// `lastActivity`, the timer re-arms itself when it fires early (nothing is re-armed per message).
 //
-// Two clocks: `opts.now` (injectable) stamps everything recorded in the result and decides the
-// opening grace; the monotonic clock drives the deadlines, which only need real elapsed time.
-// One timer serves all deadlines: a message only moves `lastActivity`, the timer re-arms itself
-// when it fires early, so nothing is re-armed per message (nor at the handshake, unless the quiet
-// timeout would end the contact before the armed time).
-//
-// Per contact the hot path allocates little: the socket listeners and the timer callback are shared
-// functions that find their Contact on the socket (no closures per contact), and our handshake and
-// extension handshake are built once and reused (they depend only on the torrent, our peer id and
-// our ports).
+// Per contact the hot path allocates little: the socket listeners (socket-owner.ts) and the timer
+// callback are shared functions, and our handshake and extension handshake are built once and reused.
+// A contact that ends below the threshold may hand its open socket to the watch (watch.ts).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ContactEvent, ContactReason, ContactResult } from '../types.ts';
 import type { ContactStop } from './contact-stop.ts';
 import { HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
 import { MseInitiator, MseResponder } from '../wire/mse.ts';
-import { parsePexMessage } from '../wire/pex.ts';
 import type { Rc4 } from '../wire/rc4.ts';
-import { MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
-import {
-  EXTENDED_HANDSHAKE_ID,
-  OUR_EXTENSION_IDS,
-  parseDontHave,
-  parseExtensionHandshake,
-} from '../wire/extension-handshake.ts';
-import { buildPortMessage, parsePortPayload } from '../wire/port.ts';
+import { MessageReader, maxMessageLength } from '../wire/message-reader.ts';
 import { ContactProgress } from './contact-progress.ts';
 import { failedResult, reasonForSocketError, type ContactPhase } from './contact-result.ts';
 import { afterHandshakeFor, handshakeFor } from './our-messages.ts';
+import { closePeerSocket, readPeerMessage } from './peer-messages.ts';
+import type { WatchOffer } from './watch.ts';
+import { listenForConnect, ownSocket, type PeerSocket, type SocketOwner } from './socket-owner.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
 
 export { reasonForSocketError, type ContactPhase } from './contact-result.ts';
@@ -68,43 +58,15 @@ export interface ContactOptions {
   pex?: boolean;
   /** Cuts the contact short when the crawl stops (contact-stop.ts). */
   stop?: ContactStop;
+  /** Offered every outgoing contact that ends below the threshold with its socket open (watch.ts). */
+  watch?: WatchOffer;
   /** Milliseconds since the epoch; injectable. */
   now?: () => number;
   /** The transport of outgoing contacts: a TCP socket unless given (a uTP trial passes its own: scripts/utp/). */
   openSocket?: () => PeerSocket;
 }
 
-/**
- * What a contact uses of its socket: a net.Socket, or any Duplex stream that connects and closes like one
- * (uTP). Kept to these members so that another transport slots in without touching the contact.
- */
-export type PeerSocket = Pick<
-  net.Socket,
-  'on' | 'once' | 'write' | 'end' | 'destroy' | 'setNoDelay' | 'destroyed' | 'writable' | 'remoteAddress' | 'remotePort'
-> & { connect(opts: { host: string; port: number }): unknown };
-
-/** Peers kept from PEX messages per contact (a client sends at most 50 per minute). */
-const MAX_PEX_PEERS_PER_CONTACT = 500;
-
-/** How long a socket may take to flush our PORT message after `end()` before it is destroyed. */
-const PORT_LINGER_MS = 2000;
-
-/** The Contact reading a socket, so that one set of listener functions serves every socket. */
-const CONTACT = Symbol('btda.contact');
-type ContactSocket = PeerSocket & { [CONTACT]?: Contact };
-
-function onSocketError(this: ContactSocket, err: NodeJS.ErrnoException): void {
-  this[CONTACT]!.onError(err);
-}
-function onSocketData(this: ContactSocket, chunk: Buffer): void {
-  this[CONTACT]!.onDataEvent(chunk);
-}
-function onSocketClosed(this: ContactSocket): void {
-  this[CONTACT]!.onClosed();
-}
-function onSocketConnect(this: ContactSocket): void {
-  this[CONTACT]!.onConnect();
-}
+export type { PeerSocket };
 function onContactTimer(contact: Contact): void {
   contact.onTimer();
 }
@@ -157,7 +119,7 @@ export function evaluateIncoming(
   });
 }
 
-class Contact {
+class Contact implements SocketOwner {
   private phase: ContactPhase = 'connecting';
   private readonly result: ContactResult;
   private readonly now: () => number;
@@ -194,12 +156,7 @@ class Contact {
     this.now = opts.now ?? Date.now;
     const startedAt = this.now();
     this.result = failedResult(torrent ? torrent.torrentId : -1, ip, port, event, startedAt);
-    (socket as ContactSocket)[CONTACT] = this;
-    // The error listener stays for the socket's whole life: a late error must never go unhandled.
-    socket.on('error', onSocketError);
-    socket.on('data', onSocketData);
-    socket.on('end', onSocketClosed);
-    socket.on('close', onSocketClosed);
+    ownSocket(socket, this);
     opts.stop?.add(this);
   }
 
@@ -211,7 +168,7 @@ class Contact {
   connect(): void {
     try {
       if (this.torrent) this.prepare(this.torrent);
-      this.socket.on('connect', onSocketConnect);
+      listenForConnect(this.socket);
       this.arm();
       this.socket.connect({ host: this.result.ip, port: this.result.port });
     } catch {
@@ -370,62 +327,9 @@ class Contact {
     this.lastMessage = t;
 
     const progress = this.progress!;
-    let ok = true;
-    switch (id) {
-      case MessageId.bitfield:
-        ok = progress.bitfield(payload, this.now());
-        break;
-      case MessageId.have:
-        ok = payload.length === 4 && progress.have(payload.readUInt32BE(0), this.now());
-        break;
-      case MessageId.haveAll:
-        progress.haveAll(this.now());
-        break;
-      case MessageId.haveNone:
-        progress.haveNone(this.now());
-        break;
-      case MessageId.port:
-        r.dhtPort = parsePortPayload(payload) ?? r.dhtPort;
-        break;
-      case MessageId.extended:
-        ok = this.onExtended(payload);
-        break;
-      default: // keep-alive, choke, allowed_fast, ...: nothing to learn
-    }
-    if (!ok) return this.finish('bad-message');
+    if (!readPeerMessage(id, payload, progress, r, this.opts.pex === true, this.now())) return this.finish('bad-message');
     if (progress.complete) return this.finish('success');
     if (r.messages >= this.opts.maxMessages) this.finish(progress.hasState ? 'success' : 'no-state');
-  }
-
-  private onExtended(payload: Buffer): boolean {
-    if (payload.length === 0) return true;
-    const extId = payload[0];
-    if (extId === EXTENDED_HANDSHAKE_ID) {
-      const hs = parseExtensionHandshake(payload.subarray(1));
-      if (!hs) return false;
-      // A later extension handshake updates what it names.
-      const r = this.result;
-      r.clientVersion = hs.clientVersion ?? r.clientVersion;
-      r.listenPort = hs.listenPort ?? r.listenPort;
-      r.uploadOnly = hs.uploadOnly;
-      r.completeAgo = hs.completeAgo ?? r.completeAgo;
-      return true;
-    }
-    if (extId === OUR_EXTENSION_IDS.ut_pex) {
-      // other peers of the swarm: a bonus, never a reason to end the contact (a bad message is ignored)
-      const peers = this.opts.pex ? parsePexMessage(payload.subarray(1)) : null;
-      if (peers && peers.length > 0) {
-        const r = this.result;
-        r.pexPeers ??= [];
-        for (const p of peers) if (r.pexPeers.length < MAX_PEX_PEERS_PER_CONTACT) r.pexPeers.push(p);
-      }
-      return true;
-    }
-    if (extId === OUR_EXTENSION_IDS.lt_donthave) {
-      const index = parseDontHave(payload.subarray(1));
-      return index !== null && this.progress!.dontHave(index, this.now());
-    }
-    return true; // an extension we did not announce: ignore
   }
 
   onClosed(): void {
@@ -461,6 +365,13 @@ class Contact {
     }
   }
 
+  /** Offers the open connection to the watch (watch.ts); true when it took the socket over. */
+  private handOver(r: ContactResult): boolean {
+    if (!this.opts.watch || this.opts.stop?.isStopped) return false;
+    const { socket, reader, progress, torrent, encrypt, decrypt } = this;
+    return this.opts.watch.offer({ socket, reader: reader!, progress: progress!, torrent: torrent!, result: r, encrypt, decrypt });
+  }
+
   /** End the contact: exactly once, timers cleared, socket closed, result delivered. */
   private finish(reason: ContactReason): void {
     if (this.phase === 'done') return;
@@ -472,7 +383,6 @@ class Contact {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = Infinity;
-    this.reader?.stop();
 
     const r = this.result;
     r.reason = reason;
@@ -484,26 +394,10 @@ class Contact {
       r.crossedAt = this.progress.crossedAt;
       r.crossedPieces = this.progress.crossedPieces;
     }
-    this.close(handshakeDone);
+    // a peer downloading below the threshold may be kept, silent, until it crosses (watch.ts): the same connection
+    if (handshakeDone && reason === 'success' && this.handOver(r)) return this.resolve(r);
+    this.reader?.stop();
+    closePeerSocket(this.socket, this.opts.dhtPort, handshakeDone, this.encrypt);
     this.resolve(r);
-  }
-
-  private close(handshakeDone: boolean): void {
-    const socket = this.socket;
-    try {
-      const dhtPort = this.opts.dhtPort;
-      if (dhtPort !== undefined && handshakeDone && !socket.destroyed && socket.writable) {
-        // end() flushes the PORT message before the FIN; destroy() now could drop it.
-        const port = buildPortMessage(dhtPort);
-        socket.end(this.encrypt ? this.encrypt.apply(port) : port);
-        const linger = setTimeout(() => socket.destroy(), PORT_LINGER_MS);
-        linger.unref();
-        socket.once('close', () => clearTimeout(linger));
-      } else {
-        socket.destroy();
-      }
-    } catch {
-      socket.destroy();
-    }
   }
 }

@@ -1,5 +1,6 @@
 // One visit of a queued peer: contact it, hand the result on, and give the peer back to the queue
-// (due again after the revisit delay, a retry delay, or retired). The crawl's Scheduler runs one
+// (due again after the revisit delay, a retry delay, or retired) — or, when the watch took the connection
+// over, once the watch ends. The crawl's Scheduler runs one
 // visit per free slot; the benchmarks run the same function.
 import type { DueQueue, QueuedPeer } from '../queue/due-queue.ts';
 import type { EncryptionPolicy } from '../config.ts';
@@ -22,6 +23,12 @@ export async function visitPeer(
     peer.encrypted = result.encrypted;
     // one byte per queued peer lets the live counter see crossings between visits; once confirmed, never again
     peer.seenBelow = !confirmed && (peer.seenBelow || (result.openingPieces ?? threshold) < threshold);
+  }
+  // a watched peer (watch.ts) stays out of the queue until its watch ends: one connection per peer
+  const watched = opts.watch?.whenDone(result);
+  if (watched) {
+    void watched.then((end) => queue.finish(peer, true, end.pieces !== null && end.pieces >= threshold, Date.now()));
+    return;
   }
   // upload_only (BEP 21): a seed, or a partial seed that wants nothing more: never a download to confirm
   const complete = result.uploadOnly || (result.endPieces !== null && result.endPieces >= threshold);

@@ -39,6 +39,15 @@ export interface StatisticsRow {
   peersKnown: number;
   rssMb: number;
   loadAverage: number | null;
+  /** The watch (src/evaluator/watch-pool.ts): connections open now, and since the run started: peers watched,
+   *  crossings read while watched, watched peers that left before crossing, candidates that found the budget
+   *  full, seconds the budget was full. */
+  watching?: number;
+  watched?: number;
+  watchCrossed?: number;
+  watchLeft?: number;
+  watchFull?: number;
+  watchFullS?: number;
 }
 
 export interface ResultWriterOptions {
@@ -122,6 +131,13 @@ export class ResultWriter {
    * attempted the address:port already (event `later`, not `first`: thesis table 5.7, first contact ever).
    */
   contact(result: ContactResult, source: PeerSource | null, torrent: TorrentFacts): void {
+    // a watch segment (watch.ts) is part of the contact it continues: no outcome or wait of its own
+    if (result.event === 'watch') {
+      if (result.reason === 'success' && result.openingPieces !== null && result.torrentId >= 0) {
+        if (this.contacts.push({ result, source, torrent }) >= EARLY_FLUSH_ROWS) this.flushSoon();
+      }
+      return;
+    }
     const first = result.event === 'first' && result.torrentId >= 0;
     if (!first) countOutcome(this.outcomes, this.waits, result, result.event);
     if (first || (result.reason === 'success' && result.openingPieces !== null && result.torrentId >= 0)) {
@@ -248,7 +264,8 @@ export class ResultWriter {
       w.scrapes++;
     }
     for (const q of this.stats) {
-      s.statistics.run(runId, isoTime(q.at), q.queue, q.inFlight, q.evaluations, q.successes, q.incoming, q.peersKnown, q.rssMb, q.loadAverage);
+      s.statistics.run(runId, isoTime(q.at), q.queue, q.inFlight, q.evaluations, q.successes, q.incoming, q.peersKnown, q.rssMb, q.loadAverage,
+        q.watching ?? 0, q.watched ?? 0, q.watchCrossed ?? 0, q.watchLeft ?? 0, q.watchFull ?? 0, q.watchFullS ?? 0);
       w.stats++;
     }
     mergeCounts(w.outcomeDelta, this.outcomes);
@@ -312,8 +329,9 @@ function prepare(db: Sqlite.Database) {
       INSERT INTO scrapes (run_id, torrent_id, tracker, at, seeders, leechers, downloaded)
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     statistics: db.prepare(`
-      INSERT INTO statistics (run_id, at, queue, in_flight, evaluations, successes, incoming, peers_known, rss_mb, load_average)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      INSERT INTO statistics (run_id, at, queue, in_flight, evaluations, successes, incoming, peers_known, rss_mb, load_average,
+        watching, watched, watch_crossed, watch_left, watch_full, watch_full_s)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     wait: db.prepare(`
       INSERT INTO contact_waits (run_id, torrent_id, event, wait_s, count) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (run_id, torrent_id, event, wait_s) DO UPDATE SET count = contact_waits.count + excluded.count`),

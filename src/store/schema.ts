@@ -247,6 +247,18 @@ export const statistics = sqliteTable('statistics', {
   peersKnown: integer('peers_known').notNull().default(0),
   rssMb: real('rss_mb').notNull(),
   loadAverage: real('load_average'),
+  /** Watched connections open at this moment (src/evaluator/watch-pool.ts). */
+  watching: integer('watching').notNull().default(0),
+  /** Peers taken into the watch since the run started. */
+  watched: integer('watched').notNull().default(0),
+  /** Crossings read while watched since the run started. */
+  watchCrossed: integer('watch_crossed').notNull().default(0),
+  /** Watched peers that left (closed, failed) before crossing, since the run started. */
+  watchLeft: integer('watch_left').notNull().default(0),
+  /** Candidates that found the watch budget full, since the run started. */
+  watchFull: integer('watch_full').notNull().default(0),
+  /** Seconds the watch budget was full, since the run started. */
+  watchFullS: integer('watch_full_s').notNull().default(0),
 });
 
 /** Every recorded crossing, whatever it counts as (crossing_class: confirmed | restart | suspect). */

@@ -167,7 +167,8 @@ export class SessionWriter {
       end.pieces, this.iso.format(end.at), lowestPieces(row.low_pieces, states),
       crossing ? this.iso.format(crossing.state.at) : null, crossing?.state.pieces ?? null, crossing ? threshold : null,
       crossing?.cls ?? null, crossing?.reason ?? null, crossedObservation,
-      maxSpeed, mergeSources(row.sources, sourceText), where.country, where.continent, where.city,
+      // a watch segment continues the contact that handed its connection over: not another visit
+      maxSpeed, r.event === 'watch' ? 0 : 1, mergeSources(row.sources, sourceText), where.country, where.continent, where.city,
       reportedAt === null ? null : this.iso.format(reportedAt), direction === 'out' ? this.iso.format(r.startedAt) : null,
       row.id,
     );
@@ -254,7 +255,7 @@ function prepare(db: Sqlite.Database) {
         last_pieces = ?, last_seen = ?, low_pieces = ?,
         crossed_at = coalesce(crossed_at, ?), crossed_pieces = coalesce(crossed_pieces, ?), crossed_threshold = coalesce(crossed_threshold, ?),
         crossing_class = coalesce(crossing_class, ?), suspect_reason = coalesce(suspect_reason, ?), crossed_observation = coalesce(crossed_observation, ?),
-        max_speed = ?, visits = visits + 1, sources = ?,
+        max_speed = ?, visits = visits + ?, sources = ?,
         country = coalesce(country, ?), continent = coalesce(continent, ?), city = coalesce(city, ?),
         reported_complete_at = coalesce(reported_complete_at, ?), attempted_at = coalesce(attempted_at, ?)
       WHERE id = ?`),

@@ -45,7 +45,8 @@ export type MessageHandler = (id: number, payload: Buffer) => void;
 
 export class MessageReader {
   private readonly maxLength: number;
-  private readonly onMessage: MessageHandler;
+  /** Where messages go; a watched connection takes the reader over from its contact (src/evaluator/watch.ts). */
+  onMessage: MessageHandler;
   /** Bytes of an incomplete message, joined only once it is complete (null while none are held). */
   private pending: Buffer[] | null = null;
   private buffered = 0;

@@ -23,19 +23,30 @@ test('the limit is read from /proc/self/limits; unlimited or unreadable means no
 });
 
 test('--active and --max-incoming shrink in proportion to fit below the limit, with one warning', () => {
-  const roomy = fitOpenFiles({ active: 512, passive: true, maxIncoming: 256 }, 65_536);
-  assert.deepEqual(roomy, { active: 512, maxIncoming: 256 });
-  assert.deepEqual(fitOpenFiles({ active: 512, passive: false, maxIncoming: 256 }, undefined), { active: 512, maxIncoming: 256 });
+  const roomy = fitOpenFiles({ active: 512, passive: true, maxIncoming: 256, watch: 0 }, 65_536);
+  assert.deepEqual(roomy, { active: 512, maxIncoming: 256, watch: 0 });
+  assert.deepEqual(fitOpenFiles({ active: 512, passive: false, maxIncoming: 256, watch: 0 }, undefined), { active: 512, maxIncoming: 256, watch: 0 });
 
-  const tight = fitOpenFiles({ active: 512, passive: true, maxIncoming: 256 }, 800);
+  const tight = fitOpenFiles({ active: 512, passive: true, maxIncoming: 256, watch: 0 }, 800);
   assert.ok(tight.active + tight.maxIncoming + 1 + RESERVED_FILES <= 800, JSON.stringify(tight));
   assert.ok(tight.active > 1.9 * tight.maxIncoming && tight.active >= 400, 'the ratio stays');
   assert.match(tight.warning!, /^open files: the limit is 800 \(ulimit -n\) and --active 512 and --max-incoming 256 need 897 .*running with --active \d+ and --max-incoming \d+/);
 
-  const outgoingOnly = fitOpenFiles({ active: 4096, passive: false, maxIncoming: 256 }, 1024);
+  const outgoingOnly = fitOpenFiles({ active: 4096, passive: false, maxIncoming: 256, watch: 0 }, 1024);
   assert.equal(outgoingOnly.active, 1024 - RESERVED_FILES);
   assert.equal(outgoingOnly.maxIncoming, 256, 'no listener: --max-incoming is not touched');
-  assert.ok(fitOpenFiles({ active: 512, passive: false, maxIncoming: 256 }, 16).active >= 1, 'never below one contact');
+  assert.ok(fitOpenFiles({ active: 512, passive: false, maxIncoming: 256, watch: 0 }, 16).active >= 1, 'never below one contact');
+});
+
+test('--watch: unset takes twice --active from the room the others leave; set, it shrinks with them', () => {
+  assert.equal(fitOpenFiles({ active: 512, passive: true, maxIncoming: 256, watch: undefined }, 65_536).watch, 1024);
+  assert.equal(fitOpenFiles({ active: 512, passive: false, maxIncoming: 256, watch: undefined }, undefined).watch, 1024);
+  const room = fitOpenFiles({ active: 512, passive: true, maxIncoming: 256, watch: undefined }, 1200);
+  assert.deepEqual(room, { active: 512, maxIncoming: 256, watch: 1200 - RESERVED_FILES - 512 - 257 }, 'the others keep what they asked');
+  assert.equal(fitOpenFiles({ active: 512, passive: false, maxIncoming: 256, watch: undefined }, 600).watch, 0, 'no room: no watch');
+  const asked = fitOpenFiles({ active: 500, passive: false, maxIncoming: 256, watch: 500 }, 628);
+  assert.ok(asked.active + asked.watch + RESERVED_FILES <= 628 && asked.watch === asked.active, JSON.stringify(asked));
+  assert.match(asked.warning!, /--active 500, --watch 500 need 1128 .*running with --active 250, --watch 250/);
 });
 
 test('btda run under a low ulimit -n warns once and runs with what fits', { skip: spawnSync('prlimit', ['--version']).status !== 0 && 'no prlimit' }, async () => {

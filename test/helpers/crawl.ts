@@ -30,6 +30,8 @@ export function testConfig(dir: string, over: Partial<Config> = {}): Config {
     allow: [...LOOPBACK_ALLOW], // ...and crawl it: loopback is special-purpose, never dialled unless allowed
     connectTimeout: 1,
     flushIntervalMs: 100,
+    // scripted peers change their state between connections, not on one: a test of the watch turns it on
+    watch: 0,
     ...over,
   };
 }

@@ -25,6 +25,7 @@ export async function runCommand(argv: Record<string, unknown>): Promise<number>
   if (fit.warning) log.warn(fit.warning);
   config.active = fit.active;
   config.maxIncoming = fit.maxIncoming;
+  config.watch = fit.watch;
   baseLog.debug(`settings: ${JSON.stringify(config)}`); // what this run really uses, defaults and config file included
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {

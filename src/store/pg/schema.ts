@@ -189,6 +189,12 @@ export const statistics = pgTable('statistics', {
   peersKnown: big('peers_known').notNull().default(0),
   rssMb: doublePrecision('rss_mb').notNull(),
   loadAverage: doublePrecision('load_average'),
+  watching: integer('watching').notNull().default(0),
+  watched: big('watched').notNull().default(0),
+  watchCrossed: big('watch_crossed').notNull().default(0),
+  watchLeft: big('watch_left').notNull().default(0),
+  watchFull: big('watch_full').notNull().default(0),
+  watchFullS: big('watch_full_s').notNull().default(0),
 });
 
 /** Every recorded crossing, whatever it counts as (crossing_class: confirmed | restart | suspect). */
