@@ -5,7 +5,7 @@
 // state moves (a crash loses at most that much), and at the end.
 //
 // Polite and silent: we send nothing but a keep-alive after KEEP_ALIVE_MS of our own silence (clients drop
-// a connection idle for about 2 minutes: SPEC.md), and a PORT message on close when we run a DHT node;
+// a connection idle for about 2 minutes), and a PORT message on close when we run a DHT node;
 // never interested, never a request. No timer per connection: the pool sweeps all of them (watch-pool.ts).
 import { performance } from 'node:perf_hooks';
 import type { ContactResult } from '../types.ts';

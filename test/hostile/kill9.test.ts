@@ -24,7 +24,7 @@ test('kill -9 loses at most the last second of results; the next run resumes', {
   const db = join(dir, 'btda.sqlite');
   const log = join(dir, 'btda.log');
   assert.equal((await runCli(['add', made.path, '--db', db])).code, 0);
-  const args = ['--db', db, '--key-file', join(dir, 'key'), '--allow', '127.0.0.0/8', '--peers-file', join(dir, 'peers.txt'), '--timeout', '0.2', '--revisit-delay', '0.3', '--quiet'];
+  const args = ['--db', db, '--key-file', join(dir, 'key'), '--allow', '127.0.0.0/8', '--peers-file', join(dir, 'peers.txt'), '--timeout', '0.2', '--revisit-delay', '0.3', '--watch', '0', '--quiet'];
 
   let killedAt = 0;
   const killed = await runCli([...args, '--debug', '--log', log], {
