@@ -9,7 +9,8 @@
 //
 // Asserted: both quitters are confirmed (the blind spot of counting by revisits); the transmissions — which
 // send their `have`s in batches about every 10 s (SPEC) — are seen crossing while watched (an observation of
-// phase `cross` and event `watch`); the run's last statistics row counts the crossings read live.
+// phase `cross` and event `watch`); the run's last statistics row, and the report's watch table, count the
+// crossings read live.
 //
 // Skipped (with the reason) when transmission-daemon or aria2c is missing: `apt-get install
 // transmission-daemon aria2` (.ci/run installs them on CI).
@@ -18,6 +19,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
+import { buildReport } from '../../src/analysis/report.ts';
 import { defaultConfig, thresholdPieces } from '../../src/config.ts';
 import { Database } from '../../src/store/database.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
@@ -171,6 +173,15 @@ test('the watch: leechers that quit at completion are confirmed, transmission cr
   const last = sqlite.prepare('SELECT watched, watch_crossed FROM statistics WHERE run_id = (SELECT MAX(id) FROM runs) ORDER BY id DESC LIMIT 1').get() as
     { watched: number; watch_crossed: number };
   assert.ok(last.watched >= 2 && last.watch_crossed >= 2, `statistics: ${JSON.stringify(last)}`);
+  // the report: the watch table holds the run's totals; a watch segment is no contact (no outcome of event 'watch')
+  const reportDb = Database.open(config.db, { readonly: true });
+  try {
+    const report = buildReport(reportDb);
+    assert.deepEqual(report.watch.map((w) => [w.watched, w.crossed]), [[last.watched, last.watch_crossed]]);
+    assert.ok(!report.outcomes.some((o) => o.event === 'watch'), 'no outcomes of the watch');
+  } finally {
+    reportDb.close();
+  }
   t.diagnostic(`confirmed ${confirmed.size} of ${leechers.length}; watch ${JSON.stringify(summary.watch)}`);
 });
 
