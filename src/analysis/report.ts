@@ -6,6 +6,7 @@ import { buildClients, buildPeerTables } from './report/peers.ts';
 import { buildOutcomes, buildSources } from './report/sources.ts';
 import { params, readRuns, runInWindow } from './report/sql.ts';
 import { buildSets, buildTorrents } from './report/torrents.ts';
+import { buildWatch } from './report/watch.ts';
 import { REPORT_VERSION, type Report, type ReportOptions } from './report/types.ts';
 import type { Window } from './window.ts';
 
@@ -45,5 +46,6 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     minPeersPerCountry,
     networks: peerTables.networks,
     speeds: peerTables.speeds,
+    watch: buildWatch(db, runIds),
   };
 }

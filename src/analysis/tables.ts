@@ -196,6 +196,19 @@ export function reportTables(r: Report): ReportTable[] {
       csvOnly: true,
     },
     {
+      name: 'watch',
+      title: 'The watch per run (connections kept open to peers below the threshold)',
+      columns: [
+        col('run', 'run'), col('watched', 'peers watched'), col('crossed', 'crossings read live'), col('left', 'left before crossing'),
+        col('budgetFull', 'budget full (times)'), col('budgetFullSeconds', 'budget full (s)'),
+      ],
+      rows: r.watch.map((w) => [w.run, w.watched, w.crossed, w.left, w.budgetFull, w.budgetFullSeconds]),
+      notes: [
+        'from each run\'s last statistics row (its totals). left before crossing: the peer closed the connection (or sent a bad message) while watched;',
+        'budget full: candidates that found --watch connections open (they took the slot of the peer expected to cross last, or were not watched).',
+      ],
+    },
+    {
       name: 'runs',
       title: 'Runs',
       columns: [

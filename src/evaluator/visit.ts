@@ -27,7 +27,11 @@ export async function visitPeer(
   // a watched peer (watch.ts) stays out of the queue until its watch ends: one connection per peer
   const watched = opts.watch?.whenDone(result);
   if (watched) {
-    void watched.then((end) => queue.finish(peer, true, end.pieces !== null && end.pieces >= threshold, Date.now()));
+    void watched.then((end) => {
+      queue.finish(peer, true, end.pieces !== null && end.pieces >= threshold, Date.now());
+      // the watch ends outside the scheduler's own contact callback: wake it, or an idle pool never revisits the peer
+      queue.onWake?.();
+    });
     return;
   }
   // upload_only (BEP 21): a seed, or a partial seed that wants nothing more: never a download to confirm

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { Database } from '../../src/store/database.ts';
 import { Geolocator } from '../../src/store/geolocation.ts';
 import { AddressHasher } from '../../src/store/peer-identity.ts';
-import { ResultWriter } from '../../src/store/result-writer.ts';
+import { ResultWriter, type StatisticsRow } from '../../src/store/result-writer.ts';
 import type { PeerSource } from '../../src/types.ts';
 import { contactResult } from '../helpers/contact-result.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
@@ -107,10 +107,11 @@ export async function buildFixture(): Promise<{ dir: string; path: string }> {
   w1.scrape(scrape(A, TRACKER2, T0 + 10 * MIN, 50));
   w1.scrape(scrape(A, TRACKER2, T0 + 110 * MIN, 52));
 
-  const stat = (t: number, evaluations: number, successes: number, incoming: number) =>
-    ({ at: t, queue: 10, inFlight: 2, evaluations, successes, incoming, peersKnown: 7, rssMb: 80, loadAverage: 0.5 });
-  w1.statistics(stat(T0 + HOUR, 8, 5, 2));
-  w1.statistics(stat(T0 + 2 * HOUR, 13, 6, 2));
+  const stat = (t: number, evaluations: number, successes: number, incoming: number, watch: Partial<StatisticsRow> = {}) =>
+    ({ at: t, queue: 10, inFlight: 2, evaluations, successes, incoming, peersKnown: 7, rssMb: 80, loadAverage: 0.5, ...watch });
+  // the watch counters count from the run's start: the report reads the run's last row
+  w1.statistics(stat(T0 + HOUR, 8, 5, 2, { watching: 2, watched: 3, watchCrossed: 1, watchLeft: 0, watchFull: 0, watchFullS: 0 }));
+  w1.statistics(stat(T0 + 2 * HOUR, 13, 6, 2, { watching: 0, watched: 7, watchCrossed: 4, watchLeft: 2, watchFull: 3, watchFullS: 95 }));
   w1.close();
   db.endRun(run1, 'completed', T0 + 2 * HOUR);
 

@@ -29,7 +29,7 @@ before(async () => {
 
 test('the JSON contract: these keys stay', () => {
   const json = JSON.parse(JSON.stringify(report));
-  for (const key of ['generatedAt', 'window', 'torrents', 'sets', 'sources', 'outcomes', 'clients', 'countries', 'speeds']) {
+  for (const key of ['generatedAt', 'window', 'torrents', 'sets', 'sources', 'outcomes', 'clients', 'countries', 'speeds', 'watch']) {
     assert.ok(key in json, key);
   }
   assert.deepEqual(Object.keys(json.window).slice(0, 2), ['since', 'until']);
@@ -48,6 +48,8 @@ test('text: one readable table per section, numbers formatted', () => {
   assert.match(text, /^first\s+success\s+5\s+50\.0%$/m);
   assert.match(text, /^cccccccccccc\s+gamma, "the third"\s+B\s+200\s+0\s+-\s+-/m);
   assert.match(text, /^2\s+512 B\/s\s+543 B\/s/m); // speeds
+  assert.ok(text.includes('The watch per run'));
+  assert.match(text, /^1\s+7\s+4\s+2\s+3\s+95$/m); // the watch of run 1: its last statistics row
   assert.ok(!text.includes('speed histogram'), 'csv-only tables stay out of the text');
 });
 
@@ -55,7 +57,7 @@ test('csv: one file per table, a header row, quoting that round-trips', () => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-csv-'));
   const paths = writeCsvTables(reportTables(report), dir);
   const names = ['torrents-measured', 'sets', 'torrents', 'classes', 'trackers', 'sources', 'outcomes', 'clients', 'countries', 'country-speeds', 'networks',
-    'speeds', 'speed-histogram', 'runs'];
+    'speeds', 'speed-histogram', 'watch', 'runs'];
   assert.deepEqual(paths.map((p) => p.slice(dir.length + 1)), names.map((n) => `${n}.csv`));
   const read = (name: string) => parseCsv(readFileSync(join(dir, `${name}.csv`), 'utf8'));
   const torrents = read('torrents');
@@ -73,6 +75,7 @@ test('csv: one file per table, a header row, quoting that round-trips', () => {
   assert.deepEqual(read('torrents-measured')[1], [HASH_A, 'alpha', 'A', String(100 * 16_384), '100', '16384', '3', '4', '2', '1', 'http://tracker.one/announce']);
   // without a Geolocator (no network lookups) the networks table is empty; countries need 10 peers with a speed
   for (const n of names.filter((x) => x !== 'networks' && x !== 'country-speeds')) assert.ok(read(n).length >= 2, `${n} has rows`);
+  assert.deepEqual(read('watch').slice(0, 2), [['run', 'watched', 'crossed', 'left', 'budgetFull', 'budgetFullSeconds'], ['1', '7', '4', '2', '3', '95']]);
   assert.deepEqual(read('networks'), [['asn', 'org', 'country', 'peers', 'share', 'evaluated', 'seeds', 'confirmed']]);
 });
 
@@ -96,7 +99,7 @@ test('html: one self-contained page with the tables and the figures as inline SV
   assert.ok(!/(src|href)="(?!#)/.test(html), 'links only within the page');
   assert.ok(!/url\((?!#)/.test(html));
   assert.ok(html.includes('gamma, &quot;the third&quot;'), 'names are escaped');
-  assert.ok(html.includes('thesis table 5.5') && html.includes('thesis table 5.7'));
+  assert.ok(html.includes('thesis table 5.5') && html.includes('thesis table 5.7') && html.includes('The watch per run'));
   const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
   assert.equal(new Set(ids).size, ids.length, 'ids unique across the inlined figures');
   for (const f of figures) {

@@ -1,9 +1,13 @@
 // The report's numbers on a database with known contents (test/analysis/fixture.ts derives each of them).
 import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
+import Sqlite from 'better-sqlite3';
 import { buildReport, quantile, ReportedDownloads, type Report } from '../../src/analysis/report.ts';
 import { parseTime, parseWindow, WindowError } from '../../src/analysis/window.ts';
 import { Database } from '../../src/store/database.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { buildFixture, HASH_A, HASH_B, HASH_C, HOUR, iso, MIN, T0, TRACKER1, TRACKER2 } from './fixture.ts';
 
 let path: string;
@@ -114,6 +118,27 @@ test('runs: a crashed run counts until its last row', () => {
     { id: 1, endedAt: iso(T0 + 2 * HOUR), lastActivity: iso(T0 + 2 * HOUR), exitReason: 'completed', hoursInWindow: 2 },
     { id: 2, endedAt: null, lastActivity: iso(T0 + 4 * HOUR), exitReason: null, hoursInWindow: 1 },
   ]);
+});
+
+test('the watch per run: the totals of its last statistics row; a database without the watch columns has none', () => {
+  assert.deepEqual(report().watch, [
+    { run: 1, at: iso(T0 + 2 * HOUR), watched: 7, crossed: 4, left: 2, budgetFull: 3, budgetFullSeconds: 95 },
+    { run: 2, at: iso(T0 + 4 * HOUR), watched: 0, crossed: 0, left: 0, budgetFull: 0, budgetFullSeconds: 0 },
+  ]);
+  // like outcomes, a window selects the runs that overlap it
+  assert.deepEqual(report({ window: { since: iso(T0 + 3 * HOUR), until: null } }).watch.map((w) => w.run), [2]);
+  // a database of a version before the watch
+  const old = join(tempDir('btda-report-watch-'), 'old.sqlite');
+  copyFileSync(path, old);
+  const sqlite = new Sqlite(old);
+  for (const c of ['watching', 'watched', 'watch_crossed', 'watch_left', 'watch_full', 'watch_full_s']) sqlite.exec(`ALTER TABLE statistics DROP COLUMN ${c}`);
+  sqlite.close();
+  const db = Database.open(old, { readonly: true });
+  try {
+    assert.deepEqual(buildReport(db, { now: new Date(T0 + 10 * HOUR) }).watch, []);
+  } finally {
+    db.close();
+  }
 });
 
 test('a window limits every count: --since inclusive, --until exclusive', () => {

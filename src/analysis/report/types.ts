@@ -221,6 +221,23 @@ export interface RunReport {
   hoursInWindow: number;
 }
 
+/** The watch of one run: its last statistics row (the counters count from the run's start). */
+export interface WatchReport {
+  run: number;
+  /** Time of that row. */
+  at: string;
+  /** Peers taken into the watch. */
+  watched: number;
+  /** Crossings read live on a watched connection. */
+  crossed: number;
+  /** Watched peers that left (closed, failed) before crossing. */
+  left: number;
+  /** Candidates that found the budget (--watch) full: took the slot of the last-ranked peer, or were turned away. */
+  budgetFull: number;
+  /** Seconds the budget was full. */
+  budgetFullSeconds: number;
+}
+
 export interface Report {
   version: number;
   generatedAt: string;
@@ -243,4 +260,6 @@ export interface Report {
   minPeersPerCountry: number;
   networks: NetworkReport[];
   speeds: SpeedReport;
+  /** The watch per run that overlaps the window (empty for a database without the watch columns). */
+  watch: WatchReport[];
 }

@@ -20,6 +20,8 @@ export interface TransmissionOptions {
   encryption?: 0 | 1 | 2;
   /** Accept and open uTP connections (BEP 29) beside TCP; off by default (transmission 3.00 cannot turn TCP off). */
   utp?: boolean;
+  /** Stop the torrent once this upload ratio is reached (seedRatioLimited); 0 = quit at completion. Unset: seed on. */
+  seedRatioLimit?: number;
 }
 
 export interface TransmissionStatus {
@@ -73,7 +75,9 @@ export class Transmission {
       'speed-limit-down-enabled': (opts.downKBps ?? 0) > 0,
       'speed-limit-up-enabled': false,
       'alt-speed-enabled': false,
-      'ratio-limit-enabled': false,
+      // ratio-limit 0: the torrent stops (and its connections close) the moment it completes
+      'ratio-limit-enabled': opts.seedRatioLimit !== undefined,
+      'ratio-limit': opts.seedRatioLimit ?? 2,
       'idle-seeding-limit-enabled': false,
       'start-added-torrents': true,
       'script-torrent-done-enabled': false,
