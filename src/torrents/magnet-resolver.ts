@@ -4,7 +4,8 @@
 import type { PeerAddress } from '../collectors/collector.ts';
 import type { Logger } from '../log.ts';
 import type { PeerSource, Torrent } from '../types.ts';
-import { fetchMetadataFromAny, torrentFileFromInfo } from './fetch-metadata.ts';
+import { fetchMetadataFromAny } from './fetch-from-any.ts';
+import { torrentFileFromInfo } from './fetch-metadata.ts';
 import { parseTorrentFile, type ParsedTorrent } from './parse-torrent.ts';
 
 export interface CollectedPeer extends PeerAddress {
