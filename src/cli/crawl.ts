@@ -3,7 +3,7 @@
 // flushes what was measured before it returns.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { hostname, loadavg, networkInterfaces } from 'node:os';
+import { hostname, loadavg } from 'node:os';
 import type { Socket } from 'node:net';
 import { bytesPerSecond, keyFileOf, thresholdPieces, type Config } from '../config.ts';
 import { AddressPolicy } from '../collectors/address-policy.ts';
@@ -23,12 +23,13 @@ import type { AddressHasher } from '../store/peer-identity.ts';
 import { ResultWriter, type TorrentFacts } from '../store/result-writer.ts';
 import { RunLock } from '../store/run-lock.ts';
 import { importTorrents } from '../torrents/import-torrents.ts';
-import { MagnetResolver } from '../torrents/magnet-resolver.ts';
 import type { ContactResult, PeerSource, Torrent } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { obfuscatedInfoHash } from '../wire/mse.ts';
 import { PEX_PREFERS_ENCRYPTION, PEX_SEED } from '../wire/pex.ts';
 import { buildCollectors } from './collectors.ts';
+import { magnetResolverFor } from './magnets.ts';
+import { isOwnAddress } from './own-address.ts';
 import { contactOptionsFor, queuePolicyFor, watchPoolFor } from './stage-options.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
 
@@ -123,7 +124,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   const byObfuscatedHash = new Map<string, ContactTorrent>();
   /** What the writer needs per torrent, built once, not per contact. */
   const torrentFacts = new Map<number, TorrentFacts>();
-  const registerContactTorrent = (t: Torrent & { pieces: number }) => {
+  const registerContactTorrent = (t: Torrent & { pieces: number }): ContactTorrent => {
     const ct = {
       torrentId: t.id,
       infoHash: Buffer.from(t.infoHash, 'hex'),
@@ -134,6 +135,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     byHash.set(t.infoHash, ct);
     byObfuscatedHash.set(obfuscatedInfoHash(ct.infoHash).toString('hex'), ct);
     torrentFacts.set(t.id, { pieceSize: t.pieceSize, thresholdPieces: ct.thresholdPieces });
+    return ct;
   };
   for (const t of torrents) if (t.pieces !== null) registerContactTorrent({ ...t, pieces: t.pieces });
   log.info(`run ${runId}: ${torrents.length} torrents${config.setLabel ? ` of set ${config.setLabel}` : ''}, database ${config.db}`);
@@ -198,20 +200,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   // Peers of magnets whose metadata is unknown are stored and handed to the resolver, but not dialled.
   const undialled = new Set<string>();
-  const resolver = new MagnetResolver({
-    peerId,
-    connectTimeoutMs: config.connectTimeout * 1000,
-    fetchTimeoutMs: Math.max(10_000, config.timeout * 5000),
-    retryMs: 60_000,
-    log,
-    onResolved: (magnet, parsed, peers) => {
-      db.completeTorrent(magnet.id, parsed, config.threshold);
-      const resolved = { ...magnet, ...parsed, trackers: magnet.trackers, pieces: parsed.pieces! };
-      registerContactTorrent(resolved);
-      const now = Date.now();
-      for (const p of peers) queue.add(magnet.id, p.ip, p.port, p.source, now);
-    },
-  });
+  const resolver = magnetResolverFor({ config, log, peerId, db, queue, register: registerContactTorrent, record });
   for (const t of torrents) if (t.pieces === null) resolver.add(t);
   const infoHashes = new Map(torrents.map((t) => [t.id, t.infoHash]));
   /** Inbound peers' advertised addresses since the listener's last `requests` row: new, known, skipped by the policy. */
@@ -392,15 +381,6 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   }
   if (fatal) throw fatal;
   return { ...progress(), exitReason };
-}
-
-/** Addresses of this machine: loopback and every interface address. */
-const ownAddresses = new Set(
-  Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.toLowerCase())),
-);
-function isOwnAddress(ip: string): boolean {
-  const v4 = unmapIPv4(ip);
-  return v4.startsWith('127.') || v4 === '::1' || ownAddresses.has(v4.toLowerCase());
 }
 
 /** Facts of a torrent we do not evaluate (an inbound peer asked for an unknown hash). */

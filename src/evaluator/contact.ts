@@ -9,17 +9,18 @@
 // Per contact the hot path allocates little: the socket listeners (socket-owner.ts) and the timer
 // callback are shared functions, and our handshake and extension handshake are built once and reused.
 // A contact that ends below the threshold may hand its open socket to the watch (watch.ts).
+// The protocol (MSE/PE, handshakes, message framing) is the transport-free WireSession (wire/wire-session.ts);
+// this file owns the socket, the timer and the result.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ContactEvent, ContactReason, ContactResult } from '../types.ts';
 import type { ContactStop } from './contact-stop.ts';
-import { HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
-import { MseInitiator, MseResponder } from '../wire/mse.ts';
-import type { Rc4 } from '../wire/rc4.ts';
-import { MessageReader, maxMessageLength } from '../wire/message-reader.ts';
+import type { PeerHandshake } from '../wire/handshake.ts';
+import { maxMessageLength } from '../wire/message-reader.ts';
+import { WireSession, type WireFailure, type WireSessionOwner } from '../wire/wire-session.ts';
 import { ContactProgress } from './contact-progress.ts';
 import { failedResult, reasonForSocketError, type ContactPhase } from './contact-result.ts';
-import { afterHandshakeFor, handshakeFor } from './our-messages.ts';
+import { afterHandshakeFor, handshakeFor } from '../wire/our-messages.ts';
 import { closePeerSocket, readPeerMessage } from './peer-messages.ts';
 import type { WatchOffer } from './watch.ts';
 import { listenForConnect, ownSocket, type PeerSocket, type SocketOwner } from './socket-owner.ts';
@@ -84,9 +85,8 @@ export function contactPeer(
   return new Promise((resolve) => {
     const socket = opts.openSocket ? opts.openSocket() : new net.Socket();
     try {
-      const contact = new Contact(socket, torrent, null, ip, port, event, opts, resolve);
-      contact.encryptOutgoing = encrypted;
-      contact.connect();
+      const contact = new Contact(socket, torrent, null, null, ip, port, event, opts, resolve);
+      contact.connect(encrypted);
     } catch {
       socket.destroy();
       resolve(failedResult(torrent.torrentId, ip, port, event));
@@ -109,8 +109,8 @@ export function evaluateIncoming(
     const ip = unmapIPv4(socket.remoteAddress ?? '');
     const port = socket.remotePort ?? 0;
     try {
-      const contact = new Contact(socket, null, lookup, ip, port, 'incoming', opts, resolve);
-      contact.lookupObfuscated = lookupObfuscated ?? null;
+      const byObfuscated = lookupObfuscated ? (obfuscated: Buffer) => lookupObfuscated(obfuscated.toString('hex'))?.infoHash : null;
+      const contact = new Contact(socket, null, lookup, byObfuscated, ip, port, 'incoming', opts, resolve);
       contact.accept();
     } catch {
       socket.destroy();
@@ -119,7 +119,7 @@ export function evaluateIncoming(
   });
 }
 
-class Contact implements SocketOwner {
+class Contact implements SocketOwner, WireSessionOwner {
   private phase: ContactPhase = 'connecting';
   private readonly result: ContactResult;
   private readonly now: () => number;
@@ -131,22 +131,15 @@ class Contact implements SocketOwner {
   private lastActivity = 0;
   /** Monotonic time the last message completed (longest wait). */
   private lastMessage = 0;
-  private readonly handshake = new HandshakeReader();
-  /** Outgoing: open with MSE/PE. Inbound: how an encrypted handshake names its torrent (null: plaintext only). */
-  encryptOutgoing = false;
-  lookupObfuscated: ((obfuscatedHex: string) => ContactTorrent | undefined) | null = null;
-  /** The MSE/PE handshake under way, then the RC4 ciphers of the stream (null: plaintext). */
-  private mse: MseInitiator | MseResponder | null = null;
-  private encrypt: Rc4 | null = null;
-  private decrypt: Rc4 | null = null;
-  private sentHandshake = false;
-  private reader: MessageReader | null = null;
+  private readonly session: WireSession;
+  private encryptOutgoing = false;
   private progress: ContactProgress | null = null;
 
   constructor(
     private readonly socket: PeerSocket,
     private torrent: ContactTorrent | null,
     private readonly lookup: ((infoHashHex: string) => ContactTorrent | undefined) | null,
+    lookupObfuscated: ((obfuscated: Buffer) => Buffer | undefined) | null,
     ip: string,
     port: number,
     event: ContactEvent,
@@ -156,6 +149,7 @@ class Contact implements SocketOwner {
     this.now = opts.now ?? Date.now;
     const startedAt = this.now();
     this.result = failedResult(torrent ? torrent.torrentId : -1, ip, port, event, startedAt);
+    this.session = new WireSession(this, lookupObfuscated);
     ownSocket(socket, this);
     opts.stop?.add(this);
   }
@@ -165,8 +159,10 @@ class Contact implements SocketOwner {
     if (this.phase !== 'done') this.finish(this.hasState() ? 'success' : 'stopped');
   }
 
-  connect(): void {
+  /** Outgoing: open with MSE/PE (`encrypted`) or the plaintext handshake once TCP connects. */
+  connect(encrypted: boolean): void {
     try {
+      this.encryptOutgoing = encrypted;
       if (this.torrent) this.prepare(this.torrent);
       listenForConnect(this.socket);
       this.arm();
@@ -195,8 +191,7 @@ class Contact implements SocketOwner {
       if (this.phase !== 'connecting') return;
       this.socket.setNoDelay(true);
       this.phase = 'handshake';
-      if (this.encryptOutgoing) this.startEncrypted();
-      else this.sendHandshake();
+      this.session.start(this.encryptOutgoing);
     } catch {
       this.finish('error');
     }
@@ -208,10 +203,29 @@ class Contact implements SocketOwner {
 
   onDataEvent(chunk: Buffer): void {
     try {
-      this.onData(chunk);
+      if (this.phase === 'done') return;
+      this.lastActivity = performance.now();
+      this.session.feed(chunk);
     } catch {
       this.finish('error');
     }
+  }
+
+  // The session's calls (wire-session.ts).
+
+  wireWrite(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  wireTorrent(infoHash: Buffer): boolean {
+    const torrent = this.lookup?.(infoHash.toString('hex'));
+    if (!torrent) return false;
+    this.prepare(torrent);
+    return true;
+  }
+
+  wireFailed(reason: WireFailure): void {
+    this.finish(reason);
   }
 
   private hasState(): boolean {
@@ -222,103 +236,29 @@ class Contact implements SocketOwner {
     this.torrent = torrent;
     this.result.torrentId = torrent.torrentId;
     this.progress = new ContactProgress(torrent.pieces, torrent.thresholdPieces, this.opts.openingGraceMs);
-    this.reader = new MessageReader(maxMessageLength(torrent.pieces), (id, payload) => this.onMessage(id, payload));
+    const ours = handshakeFor(torrent.infoHash, this.opts.peerId, this.opts.dhtPort !== undefined);
+    this.session.prepare(torrent.infoHash, ours, maxMessageLength(torrent.pieces));
   }
 
-  private sendHandshake(): void {
-    if (this.sentHandshake || !this.torrent) return;
-    this.sentHandshake = true;
-    this.send(this.ourHandshake(this.torrent));
-  }
-
-  private ourHandshake(torrent: ContactTorrent): Buffer {
-    return handshakeFor(torrent.infoHash, this.opts.peerId, this.opts.dhtPort !== undefined);
-  }
-
-  /** Writes to the peer, through the stream cipher once MSE/PE chose RC4 (on a copy: our messages are cached). */
-  private send(bytes: Buffer): void {
-    this.socket.write(this.encrypt ? this.encrypt.apply(Buffer.from(bytes)) : bytes);
-  }
-
-  /** Outgoing MSE/PE: our BitTorrent handshake travels as the initial payload of the encrypted one. */
-  private startEncrypted(): void {
-    const torrent = this.torrent!;
-    this.sentHandshake = true;
-    this.mse = new MseInitiator(torrent.infoHash, this.ourHandshake(torrent));
-    this.socket.write(this.mse.hello());
-  }
-
-  /** Feeds the MSE/PE handshake; returns the first plaintext bytes of the stream once it is done, else null. */
-  private negotiate(chunk: Buffer): Buffer | null {
-    const step = this.mse!.feed(chunk);
-    if (step.status === 'bad') {
-      this.finish(step.reason === 'unknown info hash' ? 'unknown-info-hash' : 'unknown-protocol');
-      return null;
-    }
-    if (step.write) this.socket.write(step.write);
-    if (step.status === 'more') return null;
-    this.mse = null;
-    this.encrypt = step.result.encrypt;
-    this.decrypt = step.result.decrypt;
-    this.result.encrypted = true;
-    return step.result.payload;
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.phase === 'done') return;
-    this.lastActivity = performance.now();
-    if (this.mse) {
-      const payload = this.negotiate(chunk);
-      if (payload === null || payload.length === 0) return;
-      chunk = payload;
-    } else if (this.decrypt) {
-      this.decrypt.apply(chunk); // the socket's own buffer: decrypted in place
-    }
-    this.onPlaintext(chunk);
-  }
-
-  private onPlaintext(chunk: Buffer): void {
-    if (this.phase === 'messages') {
-      if (!this.reader!.feed(chunk) && this.reader!.failed) this.finish('bad-message');
-      return;
-    }
-    const parsed = this.handshake.feed(chunk);
-    if (parsed.status === 'bad') {
-      // Inbound bytes that are not a plaintext handshake may be an encrypted one.
-      if (!this.lookupObfuscated || this.torrent || this.result.encrypted) return this.finish('unknown-protocol');
-      const lookup = this.lookupObfuscated;
-      this.mse = new MseResponder((obfuscated) => lookup(obfuscated.toString('hex'))?.infoHash);
-      const payload = this.negotiate(parsed.received);
-      if (payload !== null && payload.length > 0) this.onPlaintext(payload);
-      return;
-    }
-    // Inbound: the info hash (first 48 bytes) picks the torrent; we answer before the peer id arrives.
-    const infoHash = parsed.status === 'done' ? parsed.handshake.infoHash : parsed.infoHash;
-    if (!this.torrent && infoHash) {
-      const torrent = this.lookup!(infoHash.toString('hex'));
-      if (!torrent) return this.finish('unknown-info-hash');
-      this.prepare(torrent);
-      this.sendHandshake();
-    }
-    if (parsed.status === 'done') this.onHandshake(parsed.handshake, parsed.rest);
-  }
-
-  private onHandshake(hs: PeerHandshake, rest: Buffer): void {
-    if (!hs.infoHash.equals(this.torrent!.infoHash)) return this.finish('wrong-info-hash');
+  wireHandshake(hs: PeerHandshake): boolean {
+    this.result.encrypted = this.session.encrypted;
     this.result.peerId = hs.peerId;
     // Ourselves (a tracker lists our own address): nothing to learn, end at once.
-    if (hs.peerId.equals(this.opts.peerId)) return this.finish('no-state');
+    if (hs.peerId.equals(this.opts.peerId)) {
+      this.finish('no-state');
+      return false;
+    }
     this.phase = 'messages';
     this.lastMessage = performance.now();
     // have_none (both sides set Fast) and our extension handshake, now that the peer's handshake is read
     const after = afterHandshakeFor(hs.fast, hs.extensionProtocol, this.opts.listenPort, this.opts.pex === true);
-    if (after) this.send(after);
+    if (after) this.session.send(after);
     // The armed timer fires early at worst (and re-arms); re-arm now only if the quiet timeout is sooner.
     if (this.deadline() < this.timerAt) this.arm();
-    if (rest.length > 0 && !this.reader!.feed(rest) && this.reader!.failed) this.finish('bad-message');
+    return true;
   }
 
-  private onMessage(id: number, payload: Buffer): void {
+  wireMessage(id: number, payload: Buffer): void {
     const r = this.result;
     r.messages++;
     const t = performance.now();
@@ -368,7 +308,8 @@ class Contact implements SocketOwner {
   /** Offers the open connection to the watch (watch.ts); true when it took the socket over. */
   private handOver(r: ContactResult): boolean {
     if (!this.opts.watch || this.opts.stop?.isStopped) return false;
-    const { socket, reader, progress, torrent, encrypt, decrypt } = this;
+    const { socket, progress, torrent } = this;
+    const { reader, encrypt, decrypt } = this.session;
     return this.opts.watch.offer({ socket, reader: reader!, progress: progress!, torrent: torrent!, result: r, encrypt, decrypt });
   }
 
@@ -376,7 +317,7 @@ class Contact implements SocketOwner {
   private finish(reason: ContactReason): void {
     if (this.phase === 'done') return;
     // inbound bytes that were neither a plaintext nor a complete encrypted handshake
-    if (this.mse instanceof MseResponder && (reason === 'timeout' || reason === 'closed-early' || reason === 'reset')) reason = 'unknown-protocol';
+    if (this.session.negotiatingInbound && (reason === 'timeout' || reason === 'closed-early' || reason === 'reset')) reason = 'unknown-protocol';
     const handshakeDone = this.phase === 'messages';
     this.phase = 'done';
     this.opts.stop?.remove(this);
@@ -387,6 +328,7 @@ class Contact implements SocketOwner {
     const r = this.result;
     r.reason = reason;
     r.endedAt = this.now();
+    r.encrypted = this.session.encrypted;
     if (this.progress) {
       r.openingPieces = this.progress.openingPieces;
       r.openedAt = this.progress.openedAt;
@@ -396,8 +338,8 @@ class Contact implements SocketOwner {
     }
     // a peer downloading below the threshold may be kept, silent, until it crosses (watch.ts): the same connection
     if (handshakeDone && reason === 'success' && this.handOver(r)) return this.resolve(r);
-    this.reader?.stop();
-    closePeerSocket(this.socket, this.opts.dhtPort, handshakeDone, this.encrypt);
+    this.session.stop();
+    closePeerSocket(this.socket, this.opts.dhtPort, handshakeDone, this.session.encrypt);
     this.resolve(r);
   }
 }

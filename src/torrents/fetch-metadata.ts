@@ -1,13 +1,17 @@
 // Magnet links: fetch a torrent's info dictionary from a peer (BEP 9 ut_metadata over the BEP 10
 // extension protocol), so a torrent added by magnet gets its piece count and piece size.
 //
-// One fetch is one TCP connection: our handshake (extension and Fast bits set), the peer's handshake
+// One fetch is one TCP connection carrying one WireSession (src/wire/wire-session.ts, as contacts do), so
+// MSE/PE is spoken when asked (`encrypted`) and fetchMetadataFromAny follows the crawl's encryption policy
+// (a peer that requires encryption closes a plaintext handshake at once: the fetch tries again encrypted).
+// Our handshake (extension and Fast bits set), the peer's handshake
 // (the info hash must match), have_none if the peer set Fast too (BEP 6), our extension handshake
 // announcing ut_metadata, the peer's (its ut_metadata id
 // and metadata_size), then requests for the 16 KiB metadata pieces, a few at a time, until the
 // assembled bytes hash to the info hash. Metadata requests are extension messages: we never send
-// interested, request or piece, so no payload moves either way. Everything else the peer sends
-// (bitfield, have, choke...) is ignored.
+// interested, request or piece, so no payload moves either way. The state messages the peer sends
+// (bitfield, have, have_all...) cannot be read before the piece count is known: they are kept
+// (wire/seen-state.ts) and returned as `seen`, to be recorded once the metadata is.
 //
 // Untrusted input is bounded: the claimed metadata_size is checked against a limit before the one
 // buffer of that size is allocated; data for a piece we did not ask for (or asked for and got) is
@@ -19,14 +23,12 @@
 // 'hash-mismatch'. Hybrid torrents have a v1 hash and work.
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { buildHandshake, HandshakeReader, type PeerHandshake } from '../wire/handshake.ts';
-import { HAVE_NONE_MESSAGE, MessageId, MessageReader, maxMessageLength } from '../wire/message-reader.ts';
-import {
-  buildExtensionHandshake,
-  EXTENDED_HANDSHAKE_ID,
-  OUR_EXTENSION_IDS,
-  parseExtensionHandshake,
-} from '../wire/extension-handshake.ts';
+import type { PeerHandshake } from '../wire/handshake.ts';
+import { MessageId, maxMessageLength } from '../wire/message-reader.ts';
+import { EXTENDED_HANDSHAKE_ID, OUR_EXTENSION_IDS, parseExtensionHandshake } from '../wire/extension-handshake.ts';
+import { afterHandshakeFor, handshakeFor } from '../wire/our-messages.ts';
+import { SeenStateRecorder, type PeerSeen } from '../wire/seen-state.ts';
+import { WireSession, type WireFailure, type WireSessionOwner } from '../wire/wire-session.ts';
 import {
   buildMetadataReject,
   buildMetadataRequest,
@@ -37,8 +39,6 @@ import {
   readMetadataSize,
 } from './metadata-messages.ts';
 import { socketFailureOf } from '../wire/socket-errors.ts';
-
-const OUR_EXTENSION_HANDSHAKE = buildExtensionHandshake({ metadata: true });
 
 export interface MetadataFetchOptions {
   /** Our 20-byte peer id. */
@@ -51,14 +51,10 @@ export interface MetadataFetchOptions {
   maxMetadataSize?: number;
   /** Ends the fetch early with 'aborted'. */
   signal?: AbortSignal;
-}
-
-export interface FetchFromAnyOptions extends MetadataFetchOptions {
-  /** Peers tried at once (default 4). */
-  parallel?: number;
-  /** Peers tried at most, after removing duplicates (default 64): the whole call lasts at most about
-   * ceil(maxPeers / parallel) × timeoutMs. */
-  maxPeers?: number;
+  /** Open with the MSE/PE handshake instead of the plaintext one (fetchMetadata). */
+  encrypted?: boolean;
+  /** Milliseconds since the epoch, for the times of what was seen; injectable. */
+  now?: () => number;
 }
 
 export type MetadataFetchFailure =
@@ -83,9 +79,9 @@ export type MetadataFetchFailure =
 
 export type MetadataFetchResult =
   /** `info`: the raw bencoded info dictionary, SHA-1 verified; `from`: the peer (fetchMetadataFromAny). */
-  | { ok: true; info: Buffer; from?: { ip: string; port: number } }
+  | { ok: true; info: Buffer; from?: { ip: string; port: number }; seen?: PeerSeen | null }
   /** `failures`: how many peers failed for each reason (fetchMetadataFromAny). */
-  | { ok: false; reason: MetadataFetchFailure; failures?: Partial<Record<MetadataFetchFailure, number>> };
+  | { ok: false; reason: MetadataFetchFailure; failures?: Partial<Record<MetadataFetchFailure, number>>; seen?: PeerSeen | null };
 
 export const DEFAULT_MAX_METADATA_SIZE = 16 * 1024 * 1024;
 
@@ -102,80 +98,29 @@ export function torrentFileFromInfo(info: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from('d4:info', 'latin1'), info, Buffer.from('e', 'latin1')]);
 }
 
-/** Fetch the info dictionary of `infoHash` from one peer. Never throws; resolves exactly once. */
+/**
+ * Fetch the info dictionary of `infoHash` from one peer. Never throws; resolves exactly once. `seen`: the
+ * peer's state messages, once its handshake was read (null before).
+ */
 export function fetchMetadata(infoHash: Buffer, ip: string, port: number, opts: MetadataFetchOptions): Promise<MetadataFetchResult> {
   return new Promise((resolve) => {
     new MetadataFetch(infoHash, ip, port, opts, resolve).start();
   });
 }
 
-/**
- * Try `peers` (duplicates removed, at most `maxPeers`), `parallel` at a time, until one gives the
- * metadata; the fetches still running then are aborted. Never throws.
- */
-export async function fetchMetadataFromAny(
-  infoHash: Buffer,
-  peers: readonly { ip: string; port: number }[],
-  opts: FetchFromAnyOptions,
-): Promise<MetadataFetchResult> {
-  const seen = new Set<string>();
-  const list: { ip: string; port: number }[] = [];
-  const maxPeers = opts.maxPeers ?? 64;
-  for (const p of peers) {
-    if (list.length >= maxPeers) break;
-    const key = `${p.ip}|${p.port}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    list.push({ ip: p.ip, port: p.port });
-  }
-  if (list.length === 0) return { ok: false, reason: 'no-peers' };
-
-  const controller = new AbortController();
-  const outer = opts.signal;
-  const onOuterAbort = () => controller.abort();
-  if (outer?.aborted) controller.abort();
-  else outer?.addEventListener('abort', onOuterAbort, { once: true });
-
-  const { parallel: _p, maxPeers: _m, signal: _s, ...single } = opts;
-  // A holder, not a `let`: it is set inside the workers, which control-flow narrowing cannot see.
-  const found: { result: MetadataFetchResult | null } = { result: null };
-  const failures: Partial<Record<MetadataFetchFailure, number>> = {};
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (found.result === null && !controller.signal.aborted && next < list.length) {
-      const peer = list[next++];
-      const r = await fetchMetadata(infoHash, peer.ip, peer.port, { ...single, signal: controller.signal });
-      if (r.ok) {
-        found.result ??= { ok: true, info: r.info, from: peer };
-        controller.abort(); // the others stop now
-      } else if (found.result === null && !(r.reason === 'aborted' && outer?.aborted)) {
-        failures[r.reason] = (failures[r.reason] ?? 0) + 1;
-      }
-    }
-  };
-  const parallel = Math.max(1, Math.min(Math.floor(opts.parallel ?? 4) || 1, list.length));
-  await Promise.all(Array.from({ length: parallel }, worker));
-  outer?.removeEventListener('abort', onOuterAbort);
-
-  if (found.result) return found.result;
-  if (outer?.aborted) return { ok: false, reason: 'aborted', failures };
-  const reasons = Object.keys(failures) as MetadataFetchFailure[];
-  return { ok: false, reason: reasons.length === 1 ? reasons[0] : 'all-failed', failures };
-}
-
-
 /** Per metadata piece: not asked yet, asked (in flight), received. */
 const NOT_ASKED = 0;
 const ASKED = 1;
 const RECEIVED = 2;
 
-class MetadataFetch {
+class MetadataFetch implements WireSessionOwner {
   private done = false;
   private socket: net.Socket | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
-  private readonly handshake = new HandshakeReader();
-  private reader: MessageReader | null = null;
+  private readonly session = new WireSession(this);
+  private readonly now: () => number;
+  private readonly recorder: SeenStateRecorder;
   /** The id the peer announced for ut_metadata: our requests carry it. */
   private peerExtId: number | null = null;
   private size = 0;
@@ -188,34 +133,39 @@ class MetadataFetch {
 
   constructor(
     private readonly infoHash: Buffer,
-    private readonly ip: string,
+    ip: string,
     private readonly port: number,
     private readonly opts: MetadataFetchOptions,
     private readonly resolve: (r: MetadataFetchResult) => void,
-  ) {}
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.recorder = new SeenStateRecorder(ip, port, this.now());
+  }
 
   start(): void {
     this.guard(() => {
       if (this.opts.signal?.aborted) return this.fail('aborted');
       if (this.infoHash.length !== 20 || this.opts.peerId.length !== 20) return this.fail('error');
+      // our handshake: no DHT bit (the fetch sends no PORT)
+      this.session.prepare(this.infoHash, handshakeFor(this.infoHash, this.opts.peerId, false), maxMessageLength(null));
       this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
       const socket = new net.Socket();
       this.socket = socket;
       // The error listener stays for the socket's whole life: a late error must never go unhandled.
       socket.on('error', (err: NodeJS.ErrnoException) => this.fail(socketFailureOf(err.code)));
-      socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+      socket.on('data', (chunk: Buffer) => this.guard(() => this.session.feed(chunk)));
       socket.on('end', () => this.fail('closed'));
       socket.on('close', () => this.fail('closed'));
       socket.once('connect', () =>
         this.guard(() => {
           if (this.done) return;
           socket.setNoDelay(true);
-          socket.write(buildHandshake(this.infoHash, this.opts.peerId));
+          this.session.start(this.opts.encrypted === true);
         }),
       );
       this.connectTimer = setTimeout(() => this.fail('timeout'), this.opts.connectTimeoutMs);
       this.deadlineTimer = setTimeout(() => this.fail('timeout'), this.opts.timeoutMs);
-      socket.connect({ host: this.ip, port: this.port });
+      socket.connect({ host: this.recorder.seen.ip, port: this.port });
     });
   }
 
@@ -230,37 +180,49 @@ class MetadataFetch {
 
   private readonly onAbort = (): void => this.fail('aborted');
 
-  private onData(chunk: Buffer): void {
-    if (this.done) return;
-    if (this.reader) {
-      if (!this.reader.feed(chunk) && this.reader.failed) this.fail('bad-message');
-      return;
-    }
-    const parsed = this.handshake.feed(chunk);
-    if (parsed.status === 'bad') return this.fail('unknown-protocol');
-    if (parsed.status === 'done') this.onHandshake(parsed.handshake, parsed.rest);
+  // The session's calls (wire-session.ts).
+
+  wireWrite(bytes: Buffer): void {
+    if (!this.done) this.socket!.write(bytes);
   }
 
-  private onHandshake(hs: PeerHandshake, rest: Buffer): void {
-    if (!hs.infoHash.equals(this.infoHash)) return this.fail('wrong-info-hash');
-    if (hs.peerId.equals(this.opts.peerId)) return this.fail('self');
+  wireTorrent(): boolean {
+    return false; // outgoing only: the torrent is known from the start
+  }
+
+  wireFailed(reason: WireFailure): void {
+    this.fail(reason === 'unknown-info-hash' ? 'unknown-protocol' : reason);
+  }
+
+  wireHandshake(hs: PeerHandshake): boolean {
+    if (hs.peerId.equals(this.opts.peerId)) {
+      this.fail('self');
+      return false;
+    }
+    const seen = this.recorder.seen;
+    seen.peerId = hs.peerId;
+    seen.encrypted = this.session.encrypted;
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
-    if (!hs.extensionProtocol) return this.fail('no-ut-metadata');
+    if (!hs.extensionProtocol) {
+      this.fail('no-ut-metadata');
+      return false;
+    }
     // BEP 6: both set Fast, so have_none (we hold nothing) MUST follow the handshake, before the rest
-    this.socket!.write(hs.fast ? Buffer.concat([HAVE_NONE_MESSAGE, OUR_EXTENSION_HANDSHAKE]) : OUR_EXTENSION_HANDSHAKE);
-    this.reader = new MessageReader(maxMessageLength(null), (id, payload) => this.onMessage(id, payload));
-    if (rest.length > 0 && !this.reader.feed(rest) && this.reader.failed) this.fail('bad-message');
+    this.session.send(afterHandshakeFor(hs.fast, true, undefined, false, true)!);
+    return true;
   }
 
-  private onMessage(id: number, payload: Buffer): void {
-    // Only extension messages matter; bitfield, have, choke, keep-alive... are ignored.
-    if (this.done || id !== MessageId.extended || payload.length === 0) return;
+  wireMessage(id: number, payload: Buffer): void {
+    if (this.done) return;
+    // state messages are kept for later (seen-state.ts); of the rest only ut_metadata matters here
+    this.recorder.add(id, payload, this.now());
+    if (id !== MessageId.extended || payload.length === 0) return;
     const extId = payload[0];
     const body = payload.subarray(1);
     if (extId === EXTENDED_HANDSHAKE_ID) this.onExtensionHandshake(body);
     else if (extId === OUR_EXTENSION_IDS.ut_metadata) this.onMetadataMessage(body);
-    // lt_donthave and extensions we did not announce: ignored.
+    // lt_donthave and extensions we did not announce: nothing more to do.
   }
 
   private onExtensionHandshake(body: Buffer): void {
@@ -291,7 +253,7 @@ class MetadataFetch {
       this.inFlight++;
       requests.push(buildMetadataRequest(this.peerExtId!, piece));
     }
-    if (requests.length > 0) this.socket!.write(requests.length === 1 ? requests[0] : Buffer.concat(requests));
+    if (requests.length > 0) this.session.send(requests.length === 1 ? requests[0] : Buffer.concat(requests));
   }
 
   private onMetadataMessage(body: Buffer): void {
@@ -303,7 +265,7 @@ class MetadataFetch {
         // BEP 9: a peer asking for metadata we do not have gets a reject (bounded: a few only).
         if (this.peerExtId !== null && this.rejectsSent < MAX_REJECTS_SENT) {
           this.rejectsSent++;
-          this.socket!.write(buildMetadataReject(this.peerExtId, msg.piece));
+          this.session.send(buildMetadataReject(this.peerExtId, msg.piece));
         }
         return;
       case 'reject':
@@ -330,23 +292,28 @@ class MetadataFetch {
     const metadata = this.metadata!;
     const digest = createHash('sha1').update(metadata).digest();
     if (!digest.equals(this.infoHash)) return this.fail('hash-mismatch');
-    this.finish({ ok: true, info: metadata });
+    this.finish({ ok: true, info: metadata, seen: null });
   }
 
   private fail(reason: MetadataFetchFailure): void {
-    this.finish({ ok: false, reason });
+    this.finish({ ok: false, reason, seen: null });
   }
 
   /** End the fetch: exactly once, timers cleared, socket destroyed, result delivered. */
   private finish(result: MetadataFetchResult): void {
     if (this.done) return;
     this.done = true;
+    const seen = this.recorder.seen;
+    if (seen.peerId) {
+      seen.endedAt = this.now();
+      result.seen = seen;
+    }
     try {
       if (this.connectTimer) clearTimeout(this.connectTimer);
       if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
       this.connectTimer = this.deadlineTimer = null;
       this.opts?.signal?.removeEventListener('abort', this.onAbort);
-      this.reader?.stop();
+      this.session.stop();
       this.socket?.destroy();
       this.metadata = null;
       this.pieceState = null;

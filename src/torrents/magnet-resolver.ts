@@ -2,9 +2,12 @@
 // dictionary (BEP 9). The resolver keeps a bounded list of each such torrent's latest peers and asks a
 // few of them at a time, retrying while the torrent is still unresolved.
 import type { PeerAddress } from '../collectors/collector.ts';
+import type { EncryptionPolicy } from '../config.ts';
+import type { PeerSeen } from '../wire/seen-state.ts';
 import type { Logger } from '../log.ts';
 import type { PeerSource, Torrent } from '../types.ts';
-import { fetchMetadataFromAny, torrentFileFromInfo } from './fetch-metadata.ts';
+import { fetchMetadataFromAny } from './fetch-from-any.ts';
+import { torrentFileFromInfo } from './fetch-metadata.ts';
 import { parseTorrentFile, type ParsedTorrent } from './parse-torrent.ts';
 
 export interface CollectedPeer extends PeerAddress {
@@ -20,14 +23,23 @@ export interface MagnetResolverOptions {
   retryMs: number;
   /** Peers remembered per unresolved torrent (the newest are kept). */
   maxPeers?: number;
+  /** As for contacts: a peer that requires encryption gives its metadata over MSE/PE (default 'off'). */
+  encryption?: EncryptionPolicy;
   log: Logger;
-  /** The metadata was verified: the torrent can now be evaluated, with the peers collected so far. */
-  onResolved: (torrent: Torrent, parsed: ParsedTorrent, peers: CollectedPeer[]) => void;
+  /**
+   * The metadata was verified: the torrent can now be evaluated, with the peers collected so far, and what the
+   * fetches saw of the peers whose handshake they read (state messages with their times: an observation each).
+   */
+  onResolved: (torrent: Torrent, parsed: ParsedTorrent, peers: CollectedPeer[], seen: PeerSeen[]) => void;
 }
+
+/** Fetches' views kept per unresolved torrent (the first ones: each is one observation of one connection). */
+const MAX_SEEN_PER_TORRENT = 64;
 
 interface Pending {
   torrent: Torrent;
   peers: Map<string, CollectedPeer>;
+  seen: PeerSeen[];
   fetching: boolean;
   lastTry: number;
 }
@@ -43,7 +55,7 @@ export class MagnetResolver {
   }
 
   add(torrent: Torrent): void {
-    this.pending.set(torrent.id, { torrent, peers: new Map(), fetching: false, lastTry: 0 });
+    this.pending.set(torrent.id, { torrent, peers: new Map(), seen: [], fetching: false, lastTry: 0 });
   }
 
   has(torrentId: number): boolean {
@@ -89,6 +101,10 @@ export class MagnetResolver {
       connectTimeoutMs: this.opts.connectTimeoutMs,
       timeoutMs: this.opts.fetchTimeoutMs,
       signal: this.abort.signal,
+      encryption: this.opts.encryption,
+      onSeen: (seen) => {
+        if (p.seen.length < MAX_SEEN_PER_TORRENT) p.seen.push(seen);
+      },
     }).then((result) => {
       p.fetching = false;
       if (!this.pending.has(p.torrent.id) || this.abort.signal.aborted) return;
@@ -105,7 +121,7 @@ export class MagnetResolver {
       }
       this.pending.delete(p.torrent.id);
       this.opts.log.info(`metadata of ${p.torrent.infoHash} (${parsed.name}): ${parsed.pieces} pieces`);
-      this.opts.onResolved(p.torrent, parsed, [...p.peers.values()]);
+      this.opts.onResolved(p.torrent, parsed, [...p.peers.values()], p.seen);
     });
   }
 }

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import bencode from 'bencode';
+import { fetchMetadataFromAny } from '../../src/torrents/fetch-from-any.ts';
 import {
   fetchMetadata,
-  fetchMetadataFromAny,
   torrentFileFromInfo,
   type MetadataFetchOptions,
   type MetadataFetchResult,

@@ -1,9 +1,10 @@
-// What we send in every contact, built once and reused: our handshake depends only on the torrent, our
-// peer id and the DHT bit; what follows it only on the peer's Fast and extension bits, our listen port
-// and PEX. The hot path of a contact never builds them again.
-import { buildExtensionHandshake } from '../wire/extension-handshake.ts';
-import { buildHandshake } from '../wire/handshake.ts';
-import { HAVE_NONE_MESSAGE as HAVE_NONE } from '../wire/message-reader.ts';
+// What we send in every wire session (contacts, inbound connections, metadata fetches), from one place,
+// built once and reused: our handshake depends only on the torrent, our peer id and the DHT bit; what
+// follows it only on the peer's Fast and extension bits, our listen port, PEX and whether we want metadata
+// (the extension ids are OUR_EXTENSION_IDS, extension-handshake.ts). The hot path never builds them again.
+import { buildExtensionHandshake } from './extension-handshake.ts';
+import { buildHandshake } from './handshake.ts';
+import { HAVE_NONE_MESSAGE as HAVE_NONE } from './message-reader.ts';
 
 /** Our handshake per torrent (by info hash buffer), for the peer id and DHT bit it was built with. */
 const handshakes = new WeakMap<Buffer, { infoHash: Buffer; peerId: Buffer; dht: boolean; bytes: Buffer }>();
@@ -23,13 +24,15 @@ export function handshakeFor(infoHash: Buffer, peerId: Buffer, dht: boolean): Bu
  * when the peer speaks BEP 10; null when neither. Sent only after the peer's handshake was read, never
  * together with ours: aria2 drops a peer whose handshake and next message arrive in one read.
  */
-export function afterHandshakeFor(peerFast: boolean, peerExtensions: boolean, listenPort: number | undefined, pex: boolean): Buffer | null {
+export function afterHandshakeFor(
+  peerFast: boolean, peerExtensions: boolean, listenPort: number | undefined, pex: boolean, metadata = false,
+): Buffer | null {
   if (!peerExtensions) return peerFast ? HAVE_NONE : null;
-  if (!peerFast) return extensionHandshakeFor(listenPort, pex);
-  const key = `${listenPort}:${pex}`;
+  if (!peerFast) return extensionHandshakeFor(listenPort, pex, metadata);
+  const key = `${listenPort}:${pex}:${metadata}`;
   let bytes = withHaveNone.get(key);
   if (!bytes) {
-    bytes = Buffer.concat([HAVE_NONE, extensionHandshakeFor(listenPort, pex)]);
+    bytes = Buffer.concat([HAVE_NONE, extensionHandshakeFor(listenPort, pex, metadata)]);
     if (withHaveNone.size < 16) withHaveNone.set(key, bytes);
   }
   return bytes;
@@ -37,14 +40,14 @@ export function afterHandshakeFor(peerFast: boolean, peerExtensions: boolean, li
 
 const withHaveNone = new Map<string, Buffer>();
 
-/** Our extension handshake by listen port and PEX (buildExtensionHandshake depends on nothing else). */
+/** Our extension handshake by listen port, PEX and ut_metadata (buildExtensionHandshake depends on nothing else). */
 const extensionHandshakes = new Map<string, Buffer>();
 
-export function extensionHandshakeFor(listenPort: number | undefined, pex: boolean): Buffer {
-  const key = `${listenPort}:${pex}`;
+export function extensionHandshakeFor(listenPort: number | undefined, pex: boolean, metadata = false): Buffer {
+  const key = `${listenPort}:${pex}:${metadata}`;
   let bytes = extensionHandshakes.get(key);
   if (!bytes) {
-    bytes = buildExtensionHandshake({ listenPort, pex });
+    bytes = buildExtensionHandshake({ listenPort, pex, metadata });
     if (extensionHandshakes.size < 16) extensionHandshakes.set(key, bytes);
   }
   return bytes;
