@@ -206,7 +206,7 @@ const RUN_TABLES: { table: string; columns: string[]; upsert?: string }[] = [
   { table: 'scrapes', columns: ['run_id', 'torrent_id', 'tracker', 'at', 'seeders', 'leechers', 'downloaded'] },
   { table: 'outcomes', columns: ['run_id', 'torrent_id', 'event', 'reason', 'count'], upsert: 'ON CONFLICT (run_id, torrent_id, event, reason) DO UPDATE SET count = outcomes.count + excluded.count' },
   { table: 'contact_waits', columns: ['run_id', 'torrent_id', 'event', 'wait_s', 'count'], upsert: 'ON CONFLICT (run_id, torrent_id, event, wait_s) DO UPDATE SET count = contact_waits.count + excluded.count' },
-  { table: 'statistics', columns: ['run_id', 'at', 'queue', 'in_flight', 'evaluations', 'successes', 'incoming', 'peers_known', 'rss_mb', 'load_average'] },
+  { table: 'statistics', columns: ['run_id', 'at', 'queue', 'in_flight', 'evaluations', 'successes', 'incoming', 'peers_known', 'rss_mb', 'load_average', 'watching', 'watched', 'watch_crossed', 'watch_left', 'watch_full', 'watch_full_s'] },
 ];
 
 function copyRunTables(out: Sqlite.Database, input: MergeInput, rows: Record<string, number>): void {
