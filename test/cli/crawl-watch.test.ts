@@ -42,7 +42,8 @@ test('a quitter is confirmed by the watch; a leaver is counted; statistics carry
 
   assert.deepEqual(forbiddenIds(q), []);
   assert.equal(summary.confirmed, 1, 'the live counter saw the watched crossing');
-  assert.equal(summary.contacts, 2, 'watch segments are not counted as contacts');
+  // the leaver may be visited again once its watch ended (the scheduler is woken): 2 or 3 contacts, never a watch segment
+  assert.ok(summary.contacts >= 2 && summary.contacts <= 3, `watch segments are not counted as contacts: ${summary.contacts}`);
   assert.equal(quitter.accepted, 1, 'one connection per peer: the queue never dialled a watched peer');
   assert.deepEqual({ ...summary.watch, fullMs: 0 }, { watching: 0, watched: 2, crossed: 1, left: 1, stalled: 0, evicted: 0, fullOffers: 0, fullMs: 0 });
 
@@ -52,6 +53,8 @@ test('a quitter is confirmed by the watch; a leaver is counted; statistics carry
     assert.deepEqual(confirmed, [{ pieces: 98 }]);
     const cross = sqlite.prepare("SELECT event, pieces FROM observations WHERE phase = 'cross'").all();
     assert.deepEqual(cross, [{ event: 'watch', pieces: 98 }], 'the crossing is an observation of the watch');
+    const watchOutcomes = sqlite.prepare("SELECT count(*) AS n FROM outcomes WHERE event = 'watch'").get() as { n: number };
+    assert.equal(watchOutcomes.n, 0, 'a watch segment has no outcome of its own');
     const last = sqlite.prepare('SELECT watching, watched, watch_crossed, watch_left, watch_full FROM statistics ORDER BY id DESC LIMIT 1').get();
     assert.deepEqual(last, { watching: 0, watched: 2, watch_crossed: 1, watch_left: 1, watch_full: 0 });
   } finally {

@@ -166,8 +166,9 @@ test('the watch: leechers that quit at completion are confirmed, transmission cr
     assert.ok(confirmed.has(`${l.host}:${l.port}`), `${l.label} confirmed`);
     const crossings = rows.flatMap((p) => observations.all(p.id) as { phase: string; event: string; at: string }[]).filter((o) => o.phase === 'cross');
     assert.equal(crossings.length, 1, `${l.label}: one crossing`);
-    // the crossing is stamped when its `have` arrived: no later than the client's own completion (polled every 500 ms)
-    assert.ok(Date.parse(crossings[0]!.at) - t0 <= l.doneAt! + 2000, `${l.label} crossed at its completion`);
+    // the crossing is stamped when its `have` arrived: close to the client's own completion (polled every 500 ms;
+    // transmission sends its haves in batches about every 10 s), not at a later visit
+    assert.ok(Date.parse(crossings[0]!.at) - t0 <= l.doneAt! + 12_000, `${l.label} crossed at its completion`);
     if (l.handle instanceof Transmission) assert.equal(crossings[0]!.event, 'watch', `${l.label}, a batching client, crossed while watched`);
   }
   const last = sqlite.prepare('SELECT watched, watch_crossed FROM statistics WHERE run_id = (SELECT MAX(id) FROM runs) ORDER BY id DESC LIMIT 1').get() as
