@@ -7,4 +7,4 @@ export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 trap 'exit 130' INT TERM
 [ $# -gt 0 ] || set -- $(find test -name '*.test.ts' | sort)
-node --import tsx --test --test-concurrency=2 "$@"
+node --import tsx --test --test-force-exit --test-concurrency=2 "$@"

@@ -16,7 +16,7 @@ import { tempDir } from '../helpers/temp-dir.ts';
 const PIECES = 100; // threshold 0.98 → 98 pieces
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
-test('a quitter is confirmed by the watch; a leaver is counted; statistics carry the watch', { timeout: 60_000 }, async () => {
+test('a quitter is confirmed by the watch; a leaver is counted; statistics carry the watch', { timeout: 60_000 }, async (t) => {
   const dir = tempDir('btda-watch-');
   const made = await makeTorrent({ size: PIECES * 16_384, pieceLength: 16_384, dir });
   const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
@@ -32,6 +32,8 @@ test('a quitter is confirmed by the watch; a leaver is counted; statistics carry
   db.close();
 
   const config = testConfig(dir, { peersFile, active: 4, timeout: 0.6, openingGrace: 0.2, revisitDelay: 1, watch: 8, watchStall: 10, statsInterval: 1 });
+  // the scripted peers are closed whatever fails, so the test process can exit
+  t.after(() => Promise.all([quitter.close(), leaver.close()]));
   const crawl = startCrawl(config);
   const q = await quitter.connection(0);
   await q.closed;
@@ -59,6 +61,5 @@ test('a quitter is confirmed by the watch; a leaver is counted; statistics carry
     assert.deepEqual(last, { watching: 0, watched: 2, watch_crossed: 1, watch_left: 1, watch_full: 0 });
   } finally {
     sqlite.close();
-    await Promise.all([quitter.close(), leaver.close()]);
   }
 });
