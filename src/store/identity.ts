@@ -86,6 +86,34 @@ export function sameProgram(s: Pick<Sighting, 'client' | 'clientVersion'>, r: Pi
   return s.client !== null && s.client === r.client && (s.clientVersion ?? '') === (r.clientVersion ?? '');
 }
 
+/** The columns of a `peers` row that the identity rules read. */
+export interface SessionColumns {
+  id: number;
+  address: string;
+  address_key: string;
+  port: number;
+  peer_id: string | null;
+  client: string | null;
+  client_version: string | null;
+  last_seen: string | null;
+  latest: number;
+}
+
+/** A `peers` row as the identity rules see it. */
+export function storedSession(row: SessionColumns): StoredSession {
+  return {
+    id: row.id,
+    addressKey: row.address_key,
+    port: row.port,
+    peerId: row.peer_id,
+    client: row.client,
+    clientVersion: row.client_version,
+    family: row.address.includes(':') ? 6 : 4,
+    lastSeen: row.last_seen,
+    latest: row.latest === 1,
+  };
+}
+
 function newest(rows: StoredSession[]): StoredSession {
   return rows.reduce((a, b) => ((b.lastSeen ?? '') > (a.lastSeen ?? '') ? b : a));
 }

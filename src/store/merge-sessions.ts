@@ -6,7 +6,7 @@
 // contacted by another. Observations keep their rows, re-pointed at the merged sessions and runs, and are
 // interleaved by time, so each merged session's evidence is in the order it was observed.
 import type Sqlite from 'better-sqlite3';
-import { ELSEWHERE_LIMIT, resolveSession, type StoredSession } from './identity.ts';
+import { ELSEWHERE_LIMIT, resolveSession, storedSession } from './identity.ts';
 import { mergeSources } from './sources.ts';
 
 /** One input database and its id maps into the output. */
@@ -97,12 +97,12 @@ export function mergeSessions(out: Sqlite.Database, inputs: MergeInput[]): Sessi
         : s.byPeerIdAt.all(torrentId, row.peer_id, row.address_key, row.port)) as PeerRow[]),
       ...(s.byPeerIdBelow.all(torrentId, row.peer_id, row.address_key) as PeerRow[]),
       ...(s.byPeerIdAbove.all(torrentId, row.peer_id, row.address_key) as PeerRow[]),
-    ].map(stored) : [];
+    ].map(storedSession) : [];
     const endpoint = s.atEndpoint.get(torrentId, row.address_key, row.port) as PeerRow | undefined;
     const decision = resolveSession({
       addressKey: row.address_key, port: row.port, peerId: row.peer_id, client: row.client, clientVersion: row.client_version,
       direction, family, runStartedAt: row.first_run_started ?? row.seen,
-    }, withPeerId, endpoint && stored(endpoint));
+    }, withPeerId, endpoint && storedSession(endpoint));
     const restartOf = row.restart_of === null ? null : input.sessions.get(row.restart_of) ?? null;
     if (decision.kind === 'join') {
       const into = s.byId.get(decision.session.id) as PeerRow;
@@ -186,19 +186,6 @@ function minOf(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
-function stored(row: PeerRow): StoredSession {
-  return {
-    id: row.id,
-    addressKey: row.address_key,
-    port: row.port,
-    peerId: row.peer_id,
-    client: row.client,
-    clientVersion: row.client_version,
-    family: row.address.includes(':') ? 6 : 4,
-    lastSeen: row.last_seen,
-    latest: row.latest === 1,
-  };
-}
 
 /**
  * The rows of several streams, each in its own order, interleaved by `key` (the head with the smallest key

@@ -5,7 +5,7 @@
 import type Sqlite from 'better-sqlite3';
 import type { ContactResult, PeerSource } from '../types.ts';
 import { crossingClass, crossingIndex, lowestPieces, suspectReason, type CrossingClass, type ObservedState } from './crossing.ts';
-import { ELSEWHERE_LIMIT, resolveSession, type SessionDecision, type StoredSession } from './identity.ts';
+import { ELSEWHERE_LIMIT, resolveSession, storedSession, type SessionDecision } from './identity.ts';
 import { hexOf, type AddressFacts, type PeerDescriber } from './peer-description.ts';
 import { mergeSources } from './sources.ts';
 import type { IsoClock } from './result-writer.ts';
@@ -83,11 +83,11 @@ export class SessionWriter {
     const hereRows = (peerId === null ? [] : direction === 'in' ? s.byPeerIdHere.all(r.torrentId, peerId, where.addressKey)
       : s.byPeerIdAt.all(r.torrentId, peerId, where.addressKey, port)) as SessionRow[];
     let endpointRow: SessionRow | undefined;
-    let decision = hereRows.length > 0 ? resolveSession(sighting, hereRows.map(stored), undefined) : undefined;
+    let decision = hereRows.length > 0 ? resolveSession(sighting, hereRows.map(storedSession), undefined) : undefined;
     if (decision === undefined || r.event === 'first') endpointRow = s.atEndpoint.get(r.torrentId, where.addressKey, port) as SessionRow | undefined;
     if (decision === undefined) {
       const elsewhere = peerId === null ? [] : s.byPeerIdElsewhere.all(r.torrentId, peerId, where.addressKey, r.torrentId, peerId, where.addressKey) as SessionRow[];
-      decision = resolveSession(sighting, elsewhere.map(stored), endpointRow && stored(endpointRow));
+      decision = resolveSession(sighting, elsewhere.map(storedSession), endpointRow && storedSession(endpointRow));
     }
     const event = r.event === 'first' && endpointRow?.attempted_at != null && endpointRow.attempted_at < this.runStartedAt ? 'later' : r.event;
     const sourceText = source ?? (direction === 'in' ? 'incoming' : '');
@@ -210,19 +210,6 @@ function statesOf(r: ContactResult): State[] {
   return states;
 }
 
-function stored(row: SessionRow): StoredSession {
-  return {
-    id: row.id,
-    addressKey: row.address_key,
-    port: row.port,
-    peerId: row.peer_id,
-    client: row.client,
-    clientVersion: row.client_version,
-    family: row.address.includes(':') ? 6 : 4,
-    lastSeen: row.last_seen,
-    latest: row.latest === 1,
-  };
-}
 
 function prepare(db: Sqlite.Database) {
   return {
