@@ -98,7 +98,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   let waiter: { n: number; resolve: () => void } | null = null;
 
   // crawl.ts's record(), plus a per-reason tally for the report
-  const record = (result: ContactResult, source: PeerSource | null): boolean => {
+  const record = (result: ContactResult, source: PeerSource | null): void => {
     const torrent = byId.get(result.torrentId);
     if (!opts.skipWriter) writer.contact(result, source, {
       pieceSize: torrent?.pieceSize ?? null,
@@ -115,7 +115,6 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       waiter = null;
       w.resolve();
     }
-    return result.crossedAt !== null;
   };
 
   // the crawl's visit of a peer, as crawl.ts runs it

@@ -169,11 +169,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     for (const c of collectors) (c as { addNode?: (h: string, p: number) => void }).addNode?.(host, port);
   };
 
-  /**
-   * Stores a finished contact and counts it; returns whether it reached the threshold after the queue saw
-   * it below (the queue's revisit hint only: what counts is the writer's recorded crossing).
-   */
-  const record = (result: ContactResult, source: PeerSource | null, seenBelowBefore = false): boolean => {
+  /** Stores a finished contact and counts it (the live `confirmed` is the writer's recorded crossings). */
+  const record = (result: ContactResult, source: PeerSource | null): void => {
     const facts = torrentFacts.get(result.torrentId) ?? UNKNOWN_TORRENT;
     writer.contact(result, source, facts);
     if (result.event !== 'watch') {
@@ -181,16 +178,12 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
       if (result.reason === 'success') counters.successes++;
       else counters.failures++;
     }
-    const threshold = facts.thresholdPieces;
-    const crossed = result.reason === 'success' && threshold !== null && result.endPieces !== null &&
-      result.endPieces >= threshold && (result.crossedAt !== null || seenBelowBefore);
     if (result.dhtPort) onDhtNode(result.ip, result.dhtPort);
     if (result.pexPeers && result.torrentId >= 0) addPexPeers(result);
     if (config.debug) {
       log.debug(`contact ${result.event} ${result.ip}:${result.port} torrent ${result.torrentId}: ${result.reason}` +
         (result.endPieces !== null ? `, ${result.openingPieces} → ${result.endPieces} pieces` : ''));
     }
-    return crossed;
   };
 
   const scheduler = new Scheduler(queue, {

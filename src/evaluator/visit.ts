@@ -7,8 +7,8 @@ import type { EncryptionPolicy } from '../config.ts';
 import type { ContactReason, ContactResult, PeerSource } from '../types.ts';
 import { contactPeer, type ContactOptions, type ContactTorrent } from './contact.ts';
 
-/** Stores and counts a result; returns whether it confirmed a download. `seenBelowBefore`: an earlier visit of this run saw the peer below the threshold. */
-export type RecordResult = (result: ContactResult, source: PeerSource | null, seenBelowBefore: boolean) => boolean;
+/** Stores and counts a result (what counts as a download is decided by the writer, from the store's state). */
+export type RecordResult = (result: ContactResult, source: PeerSource | null) => void;
 
 export async function visitPeer(
   peer: QueuedPeer, torrent: ContactTorrent, opts: ContactOptions, queue: DueQueue, record: RecordResult, encryption: EncryptionPolicy = 'off',
@@ -17,13 +17,9 @@ export async function visitPeer(
   // open the way that worked last time, so a visit costs one connection, not two
   const policy = encryption === 'off' || peer.encrypted === null ? encryption : peer.encrypted ? 'prefer' : 'fallback';
   const result = await contactWithPolicy(torrent, peer.ip, peer.port, event, opts, policy);
-  const confirmed = record(result, peer.firstSource, peer.seenBelow);
+  record(result, peer.firstSource);
   const threshold = torrent.thresholdPieces;
-  if (result.reason === 'success') {
-    peer.encrypted = result.encrypted;
-    // one byte per queued peer lets the live counter see crossings between visits; once confirmed, never again
-    peer.seenBelow = !confirmed && (peer.seenBelow || (result.openingPieces ?? threshold) < threshold);
-  }
+  if (result.reason === 'success') peer.encrypted = result.encrypted;
   // a watched peer (watch.ts) stays out of the queue until its watch ends: one connection per peer
   const watched = opts.watch?.whenDone(result);
   if (watched) {

@@ -36,7 +36,7 @@ export const enum PeerState {
   Retired = 3,
 }
 
-const FLAG_SEEN_BELOW = 1;
+// bit 1 is free (it held "seen below the threshold" for a live counter that now reads the writer)
 const FLAG_ENCRYPTED = 2;
 const FLAG_PLAINTEXT = 4;
 /** A known seed (or a peer that only uploads): said so by a PEX flag, or by its own last successful contact. */
@@ -91,13 +91,6 @@ export class QueuedPeer {
   /** Contact attempts in this run (0 → the next one is the `first` event). */
   get attempts(): number {
     return this.q.state.attempts[this.c][this.i];
-  }
-  /** Seen below the threshold in this run and not yet counted as confirmed (for the live counters). */
-  get seenBelow(): boolean {
-    return (this.q.state.flags[this.c][this.i] & FLAG_SEEN_BELOW) !== 0;
-  }
-  set seenBelow(yes: boolean) {
-    this.setFlag(FLAG_SEEN_BELOW, yes);
   }
   /**
    * How to open its next visit: how its last successful contact spoke, MSE/PE (true) or plaintext

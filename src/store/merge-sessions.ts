@@ -6,7 +6,7 @@
 // contacted by another. Observations keep their rows, re-pointed at the merged sessions and runs, and are
 // interleaved by time, so each merged session's evidence is in the order it was observed.
 import type Sqlite from 'better-sqlite3';
-import { ELSEWHERE_LIMIT, resolveSession, storedSession } from './identity.ts';
+import { ELSEWHERE_LIMIT, resolveSession, storedSession, type SessionColumns } from './identity.ts';
 import { mergeSources } from './sources.ts';
 
 /** One input database and its id maps into the output. */
@@ -27,22 +27,15 @@ export interface SessionCounts {
   observations: number;
 }
 
-interface PeerRow {
-  id: number;
+/** Every column of a `peers` row. */
+interface PeerRow extends SessionColumns {
   torrent_id: number;
-  address: string;
-  address_key: string;
   ip: string | null;
-  port: number;
-  peer_id: string | null;
-  client: string | null;
-  client_version: string | null;
   listen_port: number | null;
   encrypted: number;
   first_pieces: number | null;
   first_seen: string | null;
   last_pieces: number | null;
-  last_seen: string | null;
   low_pieces: number | null;
   crossed_at: string | null;
   crossed_pieces: number | null;
@@ -52,7 +45,6 @@ interface PeerRow {
   reported_complete_at: string | null;
   attempted_at: string | null;
   restart_of: number | null;
-  latest: number;
   visits: number;
   max_speed: number | null;
   sources: string;

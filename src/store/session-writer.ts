@@ -5,7 +5,7 @@
 import type Sqlite from 'better-sqlite3';
 import type { ContactResult, PeerSource } from '../types.ts';
 import { crossingClass, crossingIndex, lowestPieces, suspectReason, type CrossingClass, type ObservedState } from './crossing.ts';
-import { ELSEWHERE_LIMIT, resolveSession, storedSession, type SessionDecision } from './identity.ts';
+import { ELSEWHERE_LIMIT, resolveSession, storedSession, type SessionColumns, type SessionDecision } from './identity.ts';
 import { hexOf, type AddressFacts, type PeerDescriber } from './peer-description.ts';
 import { mergeSources } from './sources.ts';
 import type { IsoClock } from './result-writer.ts';
@@ -19,16 +19,8 @@ export interface TorrentFacts {
 /** Crossings recorded by this writer, per class (the live counter reads these). */
 export type CrossingCounts = Record<CrossingClass, number>;
 
-interface SessionRow {
-  id: number;
-  address: string;
-  address_key: string;
-  port: number;
-  peer_id: string | null;
-  client: string | null;
-  client_version: string | null;
-  last_seen: string | null;
-  latest: number;
+/** The columns of a session the writer reads: what identity needs, and the state it continues. */
+interface SessionRow extends SessionColumns {
   first_pieces: number | null;
   last_pieces: number | null;
   low_pieces: number | null;
@@ -47,8 +39,6 @@ const SESSION_COLUMNS = `id, address, address_key, port, peer_id, client, client
 
 export class SessionWriter {
   readonly crossings: CrossingCounts = { confirmed: 0, restart: 0, suspect: 0 };
-  /** Sessions "reported by the peer" (first seen complete, `complete_ago` inside the run) by this writer. */
-  reported = 0;
   private readonly runStartedAtMs: number;
   private readonly s: ReturnType<typeof prepare>;
 
@@ -68,10 +58,10 @@ export class SessionWriter {
   /**
    * Writes the contact into its session; returns the contact's event, which for a run's first attempt at
    * an address:port becomes `later` when an earlier run attempted it (see first-attempts.ts).
-   * `where`: the address facts of r.ip when the caller has them already.
    */
-  write(r: ContactResult, source: PeerSource | null, torrent: TorrentFacts, where: AddressFacts = this.describe.address(r.ip)): ContactResult['event'] {
+  write(r: ContactResult, source: PeerSource | null, torrent: TorrentFacts): ContactResult['event'] {
     const s = this.s;
+    const where = this.describe.address(r.ip);
     const peerId = r.peerId ? hexOf(r.peerId) : null;
     const client = this.describe.client(peerId);
     const direction = r.event === 'incoming' ? 'in' : 'out';
@@ -138,9 +128,9 @@ export class SessionWriter {
       const state = states[crossAt];
       const byRestart = ownCross === -1;
       const belowRow = byRestart ? predecessor!.id : row.id;
-      const inContact = states.slice(0, crossAt).filter((x) => x.pieces < threshold).at(-1);
-      const stored = s.lastBelow.get(belowRow, threshold) as { at: string; pieces: number } | undefined;
-      const lastBelow = inContact ?? (stored ? { at: Date.parse(stored.at), pieces: stored.pieces } : null);
+      // the last state below: in this contact when there is one, else the session's (or its predecessor's) last observation below
+      const stored = belowInContact === -1 ? (s.lastBelow.get(belowRow, threshold) as { at: string; pieces: number } | undefined) : undefined;
+      const lastBelow = belowInContact !== -1 ? states[belowInContact] : stored ? { at: Date.parse(stored.at), pieces: stored.pieces } : null;
       const uploadOnlyBelow = (r.uploadOnly && states.some((x) => x.pieces < threshold)) ||
         s.uploadOnlyBelow.get(belowRow, threshold) !== undefined;
       const reason = suspectReason(state, lastBelow, uploadOnlyBelow, { pieceSize: torrent.pieceSize ?? 0, maxRate: this.maxRate });
@@ -150,7 +140,6 @@ export class SessionWriter {
 
     const first = row.first_pieces === null ? states[0] : null;
     const reportedAt = first ? reportedCompletion(first, threshold, r.completeAgo, this.runStartedAtMs) : null;
-    if (reportedAt !== null) this.reported++;
     const open = states[0];
     const end = states[states.length - 1];
     let maxSpeed = row.max_speed;
@@ -196,7 +185,7 @@ export class SessionWriter {
  * When a session first seen complete says it completed (`complete_ago`, libtorrent), if that is inside the
  * run: the peer's own word, its own class beside the confirmed downloads (README "What counts").
  */
-export function reportedCompletion(first: ObservedState, thresholdPieces: number, completeAgo: number | null, runStartedAt: number): number | null {
+function reportedCompletion(first: ObservedState, thresholdPieces: number, completeAgo: number | null, runStartedAt: number): number | null {
   if (completeAgo === null || first.pieces < thresholdPieces) return null;
   const at = first.at - completeAgo * 1000;
   return at >= runStartedAt ? at : null;
@@ -209,7 +198,6 @@ function statesOf(r: ContactResult): State[] {
   if (r.endPieces !== null) states.push({ phase: 'end', at: r.endedAt, pieces: r.endPieces });
   return states;
 }
-
 
 function prepare(db: Sqlite.Database) {
   return {
