@@ -131,15 +131,9 @@ export class ResultWriter {
    * attempted the address:port already (event `later`, not `first`: thesis table 5.7, first contact ever).
    */
   contact(result: ContactResult, source: PeerSource | null, torrent: TorrentFacts): void {
-    // a watch segment (watch.ts) is part of the contact it continues: no outcome or wait of its own
-    if (result.event === 'watch') {
-      if (result.reason === 'success' && result.openingPieces !== null && result.torrentId >= 0) {
-        if (this.contacts.push({ result, source, torrent }) >= EARLY_FLUSH_ROWS) this.flushSoon();
-      }
-      return;
-    }
     const first = result.event === 'first' && result.torrentId >= 0;
-    if (!first) countOutcome(this.outcomes, this.waits, result, result.event);
+    // a watch segment (watch.ts) is part of the contact it continues: no outcome or wait of its own
+    if (!first && result.event !== 'watch') countOutcome(this.outcomes, this.waits, result, result.event);
     if (first || (result.reason === 'success' && result.openingPieces !== null && result.torrentId >= 0)) {
       if (this.contacts.push({ result, source, torrent }) >= EARLY_FLUSH_ROWS) this.flushSoon();
     }
@@ -242,15 +236,14 @@ export class ResultWriter {
     }
     const contacts = this.contacts.rows;
     for (let i = this.contacts.head; i < contacts.length; i++) {
-      const { result, source, torrent } = contacts[i];
-      const r = result;
+      const { result: r, source, torrent } = contacts[i];
       // a run's first attempt: the session writer tells first ever from later (it looks the address:port up
       // anyway); a contact that read no state asks FirstAttempts
       if (r.reason === 'success' && r.openingPieces !== null) {
         const event = this.sessions.write(r, source, torrent);
         if (r.event === 'first') countOutcome(w.outcomeDelta, w.waitDelta, r, event);
       } else if (r.event === 'first') {
-        countOutcome(w.outcomeDelta, w.waitDelta, r, this.firstAttempts.classify(r, this.describe.address(r.ip).addressKey));
+        countOutcome(w.outcomeDelta, w.waitDelta, r, this.firstAttempts.classify(r, this.opts.hasher.hash(r.ip)));
       }
       w.contacts++;
       if (timeUp(w.discoveries + w.contacts)) return w;
