@@ -98,6 +98,9 @@ test('listener abuse: limits hold, memory stays bounded, honest peers are measur
     });
     await Promise.all(attacks);
     await inbound.closed;
+    // once the flood is over: 12 more fake encrypted handshakes, 3 per address (under the per-address limit),
+    // so the count below does not depend on which attackers won a slot during the flood
+    await Promise.all(Array.from({ length: 12 }, (_, i) => attacker(port, `127.0.5.${1 + (i % 4)}`, (s) => s.write(randomBytes(696)), 5000)));
     await new Promise((r) => setTimeout(r, 3000)); // the honest peers' second visits
   } finally {
     clearInterval(sampler);
@@ -125,7 +128,7 @@ test('listener abuse: limits hold, memory stays bounded, honest peers are measur
   assert.equal(counted, door.accepted, `every accepted connection has an outcome: ${JSON.stringify(outcomes)}`);
   const rejected = (door.errors ?? '').split('|').reduce((n, e) => n + (Number(/^(\d+) connections rejected/.exec(e)?.[1]) || 0), 0);
   assert.ok(rejected > 900, `rejected at the limits: ${rejected}`);
-  assert.ok(outcomes['unknown-protocol'] > 8, `the fake encrypted handshakes are unknown-protocol too: ${JSON.stringify(outcomes)}`);
+  assert.ok(outcomes['unknown-protocol'] >= 12, `the fake encrypted handshakes are unknown-protocol too: ${JSON.stringify(outcomes)}`);
   for (const reason of ['unknown-info-hash', 'bad-message', 'unknown-protocol', 'timeout']) assert.ok(outcomes[reason] > 0, `${reason}: ${JSON.stringify(outcomes)}`);
   assert.equal(outcomes.success, 1, JSON.stringify(outcomes));
   s.close();
