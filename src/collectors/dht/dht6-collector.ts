@@ -110,6 +110,11 @@ export class Dht6Collector implements Collector {
     return this.node?.table.count() ?? 0;
   }
 
+  /** Our IPv6 node id (hex), kept across runs in the state file. */
+  get nodeId(): string | null {
+    return this.node ? this.node.id.toString('hex') : null;
+  }
+
   /** An IPv6 DHT node learned elsewhere (a peer's PORT message, an IPv4 node's `nodes6`): pinged, kept if it answers. */
   addNode(host: string, port: number): void {
     if (this.stopped || !isIPv6(host) || unmapIPv4(host) !== host || !Number.isInteger(port) || port <= 0 || port > 65535) return;
