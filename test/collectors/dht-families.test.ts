@@ -11,7 +11,7 @@ import { AddressPolicy } from '../../src/collectors/address-policy.ts';
 import { DhtCollector } from '../../src/collectors/dht-collector.ts';
 import { decodeNodes, type NodeInfo } from '../../src/collectors/dht/compact.ts';
 import { Dht6Collector } from '../../src/collectors/dht/dht6-collector.ts';
-import { linkFamilies } from '../../src/collectors/dht/family-bridge.ts';
+import { linkFamilies, OfferBudget } from '../../src/collectors/dht/family-bridge.ts';
 import { KrpcSocket } from '../../src/collectors/dht/krpc-socket.ts';
 import { DhtNode } from '../../src/collectors/dht/node.ts';
 import { createLocalDht, type LocalDht } from '../helpers/local-dht.ts';
@@ -160,4 +160,14 @@ test('an IPv6 node with no saved table and no IPv6 bootstrap asks IPv4 nodes for
     await dual.close();
     await local6.close();
   }
+});
+
+test('the offer budget: each address once a window, at most N a window, a new window starts afresh', () => {
+  let now = 0;
+  const budget = new OfferBudget(3, 60_000, () => now);
+  assert.deepEqual(['a', 'a', 'b', 'c', 'd'].map((h) => budget.take(h, 1)), [true, false, true, true, false]);
+  assert.equal(budget.overBudget, 1);
+  now = 60_000;
+  assert.deepEqual(['a', 'd'].map((h) => budget.take(h, 1)), [true, true]);
+  assert.equal(budget.accepted, 5);
 });

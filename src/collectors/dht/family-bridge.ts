@@ -117,7 +117,10 @@ export function bridgeV4(dht: DHT, hooks: V4BridgeHooks): boolean {
     response(node, query, r, nodes, cb);
   };
   const query = rpc.socket.query.bind(rpc.socket);
+  // A host name is resolved and queried again through socket.query: its callback is wrapped once only.
+  const wrappedOnce = new WeakSet<KQueryCallback>();
   rpc.socket.query = (peer, message, cb) => {
+    if (cb && wrappedOnce.has(cb)) return query(peer, message, cb);
     const q = message?.q?.toString();
     if (message?.a && (q === 'find_node' || q === 'get_peers') && message.a.want === undefined) message.a.want = ['n4', 'n6'];
     const wrapped: KQueryCallback = (err, reply, ...rest) => {
@@ -133,6 +136,7 @@ export function bridgeV4(dht: DHT, hooks: V4BridgeHooks): boolean {
       }
       cb?.(err, reply, ...rest);
     };
+    wrappedOnce.add(wrapped);
     return query(peer, message, wrapped);
   };
   return true;
