@@ -182,12 +182,17 @@ export class SessionWriter {
     if (decision.demote) this.s.demote.run(decision.demote.id);
     // a new session at a known address:port inherits what named that address
     const sources = mergeSources(endpoint?.sources ?? '', source);
+    const attemptedAt = endpoint?.attempted_at ?? (r.event === 'incoming' ? null : this.iso.format(r.startedAt));
     const info = this.s.insert.run(
       r.torrentId, where.address, where.addressKey, where.ip, port, sources, this.iso.format(r.startedAt),
-      where.country, where.continent, where.city, decision.restartOf?.id ?? null, decision.latest ? 1 : 0,
-      endpoint?.attempted_at ?? (r.event === 'incoming' ? null : this.iso.format(r.startedAt)),
+      where.country, where.continent, where.city, decision.restartOf?.id ?? null, decision.latest ? 1 : 0, attemptedAt,
     );
-    return this.load(Number(info.lastInsertRowid));
+    // the row as just inserted (the columns' defaults are null): no need to read it back
+    return {
+      id: Number(info.lastInsertRowid), address: where.address, address_key: where.addressKey, port, peer_id: null, client: null,
+      client_version: null, last_seen: null, latest: decision.latest ? 1 : 0, first_pieces: null, last_pieces: null, low_pieces: null,
+      crossing_class: null, max_speed: null, sources, attempted_at: attemptedAt,
+    };
   }
 }
 
