@@ -1,9 +1,21 @@
 // How every command opens --db, by one rule: commands that write (run, add, demo) create the file and its
 // folder; commands that read (torrents, report, export) need an existing btda database and say so
-// otherwise, instead of creating an empty file from a typo. Every error names the file.
+// otherwise, instead of creating an empty file from a typo. Every error names the file. The analysis
+// commands (report, export, explain) read through a Reader, from a SQLite file or a postgres:// URL.
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database } from '../store/database.ts';
+import { isPostgresUrl } from '../store/pg/connection.ts';
+import { PgStore } from '../store/pg/pg-store.ts';
+import { sqliteTableCount } from '../store/queries/catalog.ts';
+import { PgReader, SqliteReader, type Reader } from '../store/queries/reader.ts';
+
+/** A btda database to analyse: a SQLite file (read-only) or a PostgreSQL database (its schema brought up to date). */
+export async function openReader(db: string): Promise<Reader> {
+  if (!isPostgresUrl(db)) return new SqliteReader(openForReading(db));
+  // a database that does not exist is refused by the server, with its name, in PgStore.open's one line
+  return new PgReader(await PgStore.open(db, { poolSize: 2 }));
+}
 
 /** An existing btda database, read-only. */
 export function openForReading(path: string): Database {
@@ -49,7 +61,7 @@ function checkBtdaDatabase(db: Database, path: string, opts: { allowEmpty?: bool
   let tables: number;
   let isBtda: boolean;
   try {
-    tables = (db.sqlite.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+    tables = sqliteTableCount(db);
     isBtda = db.hasTable('torrents') && db.hasTable('runs');
   } catch (err) {
     db.close();
