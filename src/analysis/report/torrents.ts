@@ -39,10 +39,14 @@ export async function buildTorrents(r: Reader, p: Params): Promise<TorrentReport
   const reportedByPeerBy = countMap(await reportedByPeerPerTorrent(r, p));
   const peerCounts = new Map<number, { discovered: number; evaluated: number }>();
   for (const x of await peerCountsPerTorrent(r, p)) peerCounts.set(x.torrent_id, { discovered: x.discovered ?? 0, evaluated: x.evaluated ?? 0 });
-  const trackersBy = await readTrackers(r, p);
+  const { trackersBy, seenAt } = await readTrackers(r, p);
 
   return rows.map((t) => {
-    const trackers = trackersBy.get(t.id) ?? [];
+    const all = trackersBy.get(t.id) ?? [];
+    // the DHT's BEP 33 estimates are shown beside the trackers' numbers, never mixed into them
+    const trackers = all.filter((x) => !DHT_SCRAPES.has(x.tracker));
+    const dht = all.filter((x) => DHT_SCRAPES.has(x.tracker) && (x.latestSeeders !== null || x.latestLeechers !== null))
+      .sort((a, b) => (b.latestSeeders ?? 0) + (b.latestLeechers ?? 0) - ((a.latestSeeders ?? 0) + (a.latestLeechers ?? 0)))[0];
     let best: TrackerNumbers | null = null;
     for (const tr of trackers) {
       if (tr.growth === null) continue;
@@ -79,10 +83,16 @@ export async function buildTorrents(r: Reader, p: Params): Promise<TorrentReport
       leechersStart: swarm?.firstLeechers ?? null,
       seedersEnd: swarm?.latestSeeders ?? null,
       leechersEnd: swarm?.latestLeechers ?? null,
-      trackers,
+      dhtSeeders: dht?.latestSeeders ?? null,
+      dhtDownloaders: dht?.latestLeechers ?? null,
+      dhtAt: dht ? seenAt.get(dht)! : null,
+      trackers: all,
     };
   });
 }
+
+/** The `tracker` of the DHT's BEP 33 scrapes (src/collectors/dht-collector.ts, dht/dht6-collector.ts). */
+export const DHT_SCRAPES = new Set(['dht', 'dht6']);
 
 export function buildSets(torrents: TorrentReport[]): SetReport[] {
   const setMap = new Map<string | null, TorrentReport[]>();
@@ -109,9 +119,13 @@ export function buildSets(torrents: TorrentReport[]): SetReport[] {
     });
 }
 
-/** Per torrent, per tracker: the scrape numbers in the window (trackers in binary text order). */
-async function readTrackers(r: Reader, p: Params): Promise<Map<number, TrackerNumbers[]>> {
+/**
+ * Per torrent, per tracker: the scrape numbers in the window (trackers in binary text order), and the time of
+ * each tracker's latest seeders or leechers number.
+ */
+async function readTrackers(r: Reader, p: Params): Promise<{ trackersBy: Map<number, TrackerNumbers[]>; seenAt: Map<TrackerNumbers, string> }> {
   const out = new Map<number, TrackerNumbers[]>();
+  const seenAt = new Map<TrackerNumbers, string>();
   let cur: TrackerNumbers | null = null;
   let counter = new ReportedDownloads();
   let curTorrent = -1;
@@ -128,6 +142,7 @@ async function readTrackers(r: Reader, p: Params): Promise<Map<number, TrackerNu
       out.set(row.torrent_id, list);
     }
     cur.scrapes++;
+    if (row.seeders !== null || row.leechers !== null) seenAt.set(cur, row.at);
     if (row.seeders !== null) {
       cur.maxSeeders = Math.max(cur.maxSeeders ?? 0, row.seeders);
       if (cur.firstSeeders === null) cur.firstSeeders = row.seeders;
@@ -148,5 +163,5 @@ async function readTrackers(r: Reader, p: Params): Promise<Map<number, TrackerNu
     }
   }
   for (const list of out.values()) list.sort((a, b) => byText(a.tracker, b.tracker));
-  return out;
+  return { trackersBy: out, seenAt };
 }
