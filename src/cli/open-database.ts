@@ -5,16 +5,21 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database } from '../store/database.ts';
-import { isPostgresUrl } from '../store/pg/connection.ts';
-import { PgStore } from '../store/pg/pg-store.ts';
+import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
 import { sqliteTableCount } from '../store/queries/catalog.ts';
 import { PgReader, SqliteReader, type Reader } from '../store/queries/reader.ts';
 
-/** A btda database to analyse: a SQLite file (read-only) or a PostgreSQL database (its schema brought up to date). */
+/** A btda database to analyse, read-only: a SQLite file or a PostgreSQL database. */
 export async function openReader(db: string): Promise<Reader> {
   if (!isPostgresUrl(db)) return new SqliteReader(openForReading(db));
-  // a database that does not exist is refused by the server, with its name, in PgStore.open's one line
-  return new PgReader(await PgStore.open(db, { poolSize: 2 }));
+  // read-only: no migrations (the crawl's hosts migrate); a database of an older btda lacks newer columns,
+  // which the queries allow for, as they do for an old SQLite file
+  const reader = await PgReader.open(db);
+  if (!(await reader.hasTable('torrents')) || !(await reader.hasTable('runs'))) {
+    await reader.close();
+    throw new Error(`${redactUrl(db)} is not a btda database (it has no runs and torrents tables)`);
+  }
+  return reader;
 }
 
 /** An existing btda database, read-only. */

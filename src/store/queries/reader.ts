@@ -4,10 +4,11 @@
 // dialects accept the same text and as two texts side by side (`{ sqlite, postgres }`) where they differ.
 // Parameters are written `@name` in both; arrays expand into a list (`IN (@runs)`), so no dialect's own
 // JSON or array functions are needed.
-import type pg from 'pg';
+import { hostname } from 'node:os';
+import pg from 'pg';
 import type Sqlite from 'better-sqlite3';
-import type { Database } from '../database.ts';
-import type { PgStore } from '../pg/pg-store.ts';
+import { StoreError, type Database } from '../database.ts';
+import { numericTypes, redactUrl } from '../pg/connection.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 /** SQL both dialects accept, or one text per dialect. */
@@ -108,14 +109,33 @@ export class SqliteReader implements Reader {
   }
 }
 
-/** PostgreSQL through the store's pool. Closing ends the pool. */
+/** PostgreSQL through a pool. Closing ends the pool. */
 export class PgReader implements Reader {
   readonly dialect = 'postgres';
 
-  constructor(readonly store: PgStore) {}
+  constructor(private readonly pool: pg.Pool) {}
 
-  private get pool(): pg.Pool {
-    return this.store.pool;
+  /**
+   * Connects for reading only: no migrations (an analyst's role may only SELECT) and every transaction
+   * read-only, so the analysis cannot write whatever it runs. Throws StoreError with one clear line.
+   */
+  static async open(url: string): Promise<PgReader> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 2,
+      types: numericTypes,
+      application_name: `btda reader (pid ${process.pid} on ${hostname()})`,
+      connectionTimeoutMillis: 10_000,
+      options: '-c default_transaction_read_only=on',
+    });
+    pool.on('error', () => {}); // an idle connection the server drops: the next query reconnects
+    try {
+      await pool.query('SELECT 1');
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw new StoreError(`cannot open database ${redactUrl(url)}: ${(err as Error).message}`);
+    }
+    return new PgReader(pool);
   }
 
   async all<T = Row>(sql: Sql, params: Params = {}): Promise<T[]> {
@@ -161,7 +181,7 @@ export class PgReader implements Reader {
   }
 
   async close(): Promise<void> {
-    await this.store.close();
+    await this.pool.end();
   }
 }
 
