@@ -9,6 +9,9 @@ import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
 import { sqliteTableCount } from '../store/queries/catalog.ts';
 import { PgReader, SqliteReader, type Reader } from '../store/queries/reader.ts';
 
+/** --help of --db for the commands that read through openReader. */
+export const READ_DB = 'SQLite database file, or a PostgreSQL database: postgres://user:password@host:5432/db (read only)';
+
 /** A btda database to analyse, read-only: a SQLite file or a PostgreSQL database. */
 export async function openReader(db: string): Promise<Reader> {
   if (!isPostgresUrl(db)) return new SqliteReader(openForReading(db));

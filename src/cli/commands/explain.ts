@@ -7,14 +7,14 @@ import { keyFileOf } from '../../config.ts';
 import { readEvidence, type EvidenceQuery } from '../../store/queries/evidence.ts';
 import { isPostgresUrl } from '../../store/pg/connection.ts';
 import { AddressHasher } from '../../store/peer-identity.ts';
-import { openReader } from '../open-database.ts';
+import { openReader, READ_DB } from '../open-database.ts';
 import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
 
 const CLASSES = ['confirmed', 'restart', 'suspect', 'all'] as const;
 
 export function explainOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['db', 'keyFile']),
+    ...yargsOptions(['db', 'keyFile'], { db: READ_DB }),
     peer: { type: 'number', array: true, describe: 'peer row(s) (peers.id, confirmed_downloads.peer_row)' },
     address: { type: 'string', describe: 'an IP address: its sessions (needs the address key)' },
     class: { type: 'string', choices: CLASSES, default: 'confirmed', describe: 'without --peer/--address: which crossings' },

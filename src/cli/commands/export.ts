@@ -2,13 +2,13 @@
 // streamed row by row.
 import type { Options } from 'yargs';
 import { exportTables, type ExportFormat } from '../../analysis/export.ts';
-import { openReader } from '../open-database.ts';
+import { openReader, READ_DB } from '../open-database.ts';
 import { formatBytes } from '../format.ts';
 import { resolveConfig, yargsOptions } from '../options.ts';
 
 export function exportOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['db']),
+    ...yargsOptions(['db'], { db: READ_DB }),
     format: { choices: ['csv', 'jsonl'], demandOption: true, describe: 'CSV with a header row, or one JSON object per line' },
     out: { requiresArg: true, demandOption: true, describe: 'folder for the files (created if needed)' },
   };

@@ -11,7 +11,7 @@ import { buildSeries } from '../../analysis/series.ts';
 import { databaseText, formatCell, reportTables, type ReportTable } from '../../analysis/tables.ts';
 import { parseWindow, WindowError } from '../../analysis/window.ts';
 import { Geolocator } from '../../store/geolocation.ts';
-import { openReader } from '../open-database.ts';
+import { openReader, READ_DB } from '../open-database.ts';
 import { formatTable } from '../format.ts';
 import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
 
@@ -21,7 +21,7 @@ const DEFAULT_OUT = 'report';
 
 export function reportOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['db', 'setLabel', 'geoipDb'], { setLabel: 'only the torrents of this set' }),
+    ...yargsOptions(['db', 'setLabel', 'geoipDb'], { setLabel: 'only the torrents of this set', db: READ_DB }),
     format: { choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
     out: { requiresArg: true, describe: `folder for the output files (csv and html: default ${DEFAULT_OUT}/; text and json: stdout)` },
     since: { requiresArg: true, describe: 'only what happened at or after this date/time, e.g. 2026-11-22 or 2026-11-22T18:00 (ISO 8601, UTC unless an offset is given)' },
