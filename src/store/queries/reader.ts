@@ -45,7 +45,8 @@ export function bind(sql: string, params: Params, dialect: Dialect): { text: str
     const known = dialect === 'postgres' ? slots.get(name) : undefined;
     if (known) return known;
     const v = params[name];
-    const slot = Array.isArray(v) ? v.map(placeholder).join(', ') : placeholder(v);
+    // an empty list is NULL: `IN (NULL)` is valid in both dialects and matches nothing
+    const slot = Array.isArray(v) ? (v.length === 0 ? 'NULL' : v.map(placeholder).join(', ')) : placeholder(v);
     slots.set(name, slot);
     return slot;
   });
