@@ -5,7 +5,7 @@
 import { readerOf, type ReadSource } from '../store/queries/reader.ts';
 import { buildClients, buildPeerTables } from './report/peers.ts';
 import { buildOutcomes, buildSources } from './report/sources.ts';
-import { params, readRuns, runInWindow } from './report/sql.ts';
+import { params, readRuns, runInWindow } from './report/shared.ts';
 import { buildSets, buildTorrents } from './report/torrents.ts';
 import { buildWatch } from './report/watch.ts';
 import { REPORT_VERSION, type Report, type ReportOptions } from './report/types.ts';
@@ -13,7 +13,7 @@ import type { Window } from './window.ts';
 
 export type * from './report/types.ts';
 export { REPORT_VERSION } from './report/types.ts';
-export { params, readRuns, runInWindow, type Params } from './report/sql.ts';
+export { params, readRuns, runInWindow, type Params } from './report/shared.ts';
 export { quantile, speedReport } from './report/stats.ts';
 export { ReportedDownloads } from './report/torrents.ts';
 

@@ -5,7 +5,7 @@
 import { readerOf, type ReadSource } from '../store/queries/reader.ts';
 import { outcomesPerRun, receivedPerBin, statisticsBefore, statisticsRows, waitsPerSecond } from '../store/queries/series.ts';
 import { params, readRuns, runInWindow, type Report, type ReportOptions, type RunReport } from './report.ts';
-import { byText } from './report/sql.ts';
+import { byText } from './report/shared.ts';
 import { downloadSeries } from './series-downloads.ts';
 
 const BUCKETS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86_400, 7 * 86_400];

@@ -6,7 +6,7 @@ import countryNames from 'i18n-iso-countries';
 import type { Geolocator, Network } from '../../store/geolocation.ts';
 import { confirmedPerClient, eachPeerToTally, evaluatedPerClient, hasStoredNetworks, peersEvaluated, type PeerTallyRow } from '../../store/queries/peers.ts';
 import type { Reader } from '../../store/queries/reader.ts';
-import { byText, countMap, type Params } from './sql.ts';
+import { byText, countMap, type Params } from './shared.ts';
 import { mean, quantile, speedReport, stddev } from './stats.ts';
 import type { ClientReport, CountryReport, CountrySpeedReport, NetworkReport, Report } from './types.ts';
 

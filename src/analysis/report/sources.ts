@@ -1,7 +1,7 @@
 // Thesis tables 5.5 (peer addresses per source) and 5.7 (outcomes of contacts per event and reason).
 import type { Reader } from '../../store/queries/reader.ts';
 import { outcomeCounts, peersDiscovered, peersFromSource, peersPerFirstSource, requestsPerKind } from '../../store/queries/sources.ts';
-import { countMap, type Params } from './sql.ts';
+import { countMap, type Params } from './shared.ts';
 import { byOrder, sum } from './stats.ts';
 import type { OutcomeReport, Report, SourceReport } from './types.ts';
 

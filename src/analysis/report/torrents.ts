@@ -4,7 +4,7 @@ import type { Reader } from '../../store/queries/reader.ts';
 import {
   confirmedPerTorrent, crossingsPerTorrent, peerCountsPerTorrent, reportedByPeerPerTorrent, scrapeRows, torrentRows,
 } from '../../store/queries/torrents.ts';
-import { byText, countMap, type Params } from './sql.ts';
+import { byText, countMap, type Params } from './shared.ts';
 import { maxOf, ratio, sum, sumOrNull } from './stats.ts';
 import type { SetReport, TorrentReport, TrackerNumbers } from './types.ts';
 
