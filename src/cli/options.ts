@@ -113,8 +113,11 @@ export function yargsOptions(keys?: (keyof Config)[], describe: Partial<Record<k
 /** The --help epilogue of commands with time settings. */
 export const DURATION_HELP = `Durations: ${DURATION_SYNTAX}.`;
 
-/** Builds the Config: defaults, then the config file, then the flags given. Throws ConfigError. */
-export async function resolveConfig(argv: Record<string, unknown>): Promise<Config> {
+/**
+ * Builds the Config: defaults, then the config file, then the flags given. Throws ConfigError.
+ * `postgres`: the command reads a postgres:// URL as --db (report, export, explain).
+ */
+export async function resolveConfig(argv: Record<string, unknown>, opts: { postgres?: boolean } = {}): Promise<Config> {
   const config: Config = { ...defaultConfig, dhtBootstrap: [...defaultConfig.dhtBootstrap], allow: [...defaultConfig.allow] };
   if (argv.config !== undefined) Object.assign(config, await loadConfigFile(String(argv.config)));
   for (const s of SETTINGS) {
@@ -122,7 +125,7 @@ export async function resolveConfig(argv: Record<string, unknown>): Promise<Conf
     if (raw === undefined) continue;
     (config as unknown as Record<string, unknown>)[s.key] = parseValue(s, raw, `--${s.flag}`);
   }
-  validate(config);
+  validate(config, opts);
   return config;
 }
 
@@ -196,13 +199,13 @@ function parseValue(s: Setting, raw: unknown, where: string): unknown {
   }
 }
 
-function validate(c: Config): void {
+function validate(c: Config, opts: { postgres?: boolean }): void {
   if (c.active > 65_536) throw new ConfigError(`--active: at most 65536 (got ${c.active})`);
   if (c.maxMessages < 1) throw new ConfigError('--max-messages: at least 1');
   if (c.passive && c.port === 0) throw new ConfigError('--port: the listener needs a port (got 0)');
   if (c.flushIntervalMs < 1) throw new ConfigError('--flush-interval: at least 1ms');
   // a URL would become a folder named "postgres:" holding a SQLite file
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(c.db)) {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(c.db) && !(opts.postgres && /^postgres(ql)?:\/\//i.test(c.db))) {
     throw new ConfigError(`--db: ${c.db.split(':')[0]} URLs are not supported yet; btda stores into a SQLite file (--db path/to/file.sqlite)`);
   }
   try {
