@@ -57,12 +57,16 @@ function appendPlan(table: AppendTable): Plan {
  * already there (a push sent again after its commit was not recorded writes nothing twice); `upsert`
  * replaces every other column of the row with that id.
  */
-export function idPlan(table: PgTable, mode: 'append' | 'upsert', extra = ''): Plan {
+export function idPlan(table: PgTable, mode: 'append' | 'upsert'): Plan {
+  const set = columnsOf(table).map((c) => `"${c.name}" = excluded."${c.name}"`).join(', ');
+  return insertPlan(table, mode === 'append' ? 'ON CONFLICT (id) DO NOTHING' : `ON CONFLICT (id) DO UPDATE SET ${set}`, true);
+}
+
+/** An unnest insert of every column (with the id when `ids`) followed by `tail` (ON CONFLICT ..., RETURNING ...). */
+export function insertPlan(table: PgTable, tail: string, ids = false): Plan {
   const name = getTableConfig(table).name;
-  const columns = columnsOf(table, () => false, true);
-  const set = columns.filter((c) => c.name !== 'id').map((c) => `"${c.name}" = excluded."${c.name}"`).join(', ');
-  const conflict = mode === 'append' ? 'ON CONFLICT (id) DO NOTHING' : `ON CONFLICT (id) DO UPDATE SET ${set}`;
-  return { table: name, columns, text: `${unnestInsert(name, columns)} ${conflict} ${extra}`.trim() };
+  const columns = columnsOf(table, () => false, ids);
+  return { table: name, columns, text: `${unnestInsert(name, columns)} ${tail}`.trim() };
 }
 
 /**

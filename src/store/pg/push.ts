@@ -1,0 +1,294 @@
+// PgPusher: sends what changed in a spool (spool.ts) since the last push to PostgreSQL, one transaction per
+// round, batched through PgAppendWriter's plans (one unnest statement per table and CHUNK_ROWS rows):
+//   torrents       upserted by info hash (what one host knows of a magnet fills what another lacks) → id map
+//   runs           one row per spool run, found again by its origin ("spool block B run N") → id map
+//   peers          the rows push_dirty names, upserted by id (the spool's ids are PostgreSQL's); a newer
+//                  session of another host at the same (torrent, address key, port) stays `latest`
+//   observations, requests, scrapes, statistics   appended after the last pushed id (a watermark in the
+//                  spool's meta), an id already there skipped
+//   outcomes, contact_waits   absolute counts of the spool's runs still open, replacing the stored ones
+// Every step is idempotent, so a push whose commit was not recorded in the spool (a crash in between) is
+// simply sent again. A push that fails (the server unreachable) changes nothing on either side; the spool
+// keeps everything and the next push retries.
+import type pg from 'pg';
+import { StoreError } from '../database.ts';
+import { counterPlan, idPlan, insertPlan, sendColumns, type Plan } from './append-writer.ts';
+import { redactUrl } from './connection.ts';
+import type { PgStore } from './pg-store.ts';
+import * as schema from './schema.ts';
+import type { Spool } from './spool.ts';
+
+type Row = Record<string, unknown>;
+
+/** Rows read per table and round: bounds the memory of a round and how long its read holds the event loop. */
+const ROUND_ROWS = 50_000;
+/** Rounds per push at most; a spool that grew during a long outage catches up over several pushes. */
+const MAX_ROUNDS = 20;
+
+const APPENDS = [
+  { name: 'observations', plan: idPlan(schema.observations, 'append') },
+  { name: 'requests', plan: idPlan(schema.requests, 'append') },
+  { name: 'scrapes', plan: idPlan(schema.scrapes, 'append') },
+  { name: 'statistics', plan: idPlan(schema.statistics, 'append') },
+] as const;
+const COUNTERS = [
+  { name: 'outcomes', plan: counterPlan(schema.outcomes, 'set') },
+  { name: 'contact_waits', plan: counterPlan(schema.contactWaits, 'set') },
+] as const;
+const PEERS = idPlan(schema.peers, 'upsert');
+const TORRENTS = insertPlan(schema.torrents, `ON CONFLICT (info_hash) DO UPDATE SET
+  info_hash_v2 = coalesce(torrents.info_hash_v2, excluded.info_hash_v2), name = coalesce(torrents.name, excluded.name),
+  set_label = coalesce(torrents.set_label, excluded.set_label), pieces = coalesce(torrents.pieces, excluded.pieces),
+  piece_size = coalesce(torrents.piece_size, excluded.piece_size), total_size = coalesce(torrents.total_size, excluded.total_size),
+  threshold_pieces = coalesce(excluded.threshold_pieces, torrents.threshold_pieces)
+  RETURNING id, info_hash`);
+
+/** Rows sent by one push, per table; `demoted`: other hosts' sessions that stopped being `latest`. */
+export type PushCounts = Record<'torrents' | 'runs' | 'peers' | 'demoted' | 'observations' | 'requests' | 'scrapes' | 'statistics' | 'outcomes' | 'contact_waits', number>;
+
+const zero = (): PushCounts => ({ torrents: 0, runs: 0, peers: 0, demoted: 0, observations: 0, requests: 0, scrapes: 0, statistics: 0, outcomes: 0, contact_waits: 0 });
+
+/** What one round read from the spool, and where the watermarks go once it is committed. */
+interface Round {
+  torrents: Row[];
+  runs: Row[];
+  peers: Row[];
+  dirtyMark: number;
+  appends: { name: (typeof APPENDS)[number]['name']; plan: Plan; rows: Row[]; watermark: number }[];
+  counters: { name: (typeof COUNTERS)[number]['name']; plan: Plan; rows: Row[] }[];
+  countersFrom: number;
+  more: boolean;
+}
+
+export class PgPusher {
+  /** Spool id → PostgreSQL id. */
+  private readonly torrentIds = new Map<number, number>();
+  private readonly runIds = new Map<number, number>();
+  /** The rows as last sent, to send a torrent or run again only when it changed. */
+  private readonly sentTorrents = new Map<number, string>();
+  private readonly sentRuns = new Map<number, string>();
+  private running: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  /** The spool run being written now (its counters change until it ends); null: none. */
+  liveRun: number | null = null;
+  pushes = 0;
+  failures = 0;
+  readonly sent: PushCounts = zero();
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly store: PgStore,
+  ) {}
+
+  /** Sends everything that changed; pushes run one after another. Throws StoreError (one line) on failure. */
+  push(): Promise<PushCounts> {
+    const next = this.running.then(() => this.pushNow());
+    this.running = next.catch(() => {});
+    return next;
+  }
+
+  /** Pushes every `intervalMs`, skipping a tick while a push is under way; failures go to `onFailure`. */
+  start(intervalMs: number, onFailure: (err: Error) => void): void {
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.push().catch(onFailure);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The PostgreSQL id of a spool run, once pushed. */
+  pgRunId(spoolRunId: number): number | undefined {
+    return this.runIds.get(spoolRunId);
+  }
+
+  private async pushNow(): Promise<PushCounts> {
+    this.busy = true;
+    const counts = zero();
+    try {
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const r = this.read();
+        await this.send(r, counts);
+        this.commitRead(r);
+        if (!r.more) break;
+      }
+      this.pushes++;
+      for (const k of Object.keys(counts) as (keyof PushCounts)[]) this.sent[k] += counts[k];
+      return counts;
+    } catch (err) {
+      this.failures++;
+      const e = err as Error & { code?: string };
+      const why = (e.message || e.code || String(err)).replace(/\s+/g, ' ').trim();
+      throw new StoreError(`cannot push ${this.spool.path} to ${redactUrl(this.store.url)}: ${why}`);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Reads one round from the spool, synchronously: one consistent state between two of the writer's transactions. */
+  private read(): Round {
+    const db = this.spool.db;
+    const q = (sql: string, ...params: unknown[]) => db.sqlite.prepare(sql).all(...params) as Row[];
+    const torrents = q('SELECT * FROM torrents ORDER BY id').filter((t) => this.sentTorrents.get(t.id as number) !== JSON.stringify(t));
+    const allRuns = q('SELECT * FROM runs ORDER BY id');
+    const runs = allRuns.filter((r) => this.sentRuns.get(r.id as number) !== JSON.stringify(r));
+    const dirty = db.sqlite.prepare('SELECT max(n) AS mark, count(*) AS rows FROM (SELECT n FROM push_dirty ORDER BY n LIMIT ?)').get(ROUND_ROWS) as { mark: number | null; rows: number };
+    const dirtyMark = dirty.mark ?? 0;
+    const peers = dirtyMark > 0 ? q('SELECT * FROM peers WHERE id IN (SELECT id FROM push_dirty WHERE n <= ?) ORDER BY id', dirtyMark) : [];
+    let more = dirty.rows === ROUND_ROWS;
+    const appends = APPENDS.map((a) => {
+      const from = Number(db.meta(`push_${a.name}`) ?? 0);
+      const rows = q(`SELECT * FROM ${a.name} WHERE id > ? ORDER BY id LIMIT ?`, from, ROUND_ROWS);
+      if (rows.length === ROUND_ROWS) more = true;
+      return { ...a, rows, watermark: rows.length > 0 ? (rows[rows.length - 1].id as number) : from };
+    });
+    const countersFrom = Number(db.meta('push_counters_from') ?? 0);
+    const counters = COUNTERS.map((c) => ({ ...c, rows: q(`SELECT * FROM ${c.name} WHERE run_id >= ?`, countersFrom) }));
+    // after this push, only the live run's counters can still change
+    const maxRun = allRuns.length > 0 ? (allRuns[allRuns.length - 1].id as number) : 0;
+    return { torrents, runs, peers, dirtyMark, appends, counters, countersFrom: this.liveRun ?? maxRun + 1, more };
+  }
+
+  /** One transaction: all of the round is in PostgreSQL, or none of it. */
+  private async send(r: Round, counts: PushCounts): Promise<void> {
+    let client: pg.PoolClient | undefined;
+    let failed: Error | undefined;
+    try {
+      client = await this.store.pool.connect();
+      // a connection lost while checked out is reported here as well as by the query that fails: not a crash
+      client.on('error', ignore);
+      await client.query('BEGIN');
+      await this.sendTorrents(client, r.torrents);
+      await this.sendRuns(client, r.runs);
+      counts.torrents += r.torrents.length;
+      counts.runs += r.runs.length;
+      if (r.peers.length > 0) counts.demoted += await this.sendPeers(client, r.peers);
+      counts.peers += r.peers.length;
+      for (const a of r.appends) {
+        if (a.rows.length === 0) continue;
+        await sendColumns(client, a.plan, this.columns(a.plan, a.rows), a.rows.length);
+        counts[a.name] += a.rows.length;
+      }
+      for (const c of r.counters) {
+        if (c.rows.length === 0) continue;
+        await sendColumns(client, c.plan, this.columns(c.plan, c.rows), c.rows.length);
+        counts[c.name] += c.rows.length;
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      failed = err as Error;
+      await client?.query('ROLLBACK').catch(() => {});
+      // the maps learnt in a rolled-back transaction may name rows that do not exist
+      this.torrentIds.clear();
+      this.runIds.clear();
+      this.sentTorrents.clear();
+      this.sentRuns.clear();
+      throw err;
+    } finally {
+      client?.off('error', ignore);
+      // a failed connection is not handed out again
+      client?.release(failed);
+    }
+    for (const t of r.torrents) this.sentTorrents.set(t.id as number, JSON.stringify(t));
+    for (const run of r.runs) this.sentRuns.set(run.id as number, JSON.stringify(run));
+  }
+
+  /** Moves the spool's watermarks past what was committed. */
+  private commitRead(r: Round): void {
+    const db = this.spool.db;
+    db.sqlite.transaction(() => {
+      for (const a of r.appends) if (a.rows.length > 0) db.setMeta(`push_${a.name}`, String(a.watermark));
+      if (r.dirtyMark > 0) db.sqlite.prepare('DELETE FROM push_dirty WHERE n <= ?').run(r.dirtyMark);
+      db.setMeta('push_counters_from', String(r.countersFrom));
+    })();
+  }
+
+  private async sendTorrents(client: pg.ClientBase, rows: Row[]): Promise<void> {
+    if (rows.length === 0) return;
+    const returned = await sendColumns(client, TORRENTS, columnsOf(TORRENTS, rows), rows.length);
+    const byHash = new Map(returned.map((t) => [t.info_hash as string, t.id as number]));
+    for (const t of rows) this.torrentIds.set(t.id as number, byHash.get(t.info_hash as string)!);
+  }
+
+  private async sendRuns(client: pg.ClientBase, rows: Row[]): Promise<void> {
+    for (const run of rows) {
+      const origin = `spool block ${this.spool.block} run ${run.id}`;
+      const values = [run.started_at, run.ended_at, run.version, redactArgs(run.args as string), run.host, run.exit_reason, run.threshold,
+        run.suspect_rate, run.shard, origin];
+      let id = this.runIds.get(run.id as number);
+      if (id === undefined) {
+        const found = await client.query<{ id: number }>('SELECT id FROM runs WHERE origin = $1', [origin]);
+        id = found.rows[0]?.id;
+      }
+      if (id === undefined) {
+        const made = await client.query<{ id: number }>(`INSERT INTO runs (started_at, ended_at, version, args, host, exit_reason, threshold,
+          suspect_rate, shard, origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, values);
+        id = made.rows[0].id;
+      } else {
+        await client.query(`UPDATE runs SET started_at = $1, ended_at = $2, version = $3, args = $4, host = $5, exit_reason = $6,
+          threshold = $7, suspect_rate = $8, shard = $9, origin = $10 WHERE id = $11`, [...values, id]);
+      }
+      this.runIds.set(run.id as number, id);
+    }
+  }
+
+  /**
+   * Upserts peers rows by id. First the newest session at an endpoint stays `latest` (identity.ts): another
+   * host's older latest session at the same (torrent, address key, port) is demoted, and a row of ours that
+   * is older than another host's latest one there is sent as not latest. Older: first seen (else discovered)
+   * earlier, then the smaller id. Returns the rows demoted.
+   */
+  private async sendPeers(client: pg.ClientBase, rows: Row[]): Promise<number> {
+    const cols = this.columns(PEERS, rows);
+    const at = (name: string) => PEERS.columns.findIndex((c) => c.name === name);
+    const [id, torrent, key, port, latest] = ['id', 'torrent_id', 'address_key', 'port', 'latest'].map((n) => cols[at(n)]);
+    const mine = rows.flatMap((row, i) => (latest[i] === 1 ? [i] : []));
+    let demoted = 0;
+    if (mine.length > 0) {
+      const pick = (col: unknown[]) => mine.map((i) => col[i]);
+      const since = mine.map((i) => rows[i].first_seen ?? rows[i].discovered_at);
+      const batch = `unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[], $5::text[]) AS b(id, torrent_id, address_key, port, since)`;
+      const same = 'p.latest = 1 AND p.torrent_id = b.torrent_id AND p.address_key = b.address_key AND p.port = b.port AND p.id <> ALL($6::bigint[])';
+      const values = [pick(id), pick(torrent), pick(key), pick(port), since, id];
+      const d = await client.query(`UPDATE peers p SET latest = 0 FROM ${batch}
+        WHERE ${same} AND (coalesce(p.first_seen, p.discovered_at), p.id) < (b.since, b.id)`, values);
+      demoted = d.rowCount ?? 0;
+      const newer = await client.query<{ id: number }>(`SELECT b.id FROM ${batch} JOIN peers p ON ${same}`, values);
+      const older = new Set(newer.rows.map((x) => x.id));
+      if (older.size > 0) for (let i = 0; i < rows.length; i++) if (older.has(id[i] as number)) latest[i] = 0;
+    }
+    await sendColumns(client, PEERS, cols, rows.length);
+    return demoted;
+  }
+
+  /** A plan's columns from spool rows, run and torrent ids mapped to PostgreSQL's. */
+  private columns(plan: Plan, rows: Row[]): unknown[][] {
+    return plan.columns.map((c) => {
+      const map = c.name === 'run_id' ? this.runIds : c.name === 'torrent_id' ? this.torrentIds : null;
+      return rows.map((r) => {
+        const v = r[c.name] === undefined ? c.fallback : r[c.name];
+        if (!map || v === null) return v;
+        const mapped = map.get(v as number);
+        // an outcome of an inbound peer that named no torrent of ours keeps its -1
+        if (mapped === undefined && c.name === 'run_id') throw new Error(`run ${v} of the spool has no row in PostgreSQL`);
+        return mapped ?? v;
+      });
+    });
+  }
+}
+
+function ignore(): void {}
+
+function columnsOf(plan: Plan, rows: Row[]): unknown[][] {
+  return plan.columns.map((c) => rows.map((r) => (r[c.name] === undefined ? c.fallback : r[c.name])));
+}
+
+/** runs.args as stored in PostgreSQL: database URLs without their passwords. */
+export function redactArgs(args: string): string {
+  return args.replace(/postgres(ql)?:\/\/[^\s"]*/gi, (url) => redactUrl(url));
+}

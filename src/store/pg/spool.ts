@@ -1,0 +1,118 @@
+// The spool (README "Running on several hosts"): a crawl on PostgreSQL writes exactly as it writes a SQLite
+// database of its own, into a local SQLite working database, and PgPusher (push.ts) sends what changed to
+// PostgreSQL. The identity rules look a contact's session up in microseconds there, not in a round trip.
+//
+// A spool's ids are PostgreSQL's: when it is made, it reserves a block of the `spool_blocks` sequence and
+// its id'd tables start at block × 2^40, so every host's rows keep their ids in the shared database and
+// restart_of, crossed_observation and observations.peer_row need no mapping. Only runs and torrents are
+// mapped (by origin and by info hash). The `push_dirty` log (spool-only triggers) names the peers rows
+// changed since the last push.
+import { createHash, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Database, StoreError } from '../database.ts';
+import { advisoryKey } from './advisory-lock.ts';
+import { currentDatabase, redactUrl } from './connection.ts';
+import type { PgStore } from './pg-store.ts';
+
+/** Ids per block: 2^40 (a trillion rows per table and spool); blocks 1..8191 keep every id below 2^53. */
+export const BLOCK_IDS = 2 ** 40;
+const MAX_BLOCK = 2 ** 53 / BLOCK_IDS - 1;
+/** The tables whose ids a spool gives (the rest are mapped, or keyed by run). */
+export const ID_TABLES = ['peers', 'observations', 'requests', 'scrapes', 'statistics'] as const;
+
+const BLOCK = 'spool_block';
+const DATABASE = 'spool_database_id';
+/** PostgreSQL meta: who this database is, so a spool never pushes into another one (its ids would clash). */
+const DATABASE_ID = 'database_id';
+
+/**
+ * The spool's default file: in `folder` (the key file's), one per database and shard, named by a hash of
+ * the URL without its password (a password change keeps the spool).
+ */
+export function defaultSpoolPath(folder: string, url: string, shard: { index: number; count: number } | null): string {
+  const hash = createHash('sha256').update(redactUrl(url)).digest('hex').slice(0, 12);
+  return join(folder, `btda-spool-${hash}${shard ? `-${shard.index}of${shard.count}` : ''}.sqlite`);
+}
+
+export class Spool {
+  private constructor(
+    readonly db: Database,
+    readonly path: string,
+    readonly block: number,
+  ) {}
+
+  get firstId(): number {
+    return this.block * BLOCK_IDS;
+  }
+
+  /** Opens (or makes) the spool of the database `store` at `path`; StoreError with one line when it cannot be. */
+  static async open(path: string, store: PgStore): Promise<Spool> {
+    const databaseId = await ensureDatabaseId(store);
+    const db = Database.open(path);
+    try {
+      let block = Number(db.meta(BLOCK) ?? 0);
+      if (block === 0) {
+        const used = ID_TABLES.find((t) => db.sqlite.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get() !== undefined);
+        if (used) throw new StoreError(`${path} has ${used} rows but is not a spool: pass --spool with a new file`);
+        block = await reserveBlock(store);
+        db.sqlite.transaction(() => {
+          for (const t of ID_TABLES) {
+            const seq = block * BLOCK_IDS;
+            if (db.sqlite.prepare('UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?').run(seq, t).changes === 0) {
+              db.sqlite.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(t, seq);
+            }
+          }
+          db.setMeta(BLOCK, String(block));
+          db.setMeta(DATABASE, databaseId);
+        })();
+      } else if (db.meta(DATABASE) !== databaseId) {
+        throw new StoreError(`${path} is the spool of another database than ${redactUrl(store.url)}: pass --spool with another file`);
+      }
+      trackChangedPeers(db);
+      return new Spool(db, path, block);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+}
+
+/** The database's id in meta, made by the first host (hosts starting at once agree on one). */
+async function ensureDatabaseId(store: PgStore): Promise<string> {
+  await store.pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [DATABASE_ID, randomUUID()]);
+  return (await store.meta(DATABASE_ID))!;
+}
+
+/** The next free block; the sequence is made by the first spool (no migration: only spools use it). */
+async function reserveBlock(store: PgStore): Promise<number> {
+  const client = await store.pool.connect();
+  try {
+    await client.query('BEGIN');
+    // two hosts making their first spools at once must not both try to create the sequence
+    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryKey(await currentDatabase(client), 'spool_blocks')]);
+    await client.query('CREATE SEQUENCE IF NOT EXISTS spool_blocks START 1');
+    const r = await client.query<{ block: number }>("SELECT nextval('spool_blocks') AS block");
+    await client.query('COMMIT');
+    const block = Number(r.rows[0].block);
+    if (block > MAX_BLOCK) throw new StoreError(`${redactUrl(store.url)} has given out all ${MAX_BLOCK} spool blocks`);
+    return block;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Every insert or update of a peers row appends its id to push_dirty; a push sends the rows named up to
+ * its mark and then deletes up to the mark, so a change made while a push is under way is sent by the next.
+ * Made here, not by a migration: only spools have it (an ordinary database pays nothing).
+ */
+function trackChangedPeers(db: Database): void {
+  db.sqlite.exec(`
+    CREATE TABLE IF NOT EXISTS push_dirty (n INTEGER PRIMARY KEY, id INTEGER NOT NULL);
+    CREATE TRIGGER IF NOT EXISTS push_dirty_insert AFTER INSERT ON peers BEGIN INSERT INTO push_dirty (id) VALUES (new.id); END;
+    CREATE TRIGGER IF NOT EXISTS push_dirty_update AFTER UPDATE ON peers BEGIN INSERT INTO push_dirty (id) VALUES (new.id); END;`);
+}
+
