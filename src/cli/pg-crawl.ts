@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import { Shard } from '../queue/shard.ts';
 import { AddressKeyError, keyFingerprint, openAddressKey } from '../store/address-key.ts';
 import { Database } from '../store/database.ts';
-import type { AddressHasher } from '../store/peer-identity.ts';
+import { AddressHasher } from '../store/peer-identity.ts';
 import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
 import { PgStore } from '../store/pg/pg-store.ts';
 import { PgPusher } from '../store/pg/push.ts';
@@ -117,9 +117,16 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
  */
 async function checkAddressKey(store: PgStore, spool: Spool, keyPath: string, label: string): Promise<AddressHasher> {
   const recorded = await store.meta(FINGERPRINT);
-  if (recorded !== null && !existsSync(keyPath)) {
-    throw new AddressKeyError(`address key file ${keyPath} does not exist, but database ${label} was written with key ${recorded}: ` +
-      'copy the key file of the first host to this one (a new key would split every peer history)');
+  const mismatch = (fingerprint: string, expected: string | null) => new AddressKeyError(`address key file ${keyPath} ` +
+    `(fingerprint ${fingerprint}) is not the key database ${label} was written with (fingerprint ${expected}): copy the key file of the first host to this one`);
+  if (recorded !== null) {
+    if (!existsSync(keyPath)) {
+      throw new AddressKeyError(`address key file ${keyPath} does not exist, but database ${label} was written with key ${recorded}: ` +
+        'copy the key file of the first host to this one (a new key would split every peer history)');
+    }
+    // before the spool records this key as its own
+    const fingerprint = keyFingerprint(AddressHasher.fromKeyFile(keyPath).key);
+    if (fingerprint !== recorded) throw mismatch(fingerprint, recorded);
   }
   const hasher = openAddressKey(spool.db, spool.path, keyPath);
   const fingerprint = keyFingerprint(hasher.key);
@@ -131,9 +138,6 @@ async function checkAddressKey(store: PgStore, spool: Spool, keyPath: string, la
     await store.pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [FINGERPRINT, fingerprint]);
   }
   const now = recorded ?? (await store.meta(FINGERPRINT));
-  if (now !== fingerprint) {
-    throw new AddressKeyError(`address key file ${keyPath} (fingerprint ${fingerprint}) is not the key database ${label} ` +
-      `was written with (fingerprint ${now}): copy the key file of the first host to this one`);
-  }
+  if (now !== fingerprint) throw mismatch(fingerprint, now);
   return hasher;
 }
