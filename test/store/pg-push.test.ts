@@ -37,7 +37,7 @@ const HASH = 'ab'.repeat(20);
 let spools = 0;
 
 /** A spool of `url` with one torrent and a run being written, as a crawl opens it. */
-async function host(url: string, name: string) {
+async function host(url: string, name: string, roundRows?: number) {
   const store = await PgStore.open(url);
   const spool = await Spool.open(join(root, `${name}-${spools++}.sqlite`), store);
   const db = spool.db;
@@ -47,7 +47,7 @@ async function host(url: string, name: string) {
   db.setThreshold(0.98);
   const runId = db.startRun({ version: 't', args: JSON.stringify(['--db', url.replace('btda@', 'btda:secret@')]), host: name, threshold: 0.98, startedAt: T0, shard: '1/2' });
   const writer = new ResultWriter(db, { runId, hasher: new AddressHasher(KEY), geo: await Geolocator.open(''), storeIp: false, flushIntervalMs: 0, runStartedAt: T0 });
-  const pusher = new PgPusher(spool, store);
+  const pusher = new PgPusher(spool, store, { roundRows });
   pusher.liveRun = runId;
   const close = async () => {
     db.close();
@@ -160,6 +160,20 @@ test('a push makes PostgreSQL equal the spool, table by table; a second push sen
     await assertPushed(h);
     const done = await h.pusher.push();
     assert.equal(done.outcomes + done.contact_waits, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a spool larger than a round is pushed in rounds, each its own transaction, to the same result', { skip }, async () => {
+  const h = await host(await server!.createDatabase('push_rounds'), 'host1', 3);
+  try {
+    crawlLikeWrites(h);
+    crawlLikeWrites(h, 3600);
+    const counts = await h.pusher.push();
+    await assertPushed(h);
+    const peers = (h.db.sqlite.prepare('SELECT count(*) n FROM peers').get() as { n: number }).n;
+    assert.equal(counts.peers, peers, 'each changed peers row sent once, however often it changed');
   } finally {
     await h.close();
   }

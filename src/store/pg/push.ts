@@ -10,6 +10,7 @@
 // Every step is idempotent, so a push whose commit was not recorded in the spool (a crash in between) is
 // simply sent again. A push that fails (the server unreachable) changes nothing on either side; the spool
 // keeps everything and the next push retries.
+import type Sqlite from 'better-sqlite3';
 import type pg from 'pg';
 import { StoreError } from '../database.ts';
 import { counterPlan, idPlan, insertPlan, sendColumns, type Plan } from './append-writer.ts';
@@ -19,11 +20,13 @@ import * as schema from './schema.ts';
 import type { Spool } from './spool.ts';
 
 type Row = Record<string, unknown>;
+/** A row as an array of values in the order of its plan's columns. */
+type Values = unknown[];
 
-/** Rows read per table and round: bounds the memory of a round and how long its read holds the event loop. */
-const ROUND_ROWS = 50_000;
+/** Rows read per table and round (one transaction): bounds a round's memory and how long its read holds the event loop. */
+const ROUND_ROWS = 10_000;
 /** Rounds per push at most; a spool that grew during a long outage catches up over several pushes. */
-const MAX_ROUNDS = 20;
+const MAX_ROUNDS = 50;
 
 const APPENDS = [
   { name: 'observations', plan: idPlan(schema.observations, 'append') },
@@ -52,10 +55,11 @@ const zero = (): PushCounts => ({ torrents: 0, runs: 0, peers: 0, demoted: 0, ob
 interface Round {
   torrents: Row[];
   runs: Row[];
-  peers: Row[];
-  dirtyMark: number;
-  appends: { name: (typeof APPENDS)[number]['name']; plan: Plan; rows: Row[]; watermark: number }[];
-  counters: { name: (typeof COUNTERS)[number]['name']; plan: Plan; rows: Row[] }[];
+  peers: Values[];
+  /** push_dirty entries up to n = mark and id <= maxId are sent by this round. */
+  dirty: { mark: number; maxId: number };
+  appends: { name: (typeof APPENDS)[number]['name']; plan: Plan; rows: Values[]; watermark: number }[];
+  counters: { name: (typeof COUNTERS)[number]['name']; plan: Plan; rows: Values[] }[];
   countersFrom: number;
   more: boolean;
 }
@@ -76,10 +80,15 @@ export class PgPusher {
   failures = 0;
   readonly sent: PushCounts = zero();
 
+  private readonly roundRows: number;
+
   constructor(
     private readonly spool: Spool,
     private readonly store: PgStore,
-  ) {}
+    opts: { roundRows?: number } = {},
+  ) {
+    this.roundRows = opts.roundRows ?? ROUND_ROWS;
+  }
 
   /** Sends everything that changed; pushes run one after another. Throws StoreError (one line) on failure. */
   push(): Promise<PushCounts> {
@@ -133,25 +142,37 @@ export class PgPusher {
   /** Reads one round from the spool, synchronously: one consistent state between two of the writer's transactions. */
   private read(): Round {
     const db = this.spool.db;
-    const q = (sql: string, ...params: unknown[]) => db.sqlite.prepare(sql).all(...params) as Row[];
+    const q = (sql: string, ...params: unknown[]) => this.statement(sql).all(...params) as Row[];
+    const raw = (plan: Plan, where: string, ...params: unknown[]) =>
+      this.statement(`SELECT ${plan.columns.map((c) => `"${c.name}"`).join(', ')} FROM ${plan.table} ${where}`).raw(true).all(...params) as Values[];
     const torrents = q('SELECT * FROM torrents ORDER BY id').filter((t) => this.sentTorrents.get(t.id as number) !== JSON.stringify(t));
     const allRuns = q('SELECT * FROM runs ORDER BY id');
     const runs = allRuns.filter((r) => this.sentRuns.get(r.id as number) !== JSON.stringify(r));
-    const dirty = db.sqlite.prepare('SELECT max(n) AS mark, count(*) AS rows FROM (SELECT n FROM push_dirty ORDER BY n LIMIT ?)').get(ROUND_ROWS) as { mark: number | null; rows: number };
-    const dirtyMark = dirty.mark ?? 0;
-    const peers = dirtyMark > 0 ? q('SELECT * FROM peers WHERE id IN (SELECT id FROM push_dirty WHERE n <= ?) ORDER BY id', dirtyMark) : [];
-    let more = dirty.rows === ROUND_ROWS;
+    // the first ROUND_ROWS peers rows changed (by id), each sent once however often it changed
+    const mark = (this.statement('SELECT max(n) FROM push_dirty').pluck().get() as number | null) ?? 0;
+    const ids = mark > 0 ? (this.statement('SELECT DISTINCT id FROM push_dirty WHERE n <= ? ORDER BY id LIMIT ?').pluck().all(mark, this.roundRows) as number[]) : [];
+    const maxId = ids.length > 0 ? ids[ids.length - 1] : 0;
+    const peers = ids.length > 0 ? raw(PEERS, 'WHERE id IN (SELECT id FROM push_dirty WHERE n <= ? AND id <= ?)', mark, maxId) : [];
+    let more = ids.length === this.roundRows;
     const appends = APPENDS.map((a) => {
       const from = Number(db.meta(`push_${a.name}`) ?? 0);
-      const rows = q(`SELECT * FROM ${a.name} WHERE id > ? ORDER BY id LIMIT ?`, from, ROUND_ROWS);
-      if (rows.length === ROUND_ROWS) more = true;
-      return { ...a, rows, watermark: rows.length > 0 ? (rows[rows.length - 1].id as number) : from };
+      const rows = raw(a.plan, 'WHERE id > ? ORDER BY id LIMIT ?', from, this.roundRows);
+      if (rows.length === this.roundRows) more = true;
+      const id = a.plan.columns.findIndex((c) => c.name === 'id');
+      return { ...a, rows, watermark: rows.length > 0 ? (rows[rows.length - 1][id] as number) : from };
     });
     const countersFrom = Number(db.meta('push_counters_from') ?? 0);
-    const counters = COUNTERS.map((c) => ({ ...c, rows: q(`SELECT * FROM ${c.name} WHERE run_id >= ?`, countersFrom) }));
+    const counters = COUNTERS.map((c) => ({ ...c, rows: raw(c.plan, 'WHERE run_id >= ?', countersFrom) }));
     // after this push, only the live run's counters can still change
     const maxRun = allRuns.length > 0 ? (allRuns[allRuns.length - 1].id as number) : 0;
-    return { torrents, runs, peers, dirtyMark, appends, counters, countersFrom: this.liveRun ?? maxRun + 1, more };
+    return { torrents, runs, peers, dirty: { mark, maxId }, appends, counters, countersFrom: this.liveRun ?? maxRun + 1, more };
+  }
+
+  private readonly statements = new Map<string, Sqlite.Statement>();
+  private statement(sql: string): Sqlite.Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.spool.db.sqlite.prepare(sql)));
+    return s;
   }
 
   /** One transaction: all of the round is in PostgreSQL, or none of it. */
@@ -203,7 +224,7 @@ export class PgPusher {
     const db = this.spool.db;
     db.sqlite.transaction(() => {
       for (const a of r.appends) if (a.rows.length > 0) db.setMeta(`push_${a.name}`, String(a.watermark));
-      if (r.dirtyMark > 0) db.sqlite.prepare('DELETE FROM push_dirty WHERE n <= ?').run(r.dirtyMark);
+      if (r.dirty.maxId > 0) this.statement('DELETE FROM push_dirty WHERE n <= ? AND id <= ?').run(r.dirty.mark, r.dirty.maxId);
       db.setMeta('push_counters_from', String(r.countersFrom));
     })();
   }
@@ -243,15 +264,15 @@ export class PgPusher {
    * is older than another host's latest one there is sent as not latest. Older: first seen (else discovered)
    * earlier, then the smaller id. Returns the rows demoted.
    */
-  private async sendPeers(client: pg.ClientBase, rows: Row[]): Promise<number> {
+  private async sendPeers(client: pg.ClientBase, rows: Values[]): Promise<number> {
     const cols = this.columns(PEERS, rows);
-    const at = (name: string) => PEERS.columns.findIndex((c) => c.name === name);
-    const [id, torrent, key, port, latest] = ['id', 'torrent_id', 'address_key', 'port', 'latest'].map((n) => cols[at(n)]);
-    const mine = rows.flatMap((row, i) => (latest[i] === 1 ? [i] : []));
+    const at = (name: string) => cols[PEERS.columns.findIndex((c) => c.name === name)];
+    const [id, torrent, key, port, latest, firstSeen, discovered] = ['id', 'torrent_id', 'address_key', 'port', 'latest', 'first_seen', 'discovered_at'].map(at);
+    const mine = rows.flatMap((_, i) => (latest[i] === 1 ? [i] : []));
     let demoted = 0;
     if (mine.length > 0) {
       const pick = (col: unknown[]) => mine.map((i) => col[i]);
-      const since = mine.map((i) => rows[i].first_seen ?? rows[i].discovered_at);
+      const since = mine.map((i) => firstSeen[i] ?? discovered[i]);
       const batch = `unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[], $5::text[]) AS b(id, torrent_id, address_key, port, since)`;
       const same = 'p.latest = 1 AND p.torrent_id = b.torrent_id AND p.address_key = b.address_key AND p.port = b.port AND p.id <> ALL($6::bigint[])';
       const values = [pick(id), pick(torrent), pick(key), pick(port), since, id];
@@ -266,24 +287,30 @@ export class PgPusher {
     return demoted;
   }
 
-  /** A plan's columns from spool rows, run and torrent ids mapped to PostgreSQL's. */
-  private columns(plan: Plan, rows: Row[]): unknown[][] {
-    return plan.columns.map((c) => {
+  /** A plan's columns from spool rows (arrays in the plan's column order), run and torrent ids mapped to PostgreSQL's. */
+  private columns(plan: Plan, rows: Values[]): unknown[][] {
+    return plan.columns.map((c, j) => {
       const map = c.name === 'run_id' ? this.runIds : c.name === 'torrent_id' ? this.torrentIds : null;
-      return rows.map((r) => {
-        const v = r[c.name] === undefined ? c.fallback : r[c.name];
-        if (!map || v === null) return v;
-        const mapped = map.get(v as number);
-        // an outcome of an inbound peer that named no torrent of ours keeps its -1
-        if (mapped === undefined && c.name === 'run_id') throw new Error(`run ${v} of the spool has no row in PostgreSQL`);
-        return mapped ?? v;
-      });
+      const out = new Array<unknown>(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        let v = rows[i][j];
+        if (v === undefined) v = c.fallback;
+        if (map && v !== null) {
+          const mapped = map.get(v as number);
+          if (mapped === undefined && map === this.runIds) throw new Error(`run ${v} of the spool has no row in PostgreSQL`);
+          // an outcome of an inbound peer that named no torrent of ours keeps its -1
+          if (mapped !== undefined) v = mapped;
+        }
+        out[i] = v;
+      }
+      return out;
     });
   }
 }
 
 function ignore(): void {}
 
+/** A plan's columns from rows read as objects. */
 function columnsOf(plan: Plan, rows: Row[]): unknown[][] {
   return plan.columns.map((c) => rows.map((r) => (r[c.name] === undefined ? c.fallback : r[c.name])));
 }
