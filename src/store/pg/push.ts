@@ -38,7 +38,11 @@ const COUNTERS = [
   { name: 'outcomes', plan: counterPlan(schema.outcomes, 'set') },
   { name: 'contact_waits', plan: counterPlan(schema.contactWaits, 'set') },
 ] as const;
-const PEERS = idPlan(schema.peers, 'upsert');
+// `latest` only ever goes down: a session another host's newer one demoted stays demoted when ours is sent again
+const PEERS = (() => {
+  const plan = idPlan(schema.peers, 'upsert');
+  return { ...plan, text: plan.text.replace('"latest" = excluded."latest"', '"latest" = least(peers.latest, excluded.latest)') };
+})();
 const TORRENTS = insertPlan(schema.torrents, `ON CONFLICT (info_hash) DO UPDATE SET
   info_hash_v2 = coalesce(torrents.info_hash_v2, excluded.info_hash_v2), name = coalesce(torrents.name, excluded.name),
   set_label = coalesce(torrents.set_label, excluded.set_label), pieces = coalesce(torrents.pieces, excluded.pieces),
@@ -58,6 +62,8 @@ interface Round {
   peers: Values[];
   /** push_dirty entries up to n = mark and id <= maxId are sent by this round. */
   dirty: { mark: number; maxId: number };
+  /** Peers rows with a larger id are new to PostgreSQL (the spool's ids only grow). */
+  peersPushed: number;
   appends: { name: (typeof APPENDS)[number]['name']; plan: Plan; rows: Values[]; watermark: number }[];
   counters: { name: (typeof COUNTERS)[number]['name']; plan: Plan; rows: Values[] }[];
   countersFrom: number;
@@ -152,7 +158,7 @@ export class PgPusher {
     const mark = (this.statement('SELECT max(n) FROM push_dirty').pluck().get() as number | null) ?? 0;
     const ids = mark > 0 ? (this.statement('SELECT DISTINCT id FROM push_dirty WHERE n <= ? ORDER BY id LIMIT ?').pluck().all(mark, this.roundRows) as number[]) : [];
     const maxId = ids.length > 0 ? ids[ids.length - 1] : 0;
-    const peers = ids.length > 0 ? raw(PEERS, 'WHERE id IN (SELECT id FROM push_dirty WHERE n <= ? AND id <= ?)', mark, maxId) : [];
+    const peers = ids.length > 0 ? raw(PEERS, 'WHERE id IN (SELECT id FROM push_dirty WHERE n <= ? AND id <= ?) ORDER BY id', mark, maxId) : [];
     let more = ids.length === this.roundRows;
     const appends = APPENDS.map((a) => {
       const from = Number(db.meta(`push_${a.name}`) ?? 0);
@@ -165,7 +171,8 @@ export class PgPusher {
     const counters = COUNTERS.map((c) => ({ ...c, rows: raw(c.plan, 'WHERE run_id >= ?', countersFrom) }));
     // after this push, only the live run's counters can still change
     const maxRun = allRuns.length > 0 ? (allRuns[allRuns.length - 1].id as number) : 0;
-    return { torrents, runs, peers, dirty: { mark, maxId }, appends, counters, countersFrom: this.liveRun ?? maxRun + 1, more };
+    const peersPushed = Number(db.meta('push_peers') ?? 0);
+    return { torrents, runs, peers, dirty: { mark, maxId }, peersPushed, appends, counters, countersFrom: this.liveRun ?? maxRun + 1, more };
   }
 
   private readonly statements = new Map<string, Sqlite.Statement>();
@@ -188,7 +195,7 @@ export class PgPusher {
       await this.sendRuns(client, r.runs);
       counts.torrents += r.torrents.length;
       counts.runs += r.runs.length;
-      if (r.peers.length > 0) counts.demoted += await this.sendPeers(client, r.peers);
+      if (r.peers.length > 0) counts.demoted += await this.sendPeers(client, r.peers, r.peersPushed);
       counts.peers += r.peers.length;
       for (const a of r.appends) {
         if (a.rows.length === 0) continue;
@@ -225,6 +232,7 @@ export class PgPusher {
     db.sqlite.transaction(() => {
       for (const a of r.appends) if (a.rows.length > 0) db.setMeta(`push_${a.name}`, String(a.watermark));
       if (r.dirty.maxId > 0) this.statement('DELETE FROM push_dirty WHERE n <= ? AND id <= ?').run(r.dirty.mark, r.dirty.maxId);
+      if (r.dirty.maxId > r.peersPushed) db.setMeta('push_peers', String(r.dirty.maxId));
       db.setMeta('push_counters_from', String(r.countersFrom));
     })();
   }
@@ -264,11 +272,12 @@ export class PgPusher {
    * is older than another host's latest one there is sent as not latest. Older: first seen (else discovered)
    * earlier, then the smaller id. Returns the rows demoted.
    */
-  private async sendPeers(client: pg.ClientBase, rows: Values[]): Promise<number> {
+  private async sendPeers(client: pg.ClientBase, rows: Values[], pushedBefore: number): Promise<number> {
     const cols = this.columns(PEERS, rows);
     const at = (name: string) => cols[PEERS.columns.findIndex((c) => c.name === name)];
     const [id, torrent, key, port, latest, firstSeen, discovered] = ['id', 'torrent_id', 'address_key', 'port', 'latest', 'first_seen', 'discovered_at'].map(at);
-    const mine = rows.flatMap((_, i) => (latest[i] === 1 ? [i] : []));
+    // a row PostgreSQL has had its endpoint settled when it first arrived (another host's newer session demotes it then)
+    const mine = rows.flatMap((_, i) => (latest[i] === 1 && (id[i] as number) > pushedBefore ? [i] : []));
     let demoted = 0;
     if (mine.length > 0) {
       const pick = (col: unknown[]) => mine.map((i) => col[i]);
