@@ -8,11 +8,13 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { AddressKeyError } from '../../src/store/address-key.ts';
 import { RunLockedError } from '../../src/store/run-lock.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { startCrawl, testConfig } from '../helpers/crawl.ts';
+import { runCli } from '../helpers/run-cli.ts';
 import { makeTorrent, type MadeTorrent } from '../helpers/make-torrent.ts';
 import { postgresSkipReason, startPostgres, type PgServer } from '../helpers/postgres.ts';
 import { startScriptedPeer, type ScriptedPeer, type Step } from '../helpers/scripted-peer.ts';
@@ -110,9 +112,13 @@ test('two shards on one PostgreSQL count what one crawl counts, and the truth', 
   const ports = await query<{ port: number; n: string }>(sharedDb, 'SELECT port, count(*) AS n FROM peers GROUP BY port');
   assert.ok(ports.every((p) => Number(p.n) === 1), JSON.stringify(ports));
   assert.equal(ports.length, shared.length);
-  // what the spools hold is what PostgreSQL holds: every observation pushed
-  const observations = await query<{ n: string }>(sharedDb, 'SELECT count(*) AS n FROM observations');
-  assert.ok(Number(observations[0].n) > 0);
+  // every spool is a btda database: merged, the two shards' spools count the same (and would join sessions across shards)
+  const spools = readdirSync(root).filter((f) => /^btda-spool-.*-[12]of2\.sqlite$/.test(f)).map((f) => join(root, f));
+  const merged = await runCli(['merge', ...spools, '-o', join(root, 'merged.sqlite')]);
+  assert.equal(merged.code, 0, merged.stderr);
+  const lite = new Sqlite(join(root, 'merged.sqlite'), { readonly: true });
+  assert.equal((lite.prepare('SELECT count(*) AS n FROM confirmed_downloads').get() as { n: number }).n, TRUTH);
+  lite.close();
   for (const p of [...shared, ...alone]) await p.close();
 });
 
