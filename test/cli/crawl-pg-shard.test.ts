@@ -174,3 +174,37 @@ test('two processes of one shard: the second is refused; a host with another add
     await first.stop();
   }
 });
+
+test('btda run --db postgres://...: SIGTERM stops it through the normal path, the last push delivers, no password stored', { skip, timeout: 60_000 }, async () => {
+  const made = await makeTorrent({ size: PIECES * 16_384, pieceLength: 16_384, dir: root });
+  const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
+  const seed = await startScriptedPeer({ infoHash, pieces: PIECES, script: () => [hs, { haveAll: true }] });
+  const cwd = join(root, 'cli');
+  mkdirSync(join(cwd, 'input'), { recursive: true });
+  copyFileSync(made.path, join(cwd, 'input', 'x.torrent'));
+  writeFileSync(join(cwd, 'peers.txt'), `127.0.0.1:${seed.port}\n`);
+  const url = (await server!.createDatabase('cli')).replace('btda@', 'btda:secret@'); // trust: the password is not asked for
+  const r = await runCli(['run', '--db', url, '--peers-file', 'peers.txt', '--allow', '127.0.0.0/8', '--listen-host', '127.0.0.1', '--quiet',
+    '--push-interval', '200ms'], {
+    cwd,
+    onStart: (child) => {
+      const poll = setInterval(() => {
+        if (seed.accepted < 1) return;
+        clearInterval(poll);
+        setTimeout(() => child.kill('SIGTERM'), 500);
+      }, 100);
+      child.once('close', () => clearInterval(poll));
+    },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!r.stderr.includes('secret'));
+  const runs = await query<{ exit_reason: string; args: string; shard: string | null }>(url, 'SELECT exit_reason, args, shard FROM runs');
+  assert.deepEqual(runs.map((x) => [x.exit_reason, x.shard]), [['signal SIGTERM', null]]);
+  assert.ok(!runs[0].args.includes('secret') && runs[0].args.includes('postgres://btda:***@'), runs[0].args);
+  const peers = await query<{ port: number; visits: number }>(url, 'SELECT port, visits FROM peers');
+  assert.deepEqual(peers, [{ port: seed.port, visits: 1 }]);
+  // the key and the spool in data/, as for a SQLite database there
+  assert.deepEqual(readdirSync(join(cwd, 'data')).filter((f) => f.endsWith('.key') || f.endsWith('.sqlite')).map((f) => f.replace(/-[0-9a-f]{12}/, '')).sort(),
+    ['btda-spool.sqlite', 'btda.key']);
+  await seed.close();
+});
