@@ -179,6 +179,25 @@ test('a spool larger than a round is pushed in rounds, each its own transaction,
   }
 });
 
+test('a peer changed while a push is on its way is sent by the next push', { skip }, async () => {
+  const h = await host(await server!.createDatabase('push_during'), 'host1');
+  try {
+    crawlLikeWrites(h);
+    const pushing = h.pusher.push();
+    await new Promise((r) => setImmediate(r)); // the push has read the spool and waits for the server
+    h.writer.contact(contactResult({ torrentId: h.torrentId, ip: '81.2.69.1', event: 'later', openingPieces: 100, endPieces: 100, startedAt: at(2000) }), 'http', FACTS);
+    assert.ok(h.writer.flush());
+    await pushing;
+    const visits = async () => (await h.store.pool.query<{ visits: number }>('SELECT visits FROM peers WHERE first_pieces = 10')).rows[0]?.visits;
+    assert.equal(await visits(), 2, 'the push sent the row as it was read');
+    assert.equal((await h.pusher.push()).peers, 1);
+    assert.equal(await visits(), 3);
+    await assertPushed(h);
+  } finally {
+    await h.close();
+  }
+});
+
 /** A TCP relay to the server that can be taken down and brought back on the same port: the server unreachable. */
 async function relay(target: number) {
   const sockets = new Set<net.Socket>();

@@ -105,14 +105,19 @@ async function reserveBlock(store: PgStore): Promise<number> {
 }
 
 /**
- * Every insert or update of a peers row appends its id to push_dirty; a push sends the rows named up to
- * its mark and then deletes up to the mark, so a change made while a push is under way is sent by the next.
+ * Every insert or update of a peers row (re)writes its id in push_dirty with a new change number n (one entry
+ * per row however often it changes, so the table stays as small as the rows changed since the last push, even
+ * through a long outage). A push sends the rows named up to its mark, then deletes their entries still at or
+ * below the mark: a row changed again while the push was under way has a larger n and is sent by the next.
  * Made here, not by a migration: only spools have it (an ordinary database pays nothing).
  */
 function trackChangedPeers(db: Database): void {
+  const mark = (row: string) =>
+    // an upsert, not INSERT OR REPLACE: a trigger fired by an upsert of peers takes the outer statement's conflict policy
+    `BEGIN INSERT INTO push_dirty (id, n) VALUES (${row}.id, (SELECT coalesce(max(n), 0) + 1 FROM push_dirty)) ON CONFLICT (id) DO UPDATE SET n = excluded.n; END`;
   db.sqlite.exec(`
-    CREATE TABLE IF NOT EXISTS push_dirty (n INTEGER PRIMARY KEY, id INTEGER NOT NULL);
-    CREATE TRIGGER IF NOT EXISTS push_dirty_insert AFTER INSERT ON peers BEGIN INSERT INTO push_dirty (id) VALUES (new.id); END;
-    CREATE TRIGGER IF NOT EXISTS push_dirty_update AFTER UPDATE ON peers BEGIN INSERT INTO push_dirty (id) VALUES (new.id); END;`);
+    CREATE TABLE IF NOT EXISTS push_dirty (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS push_dirty_n ON push_dirty (n);
+    CREATE TRIGGER IF NOT EXISTS push_dirty_insert AFTER INSERT ON peers ${mark('new')};
+    CREATE TRIGGER IF NOT EXISTS push_dirty_update AFTER UPDATE ON peers ${mark('new')};`);
 }
-
