@@ -17,7 +17,7 @@ import { counterPlan, idPlan, insertPlan, sendColumns, type Plan } from './appen
 import { redactUrl } from './connection.ts';
 import type { PgStore } from './pg-store.ts';
 import * as schema from './schema.ts';
-import type { Spool } from './spool.ts';
+import { returnUnsent, type Spool } from './spool.ts';
 
 type Row = Record<string, unknown>;
 /** A row as an array of values in the order of its plan's columns. */
@@ -60,8 +60,8 @@ interface Round {
   torrents: Row[];
   runs: Row[];
   peers: Values[];
-  /** push_dirty entries up to n = mark and id <= maxId are sent by this round. */
-  dirty: { mark: number; maxId: number };
+  /** The largest peers id this round sends (its ids wait in push_sending until the commit). */
+  maxPeerId: number;
   /** Peers rows with a larger id are new to PostgreSQL (the spool's ids only grow). */
   peersPushed: number;
   appends: { name: (typeof APPENDS)[number]['name']; plan: Plan; rows: Values[]; watermark: number }[];
@@ -137,6 +137,11 @@ export class PgPusher {
       return counts;
     } catch (err) {
       this.failures++;
+      try {
+        returnUnsent(this.spool.db); // the rows of the round that failed are sent by the next push
+      } catch {
+        // the spool itself failed (disk): they go back when it is opened again
+      }
       const e = err as Error & { code?: string };
       const why = (e.message || e.code || String(err)).replace(/\s+/g, ' ').trim();
       throw new StoreError(`cannot push ${this.spool.path} to ${redactUrl(this.store.url)}: ${why}`);
@@ -154,11 +159,17 @@ export class PgPusher {
     const torrents = q('SELECT * FROM torrents ORDER BY id').filter((t) => this.sentTorrents.get(t.id as number) !== JSON.stringify(t));
     const allRuns = q('SELECT * FROM runs ORDER BY id');
     const runs = allRuns.filter((r) => this.sentRuns.get(r.id as number) !== JSON.stringify(r));
-    // the first ROUND_ROWS peers rows changed (by id), each sent once however often it changed
-    const mark = (this.statement('SELECT max(n) FROM push_dirty').pluck().get() as number | null) ?? 0;
-    const ids = mark > 0 ? (this.statement('SELECT DISTINCT id FROM push_dirty WHERE n <= ? ORDER BY id LIMIT ?').pluck().all(mark, this.roundRows) as number[]) : [];
+    // the first roundRows peers rows changed (by id), each sent once however often it changed; moved to
+    // push_sending at once, so that a change from now on marks the row again
+    const ids = this.statement('SELECT id FROM push_dirty ORDER BY id LIMIT ?').pluck().all(this.roundRows) as number[];
     const maxId = ids.length > 0 ? ids[ids.length - 1] : 0;
-    const peers = ids.length > 0 ? raw(PEERS, 'WHERE id IN (SELECT id FROM push_dirty WHERE n <= ? AND id <= ?) ORDER BY id', mark, maxId) : [];
+    if (ids.length > 0) {
+      db.sqlite.transaction(() => {
+        this.statement('INSERT INTO push_sending (id) SELECT id FROM push_dirty WHERE id <= ?').run(maxId);
+        this.statement('DELETE FROM push_dirty WHERE id <= ?').run(maxId);
+      })();
+    }
+    const peers = ids.length > 0 ? raw(PEERS, 'WHERE id IN (SELECT id FROM push_sending) ORDER BY id') : [];
     let more = ids.length === this.roundRows;
     const appends = APPENDS.map((a) => {
       const from = Number(db.meta(`push_${a.name}`) ?? 0);
@@ -172,7 +183,7 @@ export class PgPusher {
     // after this push, only the live run's counters can still change
     const maxRun = allRuns.length > 0 ? (allRuns[allRuns.length - 1].id as number) : 0;
     const peersPushed = Number(db.meta('push_peers') ?? 0);
-    return { torrents, runs, peers, dirty: { mark, maxId }, peersPushed, appends, counters, countersFrom: this.liveRun ?? maxRun + 1, more };
+    return { torrents, runs, peers, maxPeerId: maxId, peersPushed, appends, counters, countersFrom: this.liveRun ?? maxRun + 1, more };
   }
 
   private readonly statements = new Map<string, Sqlite.Statement>();
@@ -231,8 +242,8 @@ export class PgPusher {
     const db = this.spool.db;
     db.sqlite.transaction(() => {
       for (const a of r.appends) if (a.rows.length > 0) db.setMeta(`push_${a.name}`, String(a.watermark));
-      if (r.dirty.maxId > 0) this.statement('DELETE FROM push_dirty WHERE n <= ? AND id <= ?').run(r.dirty.mark, r.dirty.maxId);
-      if (r.dirty.maxId > r.peersPushed) db.setMeta('push_peers', String(r.dirty.maxId));
+      this.statement('DELETE FROM push_sending').run();
+      if (r.maxPeerId > r.peersPushed) db.setMeta('push_peers', String(r.maxPeerId));
       db.setMeta('push_counters_from', String(r.countersFrom));
     })();
   }

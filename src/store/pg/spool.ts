@@ -105,19 +105,27 @@ async function reserveBlock(store: PgStore): Promise<number> {
 }
 
 /**
- * Every insert or update of a peers row (re)writes its id in push_dirty with a new change number n (one entry
- * per row however often it changes, so the table stays as small as the rows changed since the last push, even
- * through a long outage). A push sends the rows named up to its mark, then deletes their entries still at or
- * below the mark: a row changed again while the push was under way has a larger n and is sent by the next.
+ * Every insert or update of a peers row adds its id to push_dirty (once: a row changed a thousand times is one
+ * entry, and the trigger is one index probe). A push moves the ids it sends into push_sending, in the same
+ * SQLite transaction as its read: a row changed again while the push is on its way is back in push_dirty for
+ * the next one. After the commit in PostgreSQL push_sending is emptied; after a failed push its ids go back,
+ * and so they do here when the spool opens after a crash in the middle of a push.
  * Made here, not by a migration: only spools have it (an ordinary database pays nothing).
  */
 function trackChangedPeers(db: Database): void {
-  const mark = (row: string) =>
-    // an upsert, not INSERT OR REPLACE: a trigger fired by an upsert of peers takes the outer statement's conflict policy
-    `BEGIN INSERT INTO push_dirty (id, n) VALUES (${row}.id, (SELECT coalesce(max(n), 0) + 1 FROM push_dirty)) ON CONFLICT (id) DO UPDATE SET n = excluded.n; END`;
+  // an upsert, not INSERT OR IGNORE: a trigger fired by an upsert of peers takes the outer statement's conflict policy
+  const mark = 'BEGIN INSERT INTO push_dirty (id) VALUES (new.id) ON CONFLICT (id) DO NOTHING; END';
   db.sqlite.exec(`
-    CREATE TABLE IF NOT EXISTS push_dirty (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
-    CREATE INDEX IF NOT EXISTS push_dirty_n ON push_dirty (n);
-    CREATE TRIGGER IF NOT EXISTS push_dirty_insert AFTER INSERT ON peers ${mark('new')};
-    CREATE TRIGGER IF NOT EXISTS push_dirty_update AFTER UPDATE ON peers ${mark('new')};`);
+    CREATE TABLE IF NOT EXISTS push_dirty (id INTEGER PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS push_sending (id INTEGER PRIMARY KEY);
+    CREATE TRIGGER IF NOT EXISTS push_dirty_insert AFTER INSERT ON peers ${mark};
+    CREATE TRIGGER IF NOT EXISTS push_dirty_update AFTER UPDATE ON peers ${mark};`);
+  returnUnsent(db);
+}
+
+/** The ids of a push that did not commit go back to push_dirty. */
+export function returnUnsent(db: Database): void {
+  db.sqlite.transaction(() => {
+    db.sqlite.exec('INSERT INTO push_dirty (id) SELECT id FROM push_sending WHERE true ON CONFLICT (id) DO NOTHING; DELETE FROM push_sending;');
+  })();
 }
