@@ -2,7 +2,7 @@
 // spool through ResultWriter and PgPusher sends what changed. Measured, in one process, per repetition:
 //   write       100,000 contacts (50,000 peers visited twice, a quarter of them crossing) through ResultWriter
 //               into a spool, beside the same contacts into a plain SQLite database: what the spool's
-//               push_dirty triggers cost the crawl's hot path
+//               push_dirty triggers cost the crawl's hot path, in CPU µs per contact
 //   full push   everything at once into an empty PostgreSQL database: rows/s (peers, observations, outcomes, ...)
 //   delta push  10 s of a crawl at 4,100 contacts/s (41,000 more visits) pushed: how long a push takes and
 //               how long it held the event loop (its reads of the spool are synchronous)
@@ -53,15 +53,16 @@ function contact(torrentId: number, i: number, visit: number): ContactResult {
   };
 }
 
-/** Writes contacts i in [from, to) of `visit` the way the crawl does (flushed every BATCH); returns contacts/s. */
+/** Writes contacts i in [from, to) of `visit` the way the crawl does (flushed every BATCH); returns CPU µs per contact (robust against a busy machine descheduling us). */
 function write(db: Database, writer: ResultWriter, torrentId: number, visit: number, from: number, to: number): number {
   const facts = { pieceSize: 262_144, thresholdPieces: THRESHOLD };
-  const s = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = from; i < to; i++) {
     writer.contact(contact(torrentId, i, visit), 'dht', facts);
     if ((i + 1) % BATCH === 0 || i === to - 1) if (!writer.flush()) throw new Error('flush failed');
   }
-  return ((to - from) / (performance.now() - s)) * 1000;
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / (to - from);
 }
 
 async function openWriter(db: Database) {
@@ -85,12 +86,12 @@ async function once(url: string, rep: number) {
       plain.close();
       return rate;
     };
-    let plainRate = rep % 2 === 0 ? await writePlain() : NaN;
+    let plainCpuUs = rep % 2 === 0 ? await writePlain() : NaN;
     const store = await PgStore.open(url);
     const spool = await Spool.open(join(dir, 'spool.sqlite'), store);
     const s = await openWriter(spool.db);
-    const spoolRate = (write(spool.db, s.writer, s.torrentId, 0, 0, PEERS) + write(spool.db, s.writer, s.torrentId, 1, 0, PEERS)) / 2;
-    if (Number.isNaN(plainRate)) plainRate = await writePlain();
+    const spoolCpuUs = (write(spool.db, s.writer, s.torrentId, 0, 0, PEERS) + write(spool.db, s.writer, s.torrentId, 1, 0, PEERS)) / 2;
+    if (Number.isNaN(plainCpuUs)) plainCpuUs = await writePlain();
     const pusher = new PgPusher(spool, store);
     pusher.liveRun = s.runId;
     const f0 = performance.now();
@@ -101,8 +102,10 @@ async function once(url: string, rep: number) {
     const stall = new StallMonitor();
     stall.start();
     const d0 = performance.now();
+    const c0 = process.cpuUsage();
     const delta = await pusher.push();
     const deltaMs = performance.now() - d0;
+    const cpu = process.cpuUsage(c0);
     const stalls = stall.stop();
 
     // the baseline: as many observation rows appended from memory by PgAppendWriter
@@ -116,7 +119,7 @@ async function once(url: string, rep: number) {
     const baseline = (rows / (performance.now() - b0)) * 1000;
     spool.db.close();
     await store.close();
-    return { plainRate, spoolRate, full, fullRows: rows, fullPerSec: (rows / fullMs) * 1000, delta, deltaRows: total(delta), deltaMs, deltaPerSec: (total(delta) / deltaMs) * 1000, stallMs: stalls.maxMs, baseline };
+    return { plainCpuUs, spoolCpuUs, full, fullRows: rows, fullPerSec: (rows / fullMs) * 1000, delta, deltaRows: total(delta), deltaMs, deltaPerSec: (total(delta) / deltaMs) * 1000, deltaCpuUsPerRow: (cpu.user + cpu.system) / total(delta), stallMs: stalls.maxMs, baseline };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -134,15 +137,15 @@ try {
   for (let r = 0; r < REPS; r++) {
     const x = await once(await server.createDatabase(`push${r}`), r);
     runs.push(x);
-    console.log(`rep ${r + 1}: write ${fmt(x.spoolRate)} contacts/s into the spool, ${fmt(x.plainRate)} into a plain database; ` +
+    console.log(`rep ${r + 1}: write ${fmt(x.spoolCpuUs, 1)} µs CPU per contact into the spool, ${fmt(x.plainCpuUs, 1)} into a plain database; ` +
       `full push ${fmt(x.fullRows)} rows (${x.full.peers} peers, ${x.full.observations} observations) at ${fmt(x.fullPerSec)} rows/s; ` +
-      `delta push ${fmt(x.deltaRows)} rows in ${fmt(x.deltaMs)} ms (${fmt(x.deltaPerSec)} rows/s), longest stall ${fmt(x.stallMs)} ms; ` +
+      `delta push ${fmt(x.deltaRows)} rows in ${fmt(x.deltaMs)} ms (${fmt(x.deltaPerSec)} rows/s, ${fmt(x.deltaCpuUsPerRow, 1)} µs CPU per row here), longest stall ${fmt(x.stallMs)} ms; ` +
       `PgAppendWriter ${fmt(x.baseline)} rows/s; load ${fmt(loadavg()[0], 1)}`);
   }
   const summary = {
     contacts: CONTACTS,
-    spoolWritePerSec: median(runs.map((r) => r.spoolRate)),
-    plainWritePerSec: median(runs.map((r) => r.plainRate)),
+    spoolCpuUsPerContact: median(runs.map((r) => r.spoolCpuUs)),
+    plainCpuUsPerContact: median(runs.map((r) => r.plainCpuUs)),
     fullPushRows: median(runs.map((r) => r.fullRows)),
     fullPushPerSec: median(runs.map((r) => r.fullPerSec)),
     deltaContacts: DELTA,
@@ -150,12 +153,13 @@ try {
     deltaPushMs: median(runs.map((r) => r.deltaMs)),
     deltaPushPerSec: median(runs.map((r) => r.deltaPerSec)),
     deltaPushStallMs: median(runs.map((r) => r.stallMs)),
+    deltaPushCpuUsPerRow: median(runs.map((r) => r.deltaCpuUsPerRow)),
     appendWriterPerSec: median(runs.map((r) => r.baseline)),
   };
   console.log(
-    `median: contacts into the spool ${fmt(summary.spoolWritePerSec)}/s (plain database ${fmt(summary.plainWritePerSec)}/s); ` +
+    `median: CPU per contact written into the spool ${fmt(summary.spoolCpuUsPerContact, 1)} µs (plain database ${fmt(summary.plainCpuUsPerContact, 1)} µs); ` +
       `full push of ${fmt(summary.fullPushRows)} rows ${fmt(summary.fullPushPerSec)} rows/s; delta push (${DELTA} contacts, ${fmt(summary.deltaPushRows)} rows) ` +
-      `${fmt(summary.deltaPushMs)} ms = ${fmt(summary.deltaPushPerSec)} rows/s, longest event-loop stall ${fmt(summary.deltaPushStallMs)} ms; ` +
+      `${fmt(summary.deltaPushMs)} ms = ${fmt(summary.deltaPushPerSec)} rows/s (${fmt(summary.deltaPushCpuUsPerRow, 1)} µs CPU per row in this process), longest event-loop stall ${fmt(summary.deltaPushStallMs)} ms; ` +
       `PgAppendWriter (the minimal batched insert) ${fmt(summary.appendWriterPerSec)} rows/s`,
   );
   emit('pg-push', summary);

@@ -129,7 +129,7 @@ if (pp && !pp.skipped) {
   rows.push([
     `spool pushed to PostgreSQL (${fmt(pp.contacts)} contacts, then ${fmt(pp.deltaContacts)} more)`,
     `full push ${fmt(pp.fullPushPerSec)} rows/s, delta ${fmt(pp.deltaPushMs)} ms (${fmt(pp.deltaPushPerSec)} rows/s, stall ${fmt(pp.deltaPushStallMs)} ms); ` +
-      `PgAppendWriter ${fmt(pp.appendWriterPerSec)} rows/s; contacts into the spool ${fmt(pp.spoolWritePerSec)}/s vs a plain database ${fmt(pp.plainWritePerSec)}/s`,
+      `PgAppendWriter ${fmt(pp.appendWriterPerSec)} rows/s; CPU per contact written into the spool ${fmt(pp.spoolCpuUsPerContact, 1)} µs vs a plain database ${fmt(pp.plainCpuUsPerContact, 1)} µs`,
     '',
   ]);
 }
