@@ -219,20 +219,24 @@ test('a push cut short by a crash: its rows are sent again when the spool is ope
   }
 });
 
-/** A TCP relay to the server that can be taken down and brought back on the same port: the server unreachable. */
+/** A TCP relay to the server that can be taken down and brought back on the same port (the server unreachable), or stall (a server that stops answering). */
 async function relay(target: number) {
   const sockets = new Set<net.Socket>();
   let srv: net.Server | undefined;
   let port = 0;
+  let stalled = false;
   const up = async () => {
     srv = net.createServer((c) => {
       const s = net.connect(target, '127.0.0.1');
-      for (const x of [c, s]) {
-        sockets.add(x);
-        x.on('error', () => {});
-        x.on('close', () => sockets.delete(x));
+      for (const [from, to] of [[c, s], [s, c]]) {
+        sockets.add(from);
+        from.on('error', () => {});
+        from.on('close', () => sockets.delete(from));
+        from.on('data', (d) => {
+          if (!stalled) to.write(d);
+        });
+        from.on('end', () => to.end());
       }
-      c.pipe(s).pipe(c);
     });
     await new Promise<void>((r) => srv!.listen(port, '127.0.0.1', () => r()));
     port = (srv.address() as net.AddressInfo).port;
@@ -242,7 +246,7 @@ async function relay(target: number) {
     await new Promise<void>((r) => srv!.close(() => r()));
   };
   await up();
-  return { port: () => port, up, down };
+  return { port: () => port, up, down, stall: (on: boolean) => (stalled = on) };
 }
 
 test('a push while the server is unreachable fails with one line; the next one delivers everything', { skip }, async () => {
@@ -264,6 +268,29 @@ test('a push while the server is unreachable fails with one line; the next one d
     await r.up();
     await h.pusher.push();
     await assertPushed(h);
+  } finally {
+    await h.close();
+    await r.down().catch(() => {});
+  }
+});
+
+test('a server that stops answering: the push fails after the query timeout, the next one delivers', { skip }, async () => {
+  const direct = await server!.createDatabase('push_stall');
+  const r = await relay(server!.port);
+  const h = await host(direct.replace(`:${server!.port}/`, `:${r.port()}/`), 'host1');
+  const pusher = new PgPusher(h.spool, h.store, { queryTimeoutMs: 1000 });
+  pusher.liveRun = h.runId;
+  try {
+    crawlLikeWrites(h);
+    await pusher.push();
+    r.stall(true);
+    crawlLikeWrites(h, 3600);
+    const t0 = Date.now();
+    await assert.rejects(pusher.push(), (err: Error) => err instanceof StoreError && /^cannot push .*: Query read timeout$/.test(err.message));
+    assert.ok(Date.now() - t0 < 10_000, 'bounded by the query timeout');
+    r.stall(false);
+    await pusher.push();
+    await assertPushed({ ...h, pusher });
   } finally {
     await h.close();
     await r.down().catch(() => {});

@@ -92,11 +92,11 @@ function statementName(text: string): string {
 }
 
 /** Sends column arrays through a plan in statements of CHUNK_ROWS rows; returns the rows of RETURNING, if any. */
-export async function sendColumns(client: pg.ClientBase, plan: Plan, cols: unknown[][], rows: number): Promise<Record<string, unknown>[]> {
+export async function sendColumns(client: pg.ClientBase, plan: Plan, cols: unknown[][], rows: number, timeoutMs?: number): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for (let from = 0; from < rows; from += CHUNK_ROWS) {
     const values = rows <= CHUNK_ROWS ? cols : cols.map((col) => col.slice(from, from + CHUNK_ROWS));
-    const r = await client.query({ name: statementName(plan.text), text: plan.text, values });
+    const r = await client.query({ name: statementName(plan.text), text: plan.text, values, query_timeout: timeoutMs } as pg.QueryConfig);
     if (r.rows.length > 0) out.push(...r.rows);
   }
   return out;

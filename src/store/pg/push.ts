@@ -27,6 +27,8 @@ type Values = unknown[];
 const ROUND_ROWS = 10_000;
 /** Rounds per push at most; a spool that grew during a long outage catches up over several pushes. */
 const MAX_ROUNDS = 50;
+/** Longest wait for one statement of a push: a server that stops answering (not refusing) fails the push, never hangs the crawl's stop. */
+const QUERY_TIMEOUT_MS = 60_000;
 
 const APPENDS = [
   { name: 'observations', plan: idPlan(schema.observations, 'append') },
@@ -87,13 +89,15 @@ export class PgPusher {
   readonly sent: PushCounts = zero();
 
   private readonly roundRows: number;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly spool: Spool,
     private readonly store: PgStore,
-    opts: { roundRows?: number } = {},
+    opts: { roundRows?: number; queryTimeoutMs?: number } = {},
   ) {
     this.roundRows = opts.roundRows ?? ROUND_ROWS;
+    this.timeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
   }
 
   /** Sends everything that changed; pushes run one after another. Throws StoreError (one line) on failure. */
@@ -201,7 +205,7 @@ export class PgPusher {
       client = await this.store.pool.connect();
       // a connection lost while checked out is reported here as well as by the query that fails: not a crash
       client.on('error', ignore);
-      await client.query('BEGIN');
+      await this.query(client, 'BEGIN');
       await this.sendTorrents(client, r.torrents);
       await this.sendRuns(client, r.runs);
       counts.torrents += r.torrents.length;
@@ -210,18 +214,19 @@ export class PgPusher {
       counts.peers += r.peers.length;
       for (const a of r.appends) {
         if (a.rows.length === 0) continue;
-        await sendColumns(client, a.plan, this.columns(a.plan, a.rows), a.rows.length);
+        await sendColumns(client, a.plan, this.columns(a.plan, a.rows), a.rows.length, this.timeoutMs);
         counts[a.name] += a.rows.length;
       }
       for (const c of r.counters) {
         if (c.rows.length === 0) continue;
-        await sendColumns(client, c.plan, this.columns(c.plan, c.rows), c.rows.length);
+        await sendColumns(client, c.plan, this.columns(c.plan, c.rows), c.rows.length, this.timeoutMs);
         counts[c.name] += c.rows.length;
       }
-      await client.query('COMMIT');
+      await this.query(client, 'COMMIT');
     } catch (err) {
       failed = err as Error;
-      await client?.query('ROLLBACK').catch(() => {});
+      // after a timeout the connection is dropped instead (release below): the server rolls back on its own
+      if (client && !/timeout/i.test(failed.message)) await this.query(client, 'ROLLBACK').catch(() => {});
       // the maps learnt in a rolled-back transaction may name rows that do not exist
       this.torrentIds.clear();
       this.runIds.clear();
@@ -237,6 +242,11 @@ export class PgPusher {
     for (const run of r.runs) this.sentRuns.set(run.id as number, JSON.stringify(run));
   }
 
+  /** A statement of a push, bounded by the query timeout. */
+  private query<T extends pg.QueryResultRow = pg.QueryResultRow>(client: pg.ClientBase, text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
+    return client.query<T>({ text, values, query_timeout: this.timeoutMs } as pg.QueryConfig);
+  }
+
   /** Moves the spool's watermarks past what was committed. */
   private commitRead(r: Round): void {
     const db = this.spool.db;
@@ -250,7 +260,7 @@ export class PgPusher {
 
   private async sendTorrents(client: pg.ClientBase, rows: Row[]): Promise<void> {
     if (rows.length === 0) return;
-    const returned = await sendColumns(client, TORRENTS, columnsOf(TORRENTS, rows), rows.length);
+    const returned = await sendColumns(client, TORRENTS, columnsOf(TORRENTS, rows), rows.length, this.timeoutMs);
     const byHash = new Map(returned.map((t) => [t.info_hash as string, t.id as number]));
     for (const t of rows) this.torrentIds.set(t.id as number, byHash.get(t.info_hash as string)!);
   }
@@ -262,15 +272,15 @@ export class PgPusher {
         run.suspect_rate, run.shard, origin];
       let id = this.runIds.get(run.id as number);
       if (id === undefined) {
-        const found = await client.query<{ id: number }>('SELECT id FROM runs WHERE origin = $1', [origin]);
+        const found = await this.query<{ id: number }>(client, 'SELECT id FROM runs WHERE origin = $1', [origin]);
         id = found.rows[0]?.id;
       }
       if (id === undefined) {
-        const made = await client.query<{ id: number }>(`INSERT INTO runs (started_at, ended_at, version, args, host, exit_reason, threshold,
+        const made = await this.query<{ id: number }>(client, `INSERT INTO runs (started_at, ended_at, version, args, host, exit_reason, threshold,
           suspect_rate, shard, origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, values);
         id = made.rows[0].id;
       } else {
-        await client.query(`UPDATE runs SET started_at = $1, ended_at = $2, version = $3, args = $4, host = $5, exit_reason = $6,
+        await this.query(client, `UPDATE runs SET started_at = $1, ended_at = $2, version = $3, args = $4, host = $5, exit_reason = $6,
           threshold = $7, suspect_rate = $8, shard = $9, origin = $10 WHERE id = $11`, [...values, id]);
       }
       this.runIds.set(run.id as number, id);
@@ -296,14 +306,14 @@ export class PgPusher {
       const batch = `unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[], $5::text[]) AS b(id, torrent_id, address_key, port, since)`;
       const same = 'p.latest = 1 AND p.torrent_id = b.torrent_id AND p.address_key = b.address_key AND p.port = b.port AND p.id <> ALL($6::bigint[])';
       const values = [pick(id), pick(torrent), pick(key), pick(port), since, id];
-      const d = await client.query(`UPDATE peers p SET latest = 0 FROM ${batch}
+      const d = await this.query(client, `UPDATE peers p SET latest = 0 FROM ${batch}
         WHERE ${same} AND (coalesce(p.first_seen, p.discovered_at), p.id) < (b.since, b.id)`, values);
       demoted = d.rowCount ?? 0;
-      const newer = await client.query<{ id: number }>(`SELECT b.id FROM ${batch} JOIN peers p ON ${same}`, values);
+      const newer = await this.query<{ id: number }>(client, `SELECT b.id FROM ${batch} JOIN peers p ON ${same}`, values);
       const older = new Set(newer.rows.map((x) => x.id));
       if (older.size > 0) for (let i = 0; i < rows.length; i++) if (older.has(id[i] as number)) latest[i] = 0;
     }
-    await sendColumns(client, PEERS, cols, rows.length);
+    await sendColumns(client, PEERS, cols, rows.length, this.timeoutMs);
     return demoted;
   }
 
