@@ -12,7 +12,7 @@ import { AddressHasher } from '../store/peer-identity.ts';
 import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
 import { PgStore } from '../store/pg/pg-store.ts';
 import { PgPusher } from '../store/pg/push.ts';
-import { defaultSpoolPath, Spool } from '../store/pg/spool.ts';
+import { defaultSpoolPath, pullTorrents, Spool } from '../store/pg/spool.ts';
 import { RunLock } from '../store/run-lock.ts';
 
 export interface CrawlStore {
@@ -80,6 +80,8 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
     const spool = await Spool.open(spoolPath, store);
     cleanup.push(() => spool.db.close());
     const hasher = await checkAddressKey(store, spool, keyPath, label);
+    const pulled = await pullTorrents(spool, store);
+    if (pulled > 0) log.info(`${pulled} torrents of ${label} added to (or completed in) the spool`);
     const pusher = new PgPusher(spool, store);
     const pushed = (what: string) => (counts: Record<string, number>) =>
       log.debug(`${what}: ${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing new'}`);

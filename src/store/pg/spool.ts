@@ -77,6 +77,28 @@ export class Spool {
   }
 }
 
+/**
+ * The torrents of the shared database that the spool lacks (imported by another host), and what another host
+ * learnt of a magnet's metadata: every host crawls the database's torrents, as a crawl of a SQLite file does.
+ * Returns how many torrents were added or completed.
+ */
+export async function pullTorrents(spool: Spool, store: PgStore): Promise<number> {
+  const { rows } = await store.pool.query<Record<string, unknown>>(
+    'SELECT info_hash, info_hash_v2, name, set_label, pieces, piece_size, total_size, trackers, source, added_at, threshold_pieces FROM torrents');
+  const db = spool.db.sqlite;
+  const add = db.prepare(`INSERT INTO torrents (info_hash, info_hash_v2, name, set_label, pieces, piece_size, total_size, trackers, source, added_at, threshold_pieces)
+    VALUES (@info_hash, @info_hash_v2, @name, @set_label, @pieces, @piece_size, @total_size, @trackers, @source, @added_at, @threshold_pieces)
+    ON CONFLICT (info_hash) DO UPDATE SET name = coalesce(torrents.name, excluded.name), pieces = coalesce(torrents.pieces, excluded.pieces),
+      piece_size = coalesce(torrents.piece_size, excluded.piece_size), total_size = coalesce(torrents.total_size, excluded.total_size),
+      info_hash_v2 = coalesce(torrents.info_hash_v2, excluded.info_hash_v2)
+    WHERE torrents.pieces IS NULL AND excluded.pieces IS NOT NULL`);
+  let changed = 0;
+  db.transaction(() => {
+    for (const t of rows) changed += add.run(t).changes;
+  })();
+  return changed;
+}
+
 /** The database's id in meta, made by the first host (hosts starting at once agree on one). */
 async function ensureDatabaseId(store: PgStore): Promise<string> {
   await store.pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [DATABASE_ID, randomUUID()]);
