@@ -99,6 +99,8 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
         pusher.liveRun = null;
         await pusher.push().then(pushed('last push'), (err: Error) =>
           log.error(`${err.message}: the spool keeps what this run measured, and the next run on this host pushes it`));
+        const rows = Object.entries(pusher.sent).reduce((n, [k, v]) => (k === 'demoted' ? n : n + v), 0);
+        log.info(`pushed ${rows} rows to ${label} in ${pusher.pushes} pushes${pusher.failures > 0 ? `; ${pusher.failures} pushes failed` : ''}`);
         try {
           spool.db.checkpoint();
         } catch (err) {
