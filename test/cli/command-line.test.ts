@@ -164,7 +164,7 @@ test('--db with a URL: run takes postgres:// (an unreachable server is one line,
   assert.match(other.stderr, /--db: mysql URLs are not supported/);
   const report = await runCli(['torrents', '--db', 'postgres://btda:secret@127.0.0.1:1/btda'], { cwd: dir });
   assert.equal(report.code, 2);
-  assert.match(report.stderr, /--db: postgres URLs are supported by btda run only/);
+  assert.match(report.stderr, /--db: postgres URLs are not supported by this command yet/);
   assert.doesNotMatch(report.stderr, /secret/);
   assert.deepEqual(readdirSync(dir), []);
 });
