@@ -108,6 +108,12 @@ test('two shards on one PostgreSQL count what one crawl counts, and the truth', 
     'SELECT host, shard, ended_at IS NOT NULL AS ended, args FROM runs ORDER BY shard');
   assert.deepEqual(runs.map((r) => ({ host: r.host, shard: r.shard, ended: r.ended })),
     [{ host: hostname(), shard: '1/2', ended: true }, { host: hostname(), shard: '2/2', ended: true }]);
+  // the report on the shared database: every host's runs, the count of all of them
+  const report = await runCli(['report', '--db', sharedDb, '--format', 'json']);
+  assert.equal(report.code, 0, report.stderr);
+  const json = JSON.parse(report.stdout) as { runs: unknown[]; torrents: { confirmed: number }[] };
+  assert.equal(json.runs.length, 2);
+  assert.equal(json.torrents.reduce((n, t) => n + t.confirmed, 0), TRUTH);
   // each endpoint is one session, dialled by its shard alone
   const ports = await query<{ port: number; n: string }>(sharedDb, 'SELECT port, count(*) AS n FROM peers GROUP BY port');
   assert.ok(ports.every((p) => Number(p.n) === 1), JSON.stringify(ports));
