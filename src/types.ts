@@ -65,6 +65,7 @@ export type ContactReason =
   | 'unknown-info-hash' // inbound: a hash we do not measure
   | 'bad-message'
   | 'stopped' // the crawl stopped (--stop-grace ran out) before the peer's state was read
+  | 'other-shard' // inbound, --shard: the peer's advertised endpoint belongs to another host, which records it
   | 'error';
 
 /** What one finished contact with a peer tells (outgoing or incoming). */

@@ -252,11 +252,19 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     });
   };
 
+  /**
+   * --shard: an inbound peer is recorded only by the host that owns its advertised endpoint (address and
+   * listen port, else port 0), which dials it too; recorded by every host it happens to dial, one client
+   * would be a session per host in a shared database, and could count as a download on each.
+   */
+  const otherShards = (r: ContactResult) => shard !== null && r.reason === 'success' && r.torrentId >= 0 &&
+    !shard.owns(infoHashes.get(r.torrentId) ?? '', r.ip, r.listenPort ?? 0);
+
   const handleIncoming = async (socket: Socket) => {
     counters.incoming++;
     const result = await evaluateIncoming(socket, (hash) => byHash.get(hash), contactOptions,
       config.encryption === 'off' ? undefined : (hash) => byObfuscatedHash.get(hash));
-    record(result, 'incoming');
+    record(otherShards(result) ? { ...result, reason: 'other-shard' } : result, 'incoming');
     if (result.torrentId >= 0 && result.listenPort) {
       // what it showed of itself, as PEX flags: a peer that dialled encrypted is opened encrypted, a seed waits behind leechers
       const seed = result.uploadOnly || (result.endPieces ?? -1) >= (torrentFacts.get(result.torrentId)?.thresholdPieces ?? Infinity);

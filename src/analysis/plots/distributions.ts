@@ -7,7 +7,7 @@ import { noData, SPEED_LABEL, speedText } from './render.ts';
 const REASON_COLORS: [string, string][] = [
   ['success', '#54a24b'], ['timeout', '#e45756'], ['refused', '#f58518'], ['reset', '#b279a2'],
   ['unreachable', '#9d755d'], ['closed-early', '#ff9da6'], ['no-state', '#eeca3b'], ['unknown-protocol', '#4c78a8'],
-  ['wrong-info-hash', '#72b7b2'], ['unknown-info-hash', '#17becf'], ['bad-message', '#bab0ac'], ['stopped', '#d6d6d6'], ['error', '#79706e'],
+  ['wrong-info-hash', '#72b7b2'], ['unknown-info-hash', '#17becf'], ['bad-message', '#bab0ac'], ['stopped', '#d6d6d6'], ['other-shard', '#a0cbe8'], ['error', '#79706e'],
 ];
 const EVENT_ORDER = ['first', 'later', 'incoming'];
 const EVENT_COLORS: Record<string, string> = { first: '#4c78a8', later: '#f58518', incoming: '#54a24b' };
