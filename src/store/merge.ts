@@ -35,6 +35,23 @@ const JOURNAL = join(dirname(fileURLToPath(import.meta.url)), 'migrations', 'met
 
 export function mergeDatabases(paths: string[], outPath: string, opts: MergeOptions): { report: MergeReport; out: Database } {
   if (existsSync(outPath)) throw new MergeError(`merge: ${outPath} exists; merge writes a new database (name the old one as an input)`);
+  let out: Database | undefined;
+  try {
+    const report = mergeInto(paths, () => (out = Database.open(outPath)), opts);
+    out!.checkpoint(); // the .sqlite file alone is the whole result
+    return { report, out: out! };
+  } catch (err) {
+    out?.close();
+    if (out) for (const suffix of ['', '-wal', '-shm']) rmSync(outPath + suffix, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Merges the inputs into the empty database `target()` opens (a new file, or the spool of a PostgreSQL target:
+ * pg/merge-into.ts), once every input has been checked. Sets the target's address key fingerprint.
+ */
+export function mergeInto(paths: string[], target: () => Database, opts: MergeOptions): MergeReport {
   const real = new Map<string, string>();
   for (const p of paths) {
     if (!existsSync(p)) throw new MergeError(`merge: no database ${p}`);
@@ -50,18 +67,11 @@ export function mergeDatabases(paths: string[], outPath: string, opts: MergeOpti
       checkSchema(handle, path);
     }
     const fingerprint = commonFingerprint(inputs);
-    const out = Database.open(outPath);
-    try {
-      if (fingerprint) out.setMeta(FINGERPRINT, fingerprint);
-      const report = out.sqlite.transaction(() => copyAll(out.sqlite, inputs))();
-      const rederived = rederiveCrossings(out, { ...opts, dryRun: false });
-      out.checkpoint(); // the .sqlite file alone is the whole result
-      return { report: { ...report, rederived }, out };
-    } catch (err) {
-      out.close();
-      for (const suffix of ['', '-wal', '-shm']) rmSync(outPath + suffix, { force: true });
-      throw err;
-    }
+    const out = target();
+    if (fingerprint) out.setMeta(FINGERPRINT, fingerprint);
+    const report = out.sqlite.transaction(() => copyAll(out.sqlite, inputs))();
+    const rederived = rederiveCrossings(out, { ...opts, dryRun: false });
+    return { ...report, rederived };
   } finally {
     for (const i of inputs) i.handle.close();
   }

@@ -3,7 +3,9 @@
 // databases"). Inputs whose address keys differ are refused (exit 2).
 import type { Options } from 'yargs';
 import { defaultConfig } from '../../config.ts';
-import { MergeError, mergeDatabases } from '../../store/merge.ts';
+import { MergeError, mergeDatabases, type MergeReport } from '../../store/merge.ts';
+import { isPostgresUrl, redactUrl } from '../../store/pg/connection.ts';
+import { mergeIntoPostgres } from '../../store/pg/merge-into.ts';
 import { formatTable } from '../format.ts';
 import { ConfigError, resolveConfig } from '../options.ts';
 import { overridesOf, perRunOptions, recordRederivation } from './rederive.ts';
@@ -12,7 +14,7 @@ import type { ClassOrNone } from '../../store/rederive.ts';
 export function mergeOptions(): Record<string, Options> {
   return {
     ...perRunOptions(['threshold', 'suspectRate']),
-    out: { alias: 'o', type: 'string', demandOption: true, describe: 'the new database to write' },
+    out: { alias: 'o', type: 'string', demandOption: true, describe: 'the new database to write: a file, or postgres://... (a database without runs)' },
   };
 }
 
@@ -22,18 +24,26 @@ export async function mergeCommand(argv: Record<string, unknown>): Promise<numbe
   const out = String(argv.out);
   if (inputs.length === 0) throw new ConfigError('merge: name the databases to merge');
   const overrides = overridesOf(argv, config);
-  let merged: ReturnType<typeof mergeDatabases>;
+  const options = { ...overrides, defaultSuspectRate: defaultConfig.suspectRate };
+  let report: MergeReport;
+  let pushed = '';
   try {
-    merged = mergeDatabases(inputs, out, { ...overrides, defaultSuspectRate: defaultConfig.suspectRate });
+    if (isPostgresUrl(out)) {
+      const merged = await mergeIntoPostgres(inputs, out, options, (db) => recordRederivation(db, overrides));
+      report = merged.report;
+      pushed = `sent to ${redactUrl(out)}: ${Object.entries(merged.pushed).filter(([k, n]) => n > 0 && k !== 'demoted').map(([k, n]) => `${n} ${k}`).join(', ')}\n`;
+    } else {
+      const merged = mergeDatabases(inputs, out, options);
+      report = merged.report;
+      try {
+        recordRederivation(merged.out, overrides);
+      } finally {
+        merged.out.close();
+      }
+    }
   } catch (err) {
     if (err instanceof MergeError) throw new ConfigError(err.message);
     throw err;
-  }
-  const { report, out: db } = merged;
-  try {
-    recordRederivation(db, overrides);
-  } finally {
-    db.close();
   }
   const s = report.sessions;
   const classes: ClassOrNone[] = ['confirmed', 'restart', 'suspect', 'none'];
@@ -46,11 +56,11 @@ export async function mergeCommand(argv: Record<string, unknown>): Promise<numbe
   ]);
   process.stdout.write([
     table,
-    `${out}: torrents ${report.torrents.added} added, ${report.torrents.matched} matched by info hash; ` +
+    `${redactUrl(out)}: torrents ${report.torrents.added} added, ${report.torrents.matched} matched by info hash; ` +
       `${s.joined} of the ${s.read} sessions read joined a session of another input; ${s.observations} observations; ` +
       Object.entries(report.rows).map(([t, n]) => `${n} ${t}`).join(', '),
     `crossings re-derived from the merged observations, threshold ${overrides.threshold ?? 'of each run'}, ` +
       `suspect rate ${overrides.suspectRate === undefined ? 'of each run' : `${overrides.suspectRate} Mbit/s`}`,
-  ].join('\n') + '\n');
+  ].join('\n') + '\n' + pushed);
   return 0;
 }

@@ -267,7 +267,8 @@ export class PgPusher {
 
   private async sendRuns(client: pg.ClientBase, rows: Row[]): Promise<void> {
     for (const run of rows) {
-      const origin = `spool block ${this.spool.block} run ${run.id}`;
+      // a merged run keeps the origin the merge gave it ("FILE run ID"); a crawl's run is named by its spool
+      const origin = (run.origin as string | null) ?? `spool block ${this.spool.block} run ${run.id}`;
       const values = [run.started_at, run.ended_at, run.version, redactArgs(run.args as string), run.host, run.exit_reason, run.threshold,
         run.suspect_rate, run.shard, origin];
       let id = this.runIds.get(run.id as number);
