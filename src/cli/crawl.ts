@@ -30,6 +30,7 @@ import { PEX_PREFERS_ENCRYPTION, PEX_SEED } from '../wire/pex.ts';
 import { buildCollectors } from './collectors.ts';
 import { magnetResolverFor } from './magnets.ts';
 import { isOwnAddress } from './own-address.ts';
+import { resumeKnownPeers } from './resume-peers.ts';
 import { contactOptionsFor, queuePolicyFor, watchPoolFor } from './stage-options.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
 
@@ -326,6 +327,11 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   try {
     if (config.active > 0) scheduler.start();
     resolver.start();
+    // the peers earlier runs measured, loaded beside the first contacts (cli/resume-peers.ts)
+    void resumeKnownPeers({ db, queue, torrents: torrentFacts, revisitDelayMs: config.revisitDelay * 1000, signal: stopController.signal,
+      admit: (torrentId, ip, port) => policy.mayDial(ip, port) && !(port === config.port && isOwnAddress(ip)) &&
+        (!shard || shard.owns(infoHashes.get(torrentId) ?? '', ip, port)),
+    }).then((n) => n.read > 0 && log.info(`resumed ${n.queued} known peers of ${n.read} in the database (${(n.ms / 1000).toFixed(1)} s)`));
     for (const c of collectors) {
       try {
         await c.start(ctx);
@@ -341,6 +347,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     fatal = err as Error;
     exitReason = `error: ${fatal.message}`;
   } finally {
+    stopWith(exitReason); // (after an error) ends what waits on the stop signal, the resume's load too
     clearTimeout(durationTimer);
     clearInterval(statsTimer);
     clearInterval(progressTimer);

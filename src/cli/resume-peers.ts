@@ -1,0 +1,115 @@
+// A scheduled run resumes the peers earlier runs measured (README "Scheduled runs"): every latest session
+// whose address the database holds (--store-ip) joins the queue, as its last contact left it. The load runs
+// in slices beside the crawl (the scheduler takes the first peers while the rest still load), so a database
+// of a million known peers delays the first contact by milliseconds, not by the whole load.
+import type { DueQueue } from '../queue/due-queue.ts';
+import type { Database } from '../store/database.ts';
+import { KnownPeerPages } from '../store/known-peers.ts';
+import type { TorrentFacts } from '../store/result-writer.ts';
+import type { PeerSource } from '../types.ts';
+import { SOURCE_BITS } from '../queue/due-queue.ts';
+
+/** Ids per page: a page is read in a few milliseconds. */
+const PAGE_IDS = 4096;
+/** Longest the load holds the event loop before it lets contacts, timers and the writer run. */
+const SLICE_MS = 12;
+
+export interface ResumeInputs {
+  db: Database;
+  queue: DueQueue;
+  /** The torrents this run dials, by id (read as the load goes: a magnet resolved meanwhile joins). */
+  torrents: ReadonlyMap<number, TorrentFacts>;
+  /** Whether this run may dial the address: the address policy, never our own listener, its --shard share. */
+  admit: (torrentId: number, ip: string, port: number) => boolean;
+  /** A peer seen less than this long ago waits until then (--revisit-delay), as within one run. */
+  revisitDelayMs: number;
+  /** Set when the crawl stops: the load stops at the next slice. */
+  signal: AbortSignal;
+  now?: () => number;
+}
+
+export interface ResumeCounts {
+  /** Sessions read from the database. */
+  read: number;
+  /** Joined the queue. */
+  queued: number;
+  /** Not dialled by this run: another torrent set, the address policy, another shard, or known already. */
+  skipped: number;
+  /** Milliseconds from the start of the load to its end. */
+  ms: number;
+}
+
+/** Loads the known peers into the queue in slices; resolves when all are read or the signal is set. */
+export function resumeKnownPeers(inputs: ResumeInputs): Promise<ResumeCounts> {
+  const { queue, torrents, admit, revisitDelayMs, signal } = inputs;
+  const now = inputs.now ?? Date.now;
+  const startedAt = now();
+  const pages = new KnownPeerPages(inputs.db);
+  const counts: ResumeCounts = { read: 0, queued: 0, skipped: 0, ms: 0 };
+  const sourcesOf = new SourceBits();
+  let afterId = 0;
+
+  const slice = (): boolean => {
+    const sliceEnd = performance.now() + SLICE_MS;
+    while (afterId < pages.lastId) {
+      const rows = pages.next(afterId, PAGE_IDS);
+      afterId = Math.min(afterId + PAGE_IDS, pages.lastId);
+      const at = now();
+      for (const [, torrentId, ip, port, sources, encrypted, visits, lastPieces, lastSeen, listenPort] of rows) {
+        counts.read++;
+        const facts = torrents.get(torrentId);
+        // a session known only from its inbound contact, with no listen port, was at an ephemeral port: not dialable
+        const dialable = sources !== 'incoming' || listenPort === port;
+        if (facts === undefined || !dialable || !admit(torrentId, ip, port)) {
+          counts.skipped++;
+          continue;
+        }
+        const source = sourcesOf.get(sources);
+        const seen = lastSeen === null ? NaN : Date.parse(lastSeen);
+        const dueAt = seen + revisitDelayMs > at ? seen + revisitDelayMs : at;
+        const seed = lastPieces !== null && facts.thresholdPieces !== null && lastPieces >= facts.thresholdPieces;
+        const how = visits === 0 ? null : encrypted === 1;
+        if (queue.addKnown(torrentId, ip, port, source.bits, source.first, dueAt, seed, how)) counts.queued++;
+        else counts.skipped++;
+      }
+      if (performance.now() >= sliceEnd) return false;
+    }
+    return true;
+  };
+
+  return new Promise((resolve) => {
+    const step = () => {
+      const done = signal.aborted || slice();
+      if (!done) {
+        setImmediate(step);
+        return;
+      }
+      counts.ms = now() - startedAt;
+      resolve(counts);
+    };
+    step();
+  });
+}
+
+/** Source bits of a `sources` comma list, parsed once per distinct list (there are few). */
+class SourceBits {
+  private readonly cache = new Map<string, { bits: number; first: PeerSource }>();
+
+  get(list: string): { bits: number; first: PeerSource } {
+    let hit = this.cache.get(list);
+    if (hit === undefined) {
+      let bits = 0;
+      let first: PeerSource | undefined;
+      for (const name of list.split(',')) {
+        const bit = SOURCE_BITS[name as PeerSource];
+        if (bit === undefined) continue;
+        bits |= bit;
+        first ??= name as PeerSource;
+      }
+      // an empty list (a row of an older btda): counted as a file source, like an unknown one in the queue
+      hit = { bits: bits || SOURCE_BITS.file, first: first ?? 'file' };
+      this.cache.set(list, hit);
+    }
+    return hit;
+  }
+}
