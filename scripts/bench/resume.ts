@@ -5,10 +5,11 @@
 // same file, reads 1,000 addresses and dials them). Medians of --reps runs, each on a fresh copy of the file.
 //
 //   node --import tsx scripts/bench/resume.ts [--peers 1000000] [--layouts many,few] [--reps 3] [--active 512] [--keep]
+//     [--address-base 152]   (the swarm listens on 127.<base>.0.1-8)
 //
 // Layouts: `many` = 125 torrents x the swarm's 8,000 endpoints, every peer answers (the swarm in its own
 // process, scripts/bench/swarm-simulator.ts); `few` = 4 torrents x 250,000 addresses, of which 1 in 31 is
-// a swarm endpoint and the rest refuse at once (127.78.0.0/16, nothing listens: a refused connect is a
+// a swarm endpoint and the rest refuse at once (127.153.0.0/16, nothing listens: a refused connect is a
 // contact attempt too). All traffic stays on 127.0.0.0/8.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -44,7 +45,10 @@ const swarm: Swarm = await startSwarm({
   mix: { haveAll: 1, bitfieldFull: 1, bitfieldHaves: 2 },
   afterScript: 'close',
   lifetimeMs: 30 * 60_000,
+  // its own addresses (--address-base): another benchmark's swarm on the default 127.77.0.0/16 may be running
+  addressBase: Number(a['address-base'] ?? 152),
 });
+if (swarm.endpoints.length === 0) throw new Error(`the swarm bound no listener (${swarm.failedBinds} failed): another process holds its addresses?`);
 const E = swarm.endpoints;
 const dir = mkdtempSync(join(tmpdir(), 'btda-resume-'));
 const keyFile = join(dir, 'btda.key');
@@ -63,7 +67,7 @@ function* layoutPeers(layout: 'many' | 'few', torrentIds: number[]): Generator<K
       const e = E[j / 31];
       yield { torrentId, ip: e.ip, port: e.port };
     } else {
-      yield { torrentId, ip: `127.78.${(j >> 8) & 255}.${j & 255}`, port: 30_000 + (j >> 16) };
+      yield { torrentId, ip: `127.153.${(j >> 8) & 255}.${j & 255}`, port: 30_000 + (j >> 16) };
     }
   }
 }

@@ -4,11 +4,12 @@
 // one process over all the peers, then two over a half each, split by the same shard key). The order of one
 // and two alternates per rep (ABBA), and the figures are medians.
 //
-//   node --import tsx scripts/bench/shards.ts [--reps 3] [--seconds 20] [--active 512] [--torrents 13]
+//   node --import tsx scripts/bench/shards.ts [--reps 3] [--seconds 20] [--active 512] [--torrents 13] [--address-base 151]
 //
 // What a btda process's rate is: the `statistics` rows it writes every 2 s (`evaluations`, cumulative
 // contacts), from the first row after the warm-up (the torrents imported, the peers file read) to its last
-// row. The peers (torrents x 8,000 endpoints) are all seeds, visited again 5 s after each contact
+// row; its CPU time per contact over the same window (/proc, sampled every 100 ms). On a machine shared with
+// other work the rates swing with that work; the CPU per contact says whether a shard costs more per contact. The peers (torrents x 8,000 endpoints) are all seeds, visited again 5 s after each contact
 // (--revisit-complete), so no process ever runs out of due peers. All traffic stays on 127.0.0.0/8.
 import bencode from 'bencode';
 import Sqlite from 'better-sqlite3';
@@ -82,7 +83,10 @@ const dir = mkdtempSync(join(tmpdir(), 'btda-shards-'));
 const torrentDir = join(dir, 'torrents');
 mkdirSync(torrentDir);
 const torrents = writeTorrents(torrentDir);
-const swarm = await startSwarm({ torrents, mix: { haveAll: 1, bitfieldFull: 1 }, afterScript: 'close', lifetimeMs: REPS * (4 * SECONDS + 120) * 1000 });
+// its own addresses (--address-base): another benchmark's swarm on the default 127.77.0.0/16 may be running
+const swarm = await startSwarm({ torrents, mix: { haveAll: 1, bitfieldFull: 1 }, afterScript: 'close', lifetimeMs: REPS * (4 * SECONDS + 120) * 1000,
+  addressBase: Number(a['address-base'] ?? 151) });
+if (swarm.endpoints.length === 0) throw new Error(`the swarm bound no listener (${swarm.failedBinds} failed): another process holds its addresses?`);
 const peersFile = join(dir, 'peers.txt');
 const lines: string[] = [];
 for (const t of torrents) for (const e of swarm.endpoints) lines.push(`${t.infoHash} ${e.ip}:${e.port}`);
@@ -114,8 +118,12 @@ async function btdaProcess(name: string, shard: string | null): Promise<ProcessR
     '--allow', '127.0.0.0/8', '--active', String(ACTIVE), '--encryption', 'off', '--revisit-complete', '--revisit-delay', '5',
     '--duration', String(SECONDS), '--stats-interval', '2', '--stop-grace', '1', '--quiet', ...(shard ? ['--shard', shard] : [])];
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
-  let cpuMs = 0;
-  const sampler = setInterval(() => (cpuMs = Math.max(cpuMs, cpuMsOf(child.pid!) || 0)), 250);
+  // (wall time, CPU time) of the process every 100 ms: its CPU over the steady window, not its start-up
+  const cpu: [number, number][] = [];
+  const sampler = setInterval(() => {
+    const ms = cpuMsOf(child.pid!);
+    if (Number.isFinite(ms)) cpu.push([Date.now(), ms]);
+  }, 100);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   clearInterval(sampler);
   if (code !== 0) console.log(`  ${name}: exit code ${code}`);
@@ -129,8 +137,13 @@ async function btdaProcess(name: string, shard: string | null): Promise<ProcessR
   const steady = rows.filter((r) => Date.parse(r.at) - started >= WARMUP_S * 1000 && Date.parse(r.at) - started <= SECONDS * 1000 + 500);
   const first = steady[0];
   const last = steady.at(-1);
-  const perSec = first && last && last !== first ? ((last.evaluations - first.evaluations) * 1000) / (Date.parse(last.at) - Date.parse(first.at)) : NaN;
-  return { perSec, contacts, cpuUsPerContact: (cpuMs * 1000) / contacts };
+  if (!first || !last || last === first) return { perSec: NaN, contacts, cpuUsPerContact: NaN };
+  const from = Date.parse(first.at);
+  const to = Date.parse(last.at);
+  const steadyContacts = last.evaluations - first.evaluations;
+  // the first sample at or after t (the process may have ended within 100 ms of its last row: then its last sample)
+  const cpuAt = (t: number) => cpu.find(([at]) => at >= t)?.[1] ?? cpu.at(-1)?.[1] ?? NaN;
+  return { perSec: (steadyContacts * 1000) / (to - from), contacts, cpuUsPerContact: ((cpuAt(to) - cpuAt(from)) * 1000) / steadyContacts };
 }
 
 async function minimalProcess(shard: string): Promise<ProcessRate> {
@@ -185,12 +198,15 @@ const summary = (s: Setting) => {
   const one = median(s.one.map((r) => r.perSec));
   const two = median(s.two.map(([x, y]) => x.perSec + y.perSec));
   const each = median(s.two.flatMap(([x, y]) => [x.perSec, y.perSec]));
+  // the ratio of each rep's adjacent runs (one and two alternate), then their median: drift hits both sides
+  const pairRatio = median(s.one.map((r, i) => (s.two[i][0].perSec + s.two[i][1].perSec) / r.perSec));
   return { onePerSec: Math.round(one), twoPerSec: Math.round(two), twoEachPerSec: Math.round(each), ratio: Math.round((two / one) * 100) / 100,
+    pairRatio: Math.round(pairRatio * 100) / 100,
     oneCpuUs: Math.round(median(s.one.map((r) => r.cpuUsPerContact))), twoCpuUs: Math.round(median(s.two.flatMap(([x, y]) => [x.cpuUsPerContact, y.cpuUsPerContact]))) };
 };
 const b = summary(results.btda);
 const m = summary(results.minimal);
 console.log(`\nmedians of ${REPS} (machine busy ${fmt(median(busy))} % of 200 % during the runs; load average now ${loadavg()[0].toFixed(2)}):`);
-console.log(`btda:         1 process ${fmt(b.onePerSec)}/s; 2 shards ${fmt(b.twoEachPerSec)}/s each, ${fmt(b.twoPerSec)}/s together = ${fmt(b.ratio, 2)} x; CPU ${fmt(b.oneCpuUs)} vs ${fmt(b.twoCpuUs)} µs a contact`);
-console.log(`minimal loop: 1 process ${fmt(m.onePerSec)}/s; 2 processes ${fmt(m.twoEachPerSec)}/s each, ${fmt(m.twoPerSec)}/s together = ${fmt(m.ratio, 2)} x; CPU ${fmt(m.oneCpuUs)} vs ${fmt(m.twoCpuUs)} µs a contact`);
+console.log(`btda:         1 process ${fmt(b.onePerSec)}/s; 2 shards ${fmt(b.twoEachPerSec)}/s each, ${fmt(b.twoPerSec)}/s together = ${fmt(b.ratio, 2)} x (per rep ${fmt(b.pairRatio, 2)} x); CPU ${fmt(b.oneCpuUs)} vs ${fmt(b.twoCpuUs)} µs a contact`);
+console.log(`minimal loop: 1 process ${fmt(m.onePerSec)}/s; 2 processes ${fmt(m.twoEachPerSec)}/s each, ${fmt(m.twoPerSec)}/s together = ${fmt(m.ratio, 2)} x (per rep ${fmt(m.pairRatio, 2)} x); CPU ${fmt(m.oneCpuUs)} vs ${fmt(m.twoCpuUs)} µs a contact`);
 emit('shards', { reps: REPS, seconds: SECONDS, active: ACTIVE, peers: lines.length, btda: b, minimal: m, machineBusyPct: Math.round(median(busy)) });

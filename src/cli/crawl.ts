@@ -328,10 +328,8 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     if (config.active > 0) scheduler.start();
     resolver.start();
     // the peers earlier runs measured, loaded beside the first contacts (cli/resume-peers.ts)
-    void resumeKnownPeers({ db, queue, torrents: torrentFacts, revisitDelayMs: config.revisitDelay * 1000, signal: stopController.signal,
-      admit: (torrentId, ip, port) => policy.mayDial(ip, port) && !(port === config.port && isOwnAddress(ip)) &&
-        (!shard || shard.owns(infoHashes.get(torrentId) ?? '', ip, port)),
-    }).then((n) => n.read > 0 && log.info(`resumed ${n.queued} known peers of ${n.read} in the database (${(n.ms / 1000).toFixed(1)} s)`));
+    void resumeKnownPeers({ db, queue, torrents: torrentFacts, policy, ownPort: config.port, shard, infoHashes, revisitDelayMs: config.revisitDelay * 1000,
+      signal: stopController.signal }).then((n) => n.read > 0 && log.info(`resumed ${n.queued} known peers of ${n.read} in the database (${(n.ms / 1000).toFixed(1)} s)`));
     for (const c of collectors) {
       try {
         await c.start(ctx);

@@ -2,12 +2,15 @@
 // whose address the database holds (--store-ip) joins the queue, as its last contact left it. The load runs
 // in slices beside the crawl (the scheduler takes the first peers while the rest still load), so a database
 // of a million known peers delays the first contact by milliseconds, not by the whole load.
+import type { AddressPolicy } from '../collectors/address-policy.ts';
 import type { DueQueue } from '../queue/due-queue.ts';
+import type { Shard } from '../queue/shard.ts';
 import type { Database } from '../store/database.ts';
 import { KnownPeerPages } from '../store/known-peers.ts';
 import type { TorrentFacts } from '../store/result-writer.ts';
 import type { PeerSource } from '../types.ts';
 import { SOURCE_BITS } from '../queue/due-queue.ts';
+import { isOwnAddress } from './own-address.ts';
 
 /** Ids per page: a page is read in a few milliseconds. */
 const PAGE_IDS = 4096;
@@ -24,8 +27,12 @@ export interface ResumeInputs {
   queue: DueQueue;
   /** The torrents this run dials, by id (read as the load goes: a magnet resolved meanwhile joins). */
   torrents: ReadonlyMap<number, TorrentFacts>;
-  /** Whether this run may dial the address: the address policy, never our own listener, its --shard share. */
-  admit: (torrentId: number, ip: string, port: number) => boolean;
+  /** What this run may dial, as for a collector's addresses (crawl.ts addPeers): the address policy, never our
+   *  own listener (`ownPort`), only its --shard share (by the torrents' info hashes). */
+  policy: AddressPolicy;
+  ownPort: number;
+  shard: Shard | null;
+  infoHashes: ReadonlyMap<number, string>;
   /** A peer seen less than this long ago waits until then (--revisit-delay), as within one run. */
   revisitDelayMs: number;
   /** Set when the crawl stops: the load stops at the next slice. */
@@ -46,7 +53,9 @@ export interface ResumeCounts {
 
 /** Loads the known peers into the queue in slices; resolves when all are read or the signal is set. */
 export function resumeKnownPeers(inputs: ResumeInputs): Promise<ResumeCounts> {
-  const { queue, torrents, admit, revisitDelayMs, signal } = inputs;
+  const { queue, torrents, policy, ownPort, shard, infoHashes, revisitDelayMs, signal } = inputs;
+  const admit = (torrentId: number, ip: string, port: number): boolean => policy.mayDial(ip, port) &&
+    !(port === ownPort && isOwnAddress(ip)) && (shard === null || shard.owns(infoHashes.get(torrentId) ?? '', ip, port));
   const now = inputs.now ?? Date.now;
   const startedAt = now();
   const pages = new KnownPeerPages(inputs.db);
