@@ -2,7 +2,8 @@
 // `--shard 1/2` and `--shard 2/2` at once (each its own SQLite file, the same key file) against the same swarm
 // (its own process, scripts/bench/swarm-simulator.ts); beside the same for the minimal loop (minimal-loop.ts:
 // one process over all the peers, then two over a half each, split by the same shard key). The order of one
-// and two alternates per rep (ABBA), and the figures are medians.
+// and two alternates per rep (ABBA), and the figures are medians. Each rep ends with one `--shard 1/2` process
+// alone: what sharding costs a process, apart from two crawlers sharing the cores.
 //
 //   node --import tsx scripts/bench/shards.ts [--reps 3] [--seconds 20] [--active 512] [--torrents 13] [--address-base 151]
 //
@@ -78,13 +79,13 @@ if (a['child-minimal']) {
   process.exit(0);
 }
 
-hardLimit(REPS * (4 * SECONDS + 120) * 1000, 'shards');
+hardLimit(REPS * (5 * SECONDS + 150) * 1000, 'shards');
 const dir = mkdtempSync(join(tmpdir(), 'btda-shards-'));
 const torrentDir = join(dir, 'torrents');
 mkdirSync(torrentDir);
 const torrents = writeTorrents(torrentDir);
 // its own addresses (--address-base): another benchmark's swarm on the default 127.77.0.0/16 may be running
-const swarm = await startSwarm({ torrents, mix: { haveAll: 1, bitfieldFull: 1 }, afterScript: 'close', lifetimeMs: REPS * (4 * SECONDS + 120) * 1000,
+const swarm = await startSwarm({ torrents, mix: { haveAll: 1, bitfieldFull: 1 }, afterScript: 'close', lifetimeMs: REPS * (5 * SECONDS + 150) * 1000,
   addressBase: Number(a['address-base'] ?? 151) });
 if (swarm.endpoints.length === 0) throw new Error(`the swarm bound no listener (${swarm.failedBinds} failed): another process holds its addresses?`);
 const peersFile = join(dir, 'peers.txt');
@@ -165,9 +166,18 @@ interface Setting {
 }
 const results: Record<'btda' | 'minimal', Setting> = { btda: { one: [], two: [] }, minimal: { one: [], two: [] } };
 const busy: number[] = [];
+const shardAlone: ProcessRate[] = [];
+
+/** The swarm's CPU, ms: on 2 cores it takes a large share of the machine that the crawlers cannot have. */
+const swarmCpuMs = async () => {
+  const st = await swarm.stats();
+  return st.cpuUserMs + st.cpuSystemMs;
+};
+const swarmShare: number[] = [];
 
 async function measure(kind: 'btda' | 'minimal', procs: 1 | 2): Promise<void> {
   const busy0 = machineBusyMs();
+  const swarm0 = await swarmCpuMs();
   const t0 = Date.now();
   if (procs === 1) {
     const r = kind === 'btda' ? await btdaProcess('one', null) : await minimalProcess('1/1');
@@ -182,6 +192,7 @@ async function measure(kind: 'btda' | 'minimal', procs: 1 | 2): Promise<void> {
   }
   // the machine's busy share meanwhile (2 cores = 200 %): the swarm, the crawlers and whatever else runs here
   busy.push(((machineBusyMs() - busy0) / (Date.now() - t0)) * 100);
+  swarmShare.push((((await swarmCpuMs()) - swarm0) / (Date.now() - t0)) * 100);
   await sleep(1000);
 }
 
@@ -190,6 +201,12 @@ for (let rep = 0; rep < REPS; rep++) {
   const order: (1 | 2)[] = rep % 2 === 0 ? [1, 2] : [2, 1];
   for (const procs of order) await measure('btda', procs);
   for (const procs of order) await measure('minimal', procs);
+  // one shard with the machine to itself: what --shard costs a process (its key is computed per address named,
+  // not per contact), apart from two crawlers sharing the cores
+  const alone = await btdaProcess('alone', '1/2');
+  shardAlone.push(alone);
+  console.log(`  btda    --shard 1/2 alone: ${fmt(alone.perSec)}/s (${fmt(alone.cpuUsPerContact)} µs CPU a contact)`);
+  await sleep(1000);
 }
 await swarm.close();
 rmSync(dir, { recursive: true, force: true });
@@ -206,7 +223,9 @@ const summary = (s: Setting) => {
 };
 const b = summary(results.btda);
 const m = summary(results.minimal);
-console.log(`\nmedians of ${REPS} (machine busy ${fmt(median(busy))} % of 200 % during the runs; load average now ${loadavg()[0].toFixed(2)}):`);
+console.log(`\nmedians of ${REPS} (machine busy ${fmt(median(busy))} % of 200 % during the runs, the swarm ${fmt(median(swarmShare))} %; load average now ${loadavg()[0].toFixed(2)}):`);
 console.log(`btda:         1 process ${fmt(b.onePerSec)}/s; 2 shards ${fmt(b.twoEachPerSec)}/s each, ${fmt(b.twoPerSec)}/s together = ${fmt(b.ratio, 2)} x (per rep ${fmt(b.pairRatio, 2)} x); CPU ${fmt(b.oneCpuUs)} vs ${fmt(b.twoCpuUs)} µs a contact`);
+console.log(`--shard 1/2 alone: ${fmt(median(shardAlone.map((r) => r.perSec)))}/s, CPU ${fmt(median(shardAlone.map((r) => r.cpuUsPerContact)))} µs a contact`);
 console.log(`minimal loop: 1 process ${fmt(m.onePerSec)}/s; 2 processes ${fmt(m.twoEachPerSec)}/s each, ${fmt(m.twoPerSec)}/s together = ${fmt(m.ratio, 2)} x (per rep ${fmt(m.pairRatio, 2)} x); CPU ${fmt(m.oneCpuUs)} vs ${fmt(m.twoCpuUs)} µs a contact`);
-emit('shards', { reps: REPS, seconds: SECONDS, active: ACTIVE, peers: lines.length, btda: b, minimal: m, machineBusyPct: Math.round(median(busy)) });
+emit('shards', { reps: REPS, seconds: SECONDS, active: ACTIVE, peers: lines.length, btda: b, minimal: m, machineBusyPct: Math.round(median(busy)), swarmCpuPct: Math.round(median(swarmShare)),
+  shardAlonePerSec: Math.round(median(shardAlone.map((r) => r.perSec))), shardAloneCpuUs: Math.round(median(shardAlone.map((r) => r.cpuUsPerContact))) });
