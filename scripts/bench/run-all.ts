@@ -164,7 +164,7 @@ const sh = results.get('shards');
 if (sh) {
   rows.push([
     `2 shards (--shard 1/2, 2/2) vs 1 process, same swarm, ${availableParallelism()} cores`,
-    `btda ${fmt(sh.btda.twoPerSec)}/s vs ${fmt(sh.btda.onePerSec)}/s = ${fmt(sh.btda.ratio, 2)} x; minimal loop ${fmt(sh.minimal.twoPerSec)}/s vs ${fmt(sh.minimal.onePerSec)}/s = ${fmt(sh.minimal.ratio, 2)} x (machine busy ${fmt(sh.machineBusyPct)} %)`,
+    `btda ${fmt(sh.btda.twoPerSec)}/s vs ${fmt(sh.btda.onePerSec)}/s = ${fmt(sh.btda.ratio, 2)} x (CPU ${fmt(sh.btda.twoCpuUs)} vs ${fmt(sh.btda.oneCpuUs)} µs a contact; a shard alone ${fmt(sh.shardAloneCpuUs)} µs); minimal loop ${fmt(sh.minimal.twoPerSec)}/s vs ${fmt(sh.minimal.onePerSec)}/s = ${fmt(sh.minimal.ratio, 2)} x (machine busy ${fmt(sh.machineBusyPct)} %)`,
     '',
   ]);
 }

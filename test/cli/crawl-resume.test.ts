@@ -76,7 +76,8 @@ test('a run on a database of 50,000 known peers contacts promptly, queues every 
 
     const config = testConfig(dir, { storeIp: true, active: 64, connectTimeout: 2, timeout: 1, dht: false, passive: false });
     const run = await crawlUntil(config, (p) => p.known >= dialable && real!.connections.length > 0);
-    assert.ok(run.firstContactMs <= 5_000, `first contact after ${run.firstContactMs} ms (the load runs beside the contacts)`);
+    // the issue's bound for a million known peers; in-process it is the first progress tick (1 s) on a quiet machine
+    assert.ok(run.firstContactMs <= 10_000, `first contact after ${run.firstContactMs} ms (the load runs beside the contacts)`);
     assert.equal(run.summary.known, dialable, 'every dialable known peer is queued, the inbound-only ones are not');
     assert.ok(real.connections.length > 0, 'the real peer was contacted');
 
