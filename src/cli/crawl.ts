@@ -329,7 +329,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     resolver.start();
     // the peers earlier runs measured, loaded beside the first contacts (cli/resume-peers.ts)
     void resumeKnownPeers({ db, queue, torrents: torrentFacts, policy, ownPort: config.port, shard, infoHashes, revisitDelayMs: config.revisitDelay * 1000,
-      signal: stopController.signal }).then((n) => n.read > 0 && log.info(`resumed ${n.queued} known peers of ${n.read} in the database (${(n.ms / 1000).toFixed(1)} s)`));
+      signal: stopController.signal, log });
     for (const c of collectors) {
       try {
         await c.start(ctx);

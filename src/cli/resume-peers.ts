@@ -5,6 +5,7 @@
 import type { AddressPolicy } from '../collectors/address-policy.ts';
 import type { DueQueue } from '../queue/due-queue.ts';
 import type { Shard } from '../queue/shard.ts';
+import type { Logger } from '../log.ts';
 import type { Database } from '../store/database.ts';
 import { KnownPeerPages } from '../store/known-peers.ts';
 import type { TorrentFacts } from '../store/result-writer.ts';
@@ -37,6 +38,8 @@ export interface ResumeInputs {
   revisitDelayMs: number;
   /** Set when the crawl stops: the load stops at the next slice. */
   signal: AbortSignal;
+  /** Told how many were resumed, or in one line why the load stopped (the crawl goes on with what it has). */
+  log: Logger;
   now?: () => number;
 }
 
@@ -49,6 +52,8 @@ export interface ResumeCounts {
   skipped: number;
   /** Milliseconds from the start of the load to its end. */
   ms: number;
+  /** Why the load stopped before the end (a database error), or null. */
+  error: string | null;
 }
 
 /** Loads the known peers into the queue in slices; resolves when all are read or the signal is set. */
@@ -58,13 +63,15 @@ export function resumeKnownPeers(inputs: ResumeInputs): Promise<ResumeCounts> {
     !(port === ownPort && isOwnAddress(ip)) && (shard === null || shard.owns(infoHashes.get(torrentId) ?? '', ip, port));
   const now = inputs.now ?? Date.now;
   const startedAt = now();
-  const pages = new KnownPeerPages(inputs.db);
-  const counts: ResumeCounts = { read: 0, queued: 0, skipped: 0, ms: 0 };
+  const { log } = inputs;
+  const counts: ResumeCounts = { read: 0, queued: 0, skipped: 0, ms: 0, error: null };
   const sourcesOf = new SourceBits();
   let afterId = 0;
 
+  let pages: KnownPeerPages;
   let lastEnd = performance.now();
   const slice = (): boolean => {
+    pages ??= new KnownPeerPages(inputs.db);
     const start = performance.now();
     const sliceEnd = start + Math.min(SLICE_MAX_MS, Math.max(SLICE_MIN_MS, start - lastEnd));
     while (afterId < pages.lastId) {
@@ -98,12 +105,20 @@ export function resumeKnownPeers(inputs: ResumeInputs): Promise<ResumeCounts> {
 
   return new Promise((resolve) => {
     const step = () => {
-      const done = signal.aborted || slice();
+      let done: boolean;
+      try {
+        done = signal.aborted || slice();
+      } catch (err) {
+        counts.error = (err as Error).message;
+        done = true;
+      }
       if (!done) {
         setImmediate(step);
         return;
       }
       counts.ms = now() - startedAt;
+      if (counts.error !== null) log.warn(`cannot resume the known peers after ${counts.read} of them: ${counts.error}`);
+      else if (counts.read > 0) log.info(`resumed ${counts.queued} known peers of ${counts.read} in the database (${(counts.ms / 1000).toFixed(1)} s)`);
       resolve(counts);
     };
     step();

@@ -1,14 +1,17 @@
 // A scheduled run resumes the peers earlier runs measured (cli/resume-peers.ts): on a database of 50,000 known
 // sessions it contacts its first peer promptly (the load runs beside the contacts) and still queues every
 // dialable one; a resumed contact continues its stored session. Only its --shard share is resumed, and a
-// database without stored addresses (no --store-ip) resumes nothing.
+// database without stored addresses (no --store-ip) resumes nothing; a database error while loading is one line.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
+import { AddressPolicy } from '../../src/collectors/address-policy.ts';
 import { runCrawl, type CrawlProgress } from '../../src/cli/crawl.ts';
+import { resumeKnownPeers } from '../../src/cli/resume-peers.ts';
 import { silentLogger } from '../../src/log.ts';
+import { DueQueue } from '../../src/queue/due-queue.ts';
 import { shardOf } from '../../src/queue/shard.ts';
 import { openAddressKey } from '../../src/store/address-key.ts';
 import { Database } from '../../src/store/database.ts';
@@ -111,4 +114,18 @@ test('--shard K/N resumes only its share; a database without stored addresses re
   let seen = 0;
   const none = await crawlUntil(testConfig(bare, { active: 0 }), () => ++seen >= 2, 20_000);
   assert.equal(none.summary.known, 0, 'no stored address: nothing to dial');
+});
+
+test('a database that fails while the known peers load gives one warning line; the crawl goes on', async () => {
+  const dir = tempDir('btda-resume-fail-');
+  const db = Database.open(join(dir, 'btda.sqlite'));
+  db.close(); // every query now throws, as a file gone bad would
+  const warnings: string[] = [];
+  const log = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+  const queue = new DueQueue({ revisitDelayMs: 1, revisitComplete: false, maxFailures: 1, retryDelayMs: 1 });
+  const counts = await resumeKnownPeers({ db, queue, torrents: new Map(), policy: AddressPolicy.fromConfig(testConfig(dir)), ownPort: 6881, shard: null,
+    infoHashes: new Map(), revisitDelayMs: 1, signal: new AbortController().signal, log });
+  assert.match(counts.error ?? '', /not open/);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^cannot resume the known peers after 0 of them: /);
 });
