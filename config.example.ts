@@ -8,7 +8,8 @@ import type { ConfigFile } from './src/config.ts';
 
 const config: ConfigFile = {
   // --- storage ---
-  /** [--db] SQLite database file. Scheduled runs append to the same file. */
+  /** [--db] SQLite database file. Scheduled runs append to the same file. `btda run` also takes a PostgreSQL
+   *  URL, postgres://user:password@host:5432/db, that several hosts share (README "Running on several hosts"). */
   db: 'data/btda.sqlite',
   /** [--store-ip] Store raw IP addresses. Off by default: peers are stored as their /24 (IPv4) or /48 (IPv6)
    *  network plus a keyed hash that tells hosts apart, and --debug lines show the network too. Only turn on
@@ -22,6 +23,17 @@ const config: ConfigFile = {
   /** [--flush-interval] How long results are kept in memory before they are written (in one transaction).
    *  This is the most a crash (kill -9, power loss aside) can lose. A plain number is milliseconds. */
   flushIntervalMs: '1s',
+  /** [--spool] With a PostgreSQL --db: the local SQLite working database the crawl writes into (the identity
+   *  rules look sessions up there in microseconds, not in a round trip each) and pushes from. It persists
+   *  across scheduled runs on this host, so a later run finds the sessions of earlier ones. Empty (default):
+   *  `btda-spool-<hash of the URL without password>[-KofN].sqlite` in the key file's folder, one per database
+   *  and shard. */
+  spool: '',
+  /** [--push-interval] With a PostgreSQL --db: how often what changed in the spool is sent to PostgreSQL (one
+   *  transaction per push), and once more when the run ends. 10 s keeps the shared database (and reports on
+   *  it) within seconds of the crawl while each push carries thousands of rows (a batch, not a round trip
+   *  per row). A push that fails (the server unreachable) loses nothing: the spool keeps it for the next. */
+  pushInterval: '10s',
 
   // --- what is measured ---
   /** [--input] Folder scanned recursively for .torrent files at the start of every run (2015: input/). */

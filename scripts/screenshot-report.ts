@@ -33,8 +33,8 @@ export async function screenshotReport(opts: { db: string; out: string; width?: 
   let html: string;
   try {
     const geo = await Geolocator.open('', { networks: true });
-    const report = buildReport(db, { window, geo });
-    const figures = await renderFigures(report, buildSeries(db, report, { window }));
+    const report = await buildReport(db, { window, geo });
+    const figures = await renderFigures(report, await buildSeries(db, report, { window }));
     [html] = writeHtmlReport(report, reportTables(report), figures, join(out, 'html'));
   } finally {
     db.close();

@@ -12,7 +12,7 @@ export const ENCRYPTION_POLICIES = ['fallback', 'prefer', 'off'] as const;
 export type EncryptionPolicy = (typeof ENCRYPTION_POLICIES)[number];
 
 export interface Config {
-  /** SQLite database file. */
+  /** SQLite database file, or a PostgreSQL URL (postgres://user:password@host:5432/db; `btda run` only). */
   db: string;
   /** Concurrent outgoing peer contacts (0 = no active evaluation). */
   active: number;
@@ -117,6 +117,13 @@ export interface Config {
   maxIncomingPerIp: number;
   /** Most milliseconds of results kept in memory before they are written. */
   flushIntervalMs: number;
+  /**
+   * With a PostgreSQL `db`: the local SQLite working database the crawl writes and pushes from (README
+   * "Running on several hosts"). Empty: `btda-spool-<hash of the URL>[-KofN].sqlite` in the key file's folder.
+   */
+  spool: string;
+  /** With a PostgreSQL `db`: seconds between pushes of what changed in the spool. */
+  pushInterval: number;
   /** Log file (appended); empty = standard error. */
   log: string;
   /** Debug logging. */
@@ -183,6 +190,8 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   maxIncoming: 256,
   maxIncomingPerIp: 4,
   flushIntervalMs: 1000,
+  spool: '',
+  pushInterval: 10,
   log: '',
   debug: false,
   quiet: false,
@@ -193,9 +202,14 @@ export function bytesPerSecond(mbit: number): number {
   return (mbit * 1e6) / 8;
 }
 
-/** The key file in use: the configured one, else `btda.key` beside the database. */
+/** The key file in use: the configured one, else `btda.key` beside the database (a database URL: in `data/`). */
 export function keyFileOf(config: Pick<Config, 'keyFile' | 'db'>): string {
-  return config.keyFile || join(dirname(config.db), 'btda.key');
+  return config.keyFile || join(isDatabaseUrl(config.db) ? dirname(defaultConfig.db) : dirname(config.db), 'btda.key');
+}
+
+/** `postgres://...` and other URLs, as opposed to a SQLite file. */
+export function isDatabaseUrl(db: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(db);
 }
 
 /** Pieces a peer must have to count as complete: ceil(threshold × pieces). */

@@ -25,6 +25,7 @@ const BENCHES: Bench[] = [
   { name: 'memory', script: 'memory.ts', args: [], nodeFlags: ['--expose-gc'], limitMs: 120_000 },
   { name: 'writer', script: 'writer.ts', args: [], limitMs: 120_000 },
   { name: 'pg-writer', script: 'pg-writer.ts', args: ['--skip-writer'], limitMs: 120_000 },
+  { name: 'pg-push', script: 'pg-push.ts', args: ['--contacts', '50000', '--delta', '20000', '--limit-ms', '140000'], limitMs: 150_000 },
   { name: 'dht', script: 'dht.ts', args: [], limitMs: 120_000 },
   { name: 'mse', script: 'mse.ts', args: [], limitMs: 180_000 },
   { name: 'address-policy', script: 'address-policy.ts', args: [], limitMs: 120_000 },
@@ -122,6 +123,15 @@ if (pw && !pw.skipped) {
   rows.push([
     'observation rows written/s, PostgreSQL (local server) beside SQLite',
     `batched ${fmt(pw.pgBatchedPerSec)}/s (${pw.hosts} hosts at once ${fmt(pw.pgHostsPerSec)}/s in total), per-row minimal loop ${fmt(pw.pgPerRowPerSec)}/s; SQLite ${fmt(pw.sqlitePerSec)}/s`,
+    '',
+  ]);
+}
+const pp = results.get('pg-push');
+if (pp && !pp.skipped) {
+  rows.push([
+    `spool pushed to PostgreSQL (${fmt(pp.contacts)} contacts, then ${fmt(pp.deltaContacts)} more)`,
+    `full push ${fmt(pp.fullPushPerSec)} rows/s, delta ${fmt(pp.deltaPushMs)} ms (${fmt(pp.deltaPushPerSec)} rows/s, stall ${fmt(pp.deltaPushStallMs)} ms); ` +
+      `PgAppendWriter ${fmt(pp.appendWriterPerSec)} rows/s; CPU per contact written into the spool ${fmt(pp.spoolCpuUsPerContact, 1)} µs vs a plain database ${fmt(pp.plainCpuUsPerContact, 1)} µs`,
     '',
   ]);
 }

@@ -1,6 +1,6 @@
 // `btda explain`: the observations that prove a count, as text. A count that cannot be explained from
 // stored observations is not a result (README "What counts").
-import type { ObservationRow, SessionEvidence } from '../store/evidence.ts';
+import type { ObservationRow, SessionEvidence } from '../store/queries/evidence.ts';
 
 const CLASS_TEXT: Record<string, string> = {
   confirmed: 'confirmed download',

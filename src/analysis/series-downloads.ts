@@ -2,14 +2,15 @@
 // downloads of its best tracker (highest − first `downloaded` so far, one step at each scrape). Points sit at
 // the time of their event; a line runs on flat to the end of the measured span. More events than fit are
 // thinned to the last event of each of ~maxPoints equal slices, which keeps every value the line passes.
-import type { Database } from '../store/database.ts';
-import { inWindow, type Params, type Report, ReportedDownloads } from './report.ts';
+import type { Reader } from '../store/queries/reader.ts';
+import { crossingTimes, downloadedSteps } from '../store/queries/series.ts';
+import { type Params, type Report, ReportedDownloads } from './report.ts';
 import type { Series } from './series.ts';
 
 const SHOWN_TORRENTS = 24;
 
-export function downloadSeries(db: Database, report: Report, p: Params, o: { startMs: number; endMs: number; maxPoints: number }):
-  Pick<Series, 'downloads' | 'torrentOrder' | 'torrentsOmitted'> {
+export async function downloadSeries(r: Reader, report: Report, p: Params, o: { startMs: number; endMs: number; maxPoints: number }):
+  Promise<Pick<Series, 'downloads' | 'torrentOrder' | 'torrentsOmitted'>> {
   const active = report.torrents
     .filter((t) => t.confirmed > 0 || t.reportedDownloaded !== null)
     .sort((a, c) => c.confirmed + (c.reportedDownloaded ?? 0) - (a.confirmed + (a.reportedDownloaded ?? 0)) || a.id - c.id);
@@ -17,13 +18,6 @@ export function downloadSeries(db: Database, report: Report, p: Params, o: { sta
   const iso = (ms: number) => new Date(ms).toISOString();
   const start = iso(o.startMs);
   const end = iso(o.endMs);
-  const confirmedStmt = db.sqlite.prepare(
-    `SELECT crossed_at t FROM confirmed_downloads WHERE torrent_id = @torrent AND ${inWindow('crossed_at')} ORDER BY crossed_at`,
-  );
-  const scrapeStmt = db.sqlite.prepare(
-    `SELECT at t, downloaded FROM scrapes
-     WHERE torrent_id = @torrent AND tracker = @tracker AND downloaded IS NOT NULL AND ${inWindow('at')} ORDER BY at, id`,
-  );
   const slice = (o.endMs - o.startMs) / o.maxPoints;
   const downloads: Series['downloads'] = [];
   const torrentOrder: string[] = [];
@@ -45,15 +39,15 @@ export function downloadSeries(db: Database, report: Report, p: Params, o: { sta
       if (last && last[0] < end) downloads.push({ time: end, torrent: label, measure, count: last[1], event: false });
     };
     // confirmed: 0 at the start, +1 at each crossing
-    const crossings = (confirmedStmt.all({ ...p, torrent: t.id }) as { t: string }[]).map((r, i): [string, number] => [r.t, i + 1]);
+    const crossings = (await crossingTimes(r, p, t.id)).map((time, i): [string, number] => [time, i + 1]);
     line('confirmed', crossings, [start, 0]);
     if (t.bestTracker !== null) {
       // reported: the same rule as the report's table, step by step; it starts at the first scrape
       const c = new ReportedDownloads();
       const steps: [string, number][] = [];
-      for (const r of scrapeStmt.iterate({ ...p, torrent: t.id, tracker: t.bestTracker }) as Iterable<{ t: string; downloaded: number }>) {
-        c.add(r.downloaded);
-        steps.push([r.t, c.growth!]);
+      for (const x of await downloadedSteps(r, p, t.id, t.bestTracker)) {
+        c.add(x.downloaded);
+        steps.push([x.t, c.growth!]);
       }
       line('reported (scrape)', steps, null);
     }

@@ -2,8 +2,10 @@
 // clock time before it) and are sized so a plot has at most ~200 bins whatever its length (5 s for a
 // one-minute demo, 15 min for a 48 h crawl); the last bin ends where the data ends. Cumulative counts
 // (fig 5.4) are not binned at all: each step sits at the time of its event.
-import type { Database } from '../store/database.ts';
-import { inSet, inWindow, params, readRuns, runInWindow, type Report, type ReportOptions, type RunReport } from './report.ts';
+import { readerOf, type ReadSource } from '../store/queries/reader.ts';
+import { outcomesPerRun, receivedPerBin, statisticsBefore, statisticsRows, waitsPerSecond } from '../store/queries/series.ts';
+import { params, readRuns, runInWindow, type Report, type ReportOptions, type RunReport } from './report.ts';
+import { byText } from './report/shared.ts';
 import { downloadSeries } from './series-downloads.ts';
 
 const BUCKETS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86_400, 7 * 86_400];
@@ -62,10 +64,11 @@ export function measuredSpan(runs: RunReport[], w: { since: string | null; until
   return Number.isFinite(startMs) && Number.isFinite(endMs) && endMs > startMs ? { startMs, endMs } : null;
 }
 
-export function buildSeries(db: Database, report: Report, opts: ReportOptions = {}): Series {
+export async function buildSeries(source: ReadSource, report: Report, opts: ReportOptions = {}): Promise<Series> {
+  const r = readerOf(source);
   const p = params(opts);
   const w = { since: p.since, until: p.until };
-  const runs = readRuns(db, w).filter((r) => runInWindow(r, w));
+  const runs = (await readRuns(r, w)).filter((x) => runInWindow(x, w));
   const measured = measuredSpan(runs, w);
   const startMs = measured?.startMs ?? Date.parse(report.generatedAt);
   const endMs = measured?.endMs ?? startMs + 60_000;
@@ -74,27 +77,19 @@ export function buildSeries(db: Database, report: Report, opts: ReportOptions = 
   const span: Span = { start: iso(startMs), end: iso(endMs) };
   const bins: number[] = [];
   if (measured) for (let t = startMs; t < endMs && bins.length <= MAX_POINTS + 1; t += b * 1000) bins.push(t);
-  const q = { ...p, b, start: span.start };
-  // bin index of a time column: whole bins since the start of the span (julianday keeps the milliseconds)
-  const binOf = `CAST((julianday(@col) - julianday(@start)) * 86400.0 / @b AS INTEGER)`;
 
   // fig 5.3: addresses per source per bin, zero where a source received nothing while a run was measuring
   const received = new Map<string, Map<number, number>>();
   if (measured) {
-    for (const r of db.sqlite.prepare(
-      `SELECT kind, ${binOf.replace('@col', 'started_at')} bin, sum(received) n FROM requests
-       WHERE ${inWindow('started_at')} AND started_at >= @start
-         AND (@set IS NULL OR torrent_id IN (SELECT id FROM torrents WHERE set_label = @set))
-       GROUP BY kind, bin`,
-    ).iterate(q) as Iterable<{ kind: string; bin: number; n: number }>) {
-      let m = received.get(r.kind);
-      if (!m) received.set(r.kind, (m = new Map()));
+    for (const x of await receivedPerBin(r, p, span.start, b)) {
+      let m = received.get(x.kind);
+      if (!m) received.set(x.kind, (m = new Map()));
       // a request at the very end of the span belongs to the last bin
-      const i = Math.min(r.bin, bins.length - 1);
-      m.set(i, (m.get(i) ?? 0) + r.n);
+      const i = Math.min(x.bin, bins.length - 1);
+      m.set(i, (m.get(i) ?? 0) + x.n);
     }
   }
-  const measuring = (t: number) => runs.some((r) => Date.parse(r.startedAt) < t + b * 1000 && Date.parse(r.lastActivity) > t);
+  const measuring = (t: number) => runs.some((x) => Date.parse(x.startedAt) < t + b * 1000 && Date.parse(x.lastActivity) > t);
   const addresses: Series['addresses'] = [];
   for (const s of report.sources) {
     const m = received.get(s.kind);
@@ -107,54 +102,40 @@ export function buildSeries(db: Database, report: Report, opts: ReportOptions = 
   // contacts per minute and the load (fig 5.2) from the statistics rows (their counters count from the run's start)
   const contacts: Series['contacts'] = [];
   const load: Series['load'] = [];
-  const statStmt = db.sqlite.prepare(
-    `SELECT at, queue, in_flight, evaluations, successes, incoming, rss_mb, load_average FROM statistics
-     WHERE run_id = @run AND ${inWindow('at')} ORDER BY at, id`,
-  );
   for (const run of runs) {
     // the baseline is the row just before the window, or the run's start (all counters 0)
-    const before = w.since === null ? undefined : db.sqlite.prepare(
-      `SELECT at, evaluations, successes, incoming FROM statistics WHERE run_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT 1`,
-    ).get(run.id, w.since) as StatRow | undefined;
+    const before = w.since === null ? undefined : await statisticsBefore(r, run.id, w.since);
     let prev: StatRow = before ?? { at: run.startedAt, evaluations: 0, successes: 0, incoming: 0 };
-    for (const r of statStmt.iterate({ ...q, run: run.id }) as Iterable<StatRow & { queue: number; in_flight: number; rss_mb: number; load_average: number | null }>) {
-      const seconds = (Date.parse(r.at) - Date.parse(prev.at)) / 1000;
+    for (const x of await statisticsRows(r, p, run.id)) {
+      const seconds = (Date.parse(x.at) - Date.parse(prev.at)) / 1000;
       const metric = (name: string, value: number | null) => {
-        if (value !== null) load.push({ time: r.at, run: run.id, metric: name, value });
+        if (value !== null) load.push({ time: x.at, run: run.id, metric: name, value });
       };
-      metric(LOAD_METRICS[0], r.queue);
-      metric(LOAD_METRICS[1], r.in_flight);
+      metric(LOAD_METRICS[0], x.queue);
+      metric(LOAD_METRICS[1], x.in_flight);
       if (seconds > 0) {
         const rate = (a: number, c: number) => Math.max(0, a - c) / (seconds / 60);
-        contacts.push({ time: r.at, run: run.id, series: 'contacts finished', perMinute: rate(r.evaluations, prev.evaluations) });
-        contacts.push({ time: r.at, run: run.id, series: 'successful contacts', perMinute: rate(r.successes, prev.successes) });
-        contacts.push({ time: r.at, run: run.id, series: 'inbound connections', perMinute: rate(r.incoming, prev.incoming) });
-        metric(LOAD_METRICS[2], Math.max(0, r.evaluations - prev.evaluations) / seconds);
+        contacts.push({ time: x.at, run: run.id, series: 'contacts finished', perMinute: rate(x.evaluations, prev.evaluations) });
+        contacts.push({ time: x.at, run: run.id, series: 'successful contacts', perMinute: rate(x.successes, prev.successes) });
+        contacts.push({ time: x.at, run: run.id, series: 'inbound connections', perMinute: rate(x.incoming, prev.incoming) });
+        metric(LOAD_METRICS[2], Math.max(0, x.evaluations - prev.evaluations) / seconds);
       }
-      metric(LOAD_METRICS[3], r.rss_mb);
-      metric(LOAD_METRICS[4], r.load_average);
-      prev = r;
+      metric(LOAD_METRICS[3], x.rss_mb);
+      metric(LOAD_METRICS[4], x.load_average);
+      prev = x;
     }
   }
 
-  // outcomes per run
-  const runIds = runs.map((r) => r.id);
-  const outcomes: Series['outcomes'] = runIds.length === 0 ? [] : (db.sqlite.prepare(
-    `SELECT run_id, event, reason, sum(count) n FROM outcomes
-     WHERE run_id IN (SELECT value FROM json_each(@runs)) AND ${inSet('torrent_id')} GROUP BY run_id, event, reason HAVING n > 0
-     ORDER BY run_id, event, reason`,
-  ).all({ ...q, runs: JSON.stringify(runIds) }) as { run_id: number; event: string; reason: string; n: number }[])
-    .map((r) => ({ run: runLabel(runs.find((x) => x.id === r.run_id)!), event: r.event, reason: r.reason, count: r.n }));
+  // outcomes per run, and the longest wait per successful contact (runs of the window)
+  const runIds = runs.map((x) => x.id);
+  const outcomes: Series['outcomes'] = (await outcomesPerRun(r, p, runIds))
+    .sort((a, c) => a.run_id - c.run_id || byText(a.event, c.event) || byText(a.reason, c.reason))
+    .map((x) => ({ run: runLabel(runs.find((y) => y.id === x.run_id)!), event: x.event, reason: x.reason, count: x.n }));
+  const waits: Series['waits'] = (await waitsPerSecond(r, p, runIds))
+    .sort((a, c) => a.wait_s - c.wait_s || byText(a.event, c.event))
+    .map((x) => ({ waitS: x.wait_s, event: x.event, count: x.n }));
 
-  // longest wait per successful contact (runs of the window, like outcomes)
-  const waits: Series['waits'] = runIds.length === 0 || !db.hasTable('contact_waits') ? [] : (db.sqlite.prepare(
-    `SELECT wait_s, event, sum(count) n FROM contact_waits
-     WHERE run_id IN (SELECT value FROM json_each(@runs)) AND ${inSet('torrent_id')} GROUP BY wait_s, event HAVING n > 0
-     ORDER BY wait_s, event`,
-  ).all({ ...q, runs: JSON.stringify(runIds) }) as { wait_s: number; event: string; n: number }[])
-    .map((r) => ({ waitS: r.wait_s, event: r.event, count: r.n }));
-
-  const d = downloadSeries(db, report, p, { startMs, endMs, maxPoints: MAX_POINTS });
+  const d = await downloadSeries(r, report, p, { startMs, endMs, maxPoints: MAX_POINTS });
   return {
     span, bucketSeconds: b, bucketLabel: bucketLabel(b), addresses, downloads: d.downloads, contacts, load, outcomes, waits,
     torrentOrder: d.torrentOrder, torrentsOmitted: d.torrentsOmitted,

@@ -69,11 +69,16 @@ export function reportTables(r: Report): ReportTable[] {
         col('infoHash', 'info hash', 'hash'), col('name', 'name', 'text'), col('set', 'set', 'text'), col('pieces', 'pieces'),
         col('confirmed', 'confirmed'), col('reportedDownloaded', 'reported'), col('ratio', 'confirmed/reported', 'ratio'),
         col('reportedLatest', 'downloaded (latest)'), col('uniquePeers', 'unique peers'), col('peersDiscovered', 'peers discovered'),
-        col('seeders', 'seeders (max)'), col('leechers', 'leechers (max)'), col('bestTracker', 'best tracker', 'text'),
+        col('seeders', 'seeders (max)'), col('leechers', 'leechers (max)'), col('dhtSeeders', 'DHT seeds (est.)'),
+        col('dhtDownloaders', 'DHT downloaders (est.)'), col('bestTracker', 'best tracker', 'text'),
       ],
       rows: r.torrents.map((t) => [t.infoHash, t.name, t.set, t.pieces, t.confirmed, t.reportedDownloaded, t.ratio, t.reportedLatest,
-        t.uniquePeers, t.peersDiscovered, t.seeders, t.leechers, t.bestTracker]),
-      notes: ['downloaded (latest): the absolute count the best tracker reported at its latest scrape in the window.'],
+        t.uniquePeers, t.peersDiscovered, t.seeders, t.leechers, t.dhtSeeders, t.dhtDownloaders, t.bestTracker]),
+      notes: [
+        'downloaded (latest): the absolute count the best tracker reported at its latest scrape in the window.',
+        'seeders/leechers (max): the trackers\' numbers. DHT seeds/downloaders: the latest BEP 33 estimate in the window from the Bloom filters of '
+          + 'the DHT nodes closest to the info hash (IPv4 or IPv6 DHT, the larger), beside the trackers\', never in them; empty without a DHT scrape.',
+      ],
     },
     {
       name: 'classes',

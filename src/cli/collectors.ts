@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { Collector } from '../collectors/collector.ts';
 import { DhtCollector } from '../collectors/dht-collector.ts';
 import { Dht6Collector } from '../collectors/dht/dht6-collector.ts';
+import { linkFamilies } from '../collectors/dht/family-bridge.ts';
 import { InboundListener } from '../collectors/listener.ts';
 import { PeersFileCollector } from '../collectors/peers-file.ts';
 import { TrackerCollector } from '../collectors/tracker/tracker-collector.ts';
@@ -54,32 +55,32 @@ export function buildCollectors(config: Config, inputs: CollectorInputs): Collec
     );
   }
   if (config.dht) {
-    collectors.push(
-      new DhtCollector({
+    const dht4 = new DhtCollector({
+      torrents,
+      port: config.dhtPort,
+      bootstrap: config.dhtBootstrap,
+      intervalS: config.dhtInterval,
+      statePath: config.dhtState,
+      announcePort: config.passive ? config.port : undefined,
+      scrape: config.dhtScrape,
+      mayContact: inputs.policy ? (ip, port) => inputs.policy!.mayDial(ip, port) : undefined,
+    });
+    collectors.push(dht4);
+    // The IPv6 node has nothing to start from when every bootstrap entry is an IPv4 address (e.g. a local test DHT).
+    if (config.dht6 && config.dhtBootstrap.some((b) => !/^[\d.]+:\d+$/.test(b.trim()))) {
+      const dht6 = new Dht6Collector({
         torrents,
         port: config.dhtPort,
         bootstrap: config.dhtBootstrap,
         intervalS: config.dhtInterval,
-        statePath: config.dhtState,
+        statePath: config.dhtState.replace(/(\.json)?$/, '.v6.json'),
         announcePort: config.passive ? config.port : undefined,
         scrape: config.dhtScrape,
         mayContact: inputs.policy ? (ip, port) => inputs.policy!.mayDial(ip, port) : undefined,
-      }),
-    );
-    // The IPv6 node has nothing to start from when every bootstrap entry is an IPv4 address (e.g. a local test DHT).
-    if (config.dht6 && config.dhtBootstrap.some((b) => !/^[\d.]+:\d+$/.test(b.trim()))) {
-      collectors.push(
-        new Dht6Collector({
-          torrents,
-          port: config.dhtPort,
-          bootstrap: config.dhtBootstrap,
-          intervalS: config.dhtInterval,
-          statePath: config.dhtState.replace(/(\.json)?$/, '.v6.json'),
-          announcePort: config.passive ? config.port : undefined,
-          scrape: config.dhtScrape,
-          mayContact: inputs.policy ? (ip, port) => inputs.policy!.mayDial(ip, port) : undefined,
-        }),
-      );
+      });
+      // BEP 32 `want`: each family's DHT answers for, and feeds, the other's (src/collectors/dht/family-bridge.ts).
+      linkFamilies(dht4, dht6);
+      collectors.push(dht6);
     }
   }
   return collectors;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname, loadavg } from 'node:os';
 import type { Socket } from 'node:net';
-import { bytesPerSecond, keyFileOf, thresholdPieces, type Config } from '../config.ts';
+import { bytesPerSecond, thresholdPieces, type Config } from '../config.ts';
 import { AddressPolicy } from '../collectors/address-policy.ts';
 import type { Collector, CollectorContext, PeerAddress } from '../collectors/collector.ts';
 import { evaluateIncoming, type ContactTorrent } from '../evaluator/contact.ts';
@@ -16,12 +16,10 @@ import type { WatchStats } from '../evaluator/watch-pool.ts';
 import type { Logger } from '../log.ts';
 import { DueQueue, SOURCE_BITS, type QueuedPeer } from '../queue/due-queue.ts';
 import { Shard } from '../queue/shard.ts';
-import { Database } from '../store/database.ts';
+import type { Database } from '../store/database.ts';
 import { Geolocator } from '../store/geolocation.ts';
-import { openAddressKey } from '../store/address-key.ts';
-import type { AddressHasher } from '../store/peer-identity.ts';
 import { ResultWriter, type TorrentFacts } from '../store/result-writer.ts';
-import { RunLock } from '../store/run-lock.ts';
+import { redactArgs } from '../store/pg/push.ts';
 import { importTorrents } from '../torrents/import-torrents.ts';
 import type { ContactResult, PeerSource, Torrent } from '../types.ts';
 import { VERSION } from '../version.ts';
@@ -30,6 +28,7 @@ import { PEX_PREFERS_ENCRYPTION, PEX_SEED } from '../wire/pex.ts';
 import { buildCollectors } from './collectors.ts';
 import { magnetResolverFor } from './magnets.ts';
 import { isOwnAddress } from './own-address.ts';
+import { openCrawlStore } from './pg-crawl.ts';
 import { resumeKnownPeers } from './resume-peers.ts';
 import { contactOptionsFor, queuePolicyFor, watchPoolFor } from './stage-options.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
@@ -78,27 +77,13 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   // a bad --exclude file refuses to start before anything is locked or opened
   const policy = AddressPolicy.fromConfig(config);
   const shard = Shard.parse(config.shard);
-  const lock = RunLock.acquire(config.db);
-  // everything that can refuse to start (key file, GeoIP file, database) before the run row exists
-  let db: Database;
-  let hasher: AddressHasher;
-  let geo: Geolocator;
-  try {
-    geo = await Geolocator.open(config.geoipDb);
-    db = Database.open(config.db);
-    try {
-      hasher = openAddressKey(db, config.db, keyFileOf(config));
-    } catch (err) {
-      db.close();
-      throw err;
-    }
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
+  // everything that can refuse to start (GeoIP file, database, lock, key file) before the run row exists
+  const geo = await Geolocator.open(config.geoipDb);
+  const store = await openCrawlStore(config, log);
+  const { db, hasher } = store;
   const runId = db.startRun({
     version: VERSION,
-    args: JSON.stringify(opts.args ?? []),
+    args: redactArgs(JSON.stringify(opts.args ?? [])),
     host: hostname(),
     threshold: config.threshold,
     suspectRate: config.suspectRate,
@@ -117,6 +102,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   importInputs(db, config, log);
   db.setThreshold(config.threshold);
+  await store.started(runId); // a PostgreSQL crawl pushes its run and torrents at once, then every --push-interval
   // `run --set A` measures set A only (and labels what it imports A)
   const torrents = db.torrents(config.setLabel);
   const contactTorrents = new Map<number, ContactTorrent>();
@@ -139,7 +125,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     return ct;
   };
   for (const t of torrents) if (t.pieces !== null) registerContactTorrent({ ...t, pieces: t.pieces });
-  log.info(`run ${runId}: ${torrents.length} torrents${config.setLabel ? ` of set ${config.setLabel}` : ''}, database ${config.db}`);
+  log.info(`run ${runId}: ${torrents.length} torrents${config.setLabel ? ` of set ${config.setLabel}` : ''}, database ${store.label}`);
 
   const writer = new ResultWriter(db, {
     runId,
@@ -150,7 +136,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     runStartedAt: startedAt,
     maxRate: bytesPerSecond(config.suspectRate),
     onError: (err) => {
-      fatal = new Error(`cannot write to ${config.db}: ${err.message}`);
+      fatal = new Error(`cannot write to ${store.label}: ${err.message}`);
       log.error(fatal.message);
       stopWith(`error: ${err.message}`);
     },
@@ -369,13 +355,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     } catch (err) {
       log.error(`cannot record the end of run ${runId}: ${(err as Error).message}`);
     }
-    try {
-      db.checkpoint(); // the .sqlite file alone holds the whole run, even while an analyst has it open
-    } catch (err) {
-      log.warn(`cannot checkpoint ${config.db}: ${(err as Error).message}`);
-    }
-    db.close();
-    lock.release();
+    await store.finish(); // a PostgreSQL crawl pushes what is left
   }
   if (fatal) throw fatal;
   return { ...progress(), exitReason };

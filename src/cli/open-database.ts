@@ -1,9 +1,29 @@
 // How every command opens --db, by one rule: commands that write (run, add, demo) create the file and its
 // folder; commands that read (torrents, report, export) need an existing btda database and say so
-// otherwise, instead of creating an empty file from a typo. Every error names the file.
+// otherwise, instead of creating an empty file from a typo. Every error names the file. The analysis
+// commands (report, export, explain) read through a Reader, from a SQLite file or a postgres:// URL.
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database } from '../store/database.ts';
+import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
+import { sqliteTableCount } from '../store/queries/catalog.ts';
+import { PgReader, SqliteReader, type Reader } from '../store/queries/reader.ts';
+
+/** --help of --db for the commands that read through openReader. */
+export const READ_DB = 'SQLite database file, or a PostgreSQL database: postgres://user:password@host:5432/db (read only)';
+
+/** A btda database to analyse, read-only: a SQLite file or a PostgreSQL database. */
+export async function openReader(db: string): Promise<Reader> {
+  if (!isPostgresUrl(db)) return new SqliteReader(openForReading(db));
+  // read-only: no migrations (the crawl's hosts migrate); a database of an older btda lacks newer columns,
+  // which the queries allow for, as they do for an old SQLite file
+  const reader = await PgReader.open(db);
+  if (!(await reader.hasTable('torrents')) || !(await reader.hasTable('runs'))) {
+    await reader.close();
+    throw new Error(`${redactUrl(db)} is not a btda database (it has no runs and torrents tables)`);
+  }
+  return reader;
+}
 
 /** An existing btda database, read-only. */
 export function openForReading(path: string): Database {
@@ -49,7 +69,7 @@ function checkBtdaDatabase(db: Database, path: string, opts: { allowEmpty?: bool
   let tables: number;
   let isBtda: boolean;
   try {
-    tables = (db.sqlite.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+    tables = sqliteTableCount(db);
     isBtda = db.hasTable('torrents') && db.hasTable('runs');
   } catch (err) {
     db.close();

@@ -2,7 +2,7 @@
 // A bad value ends the program with one line naming the flag and exit code 2 (ConfigError).
 import type { Options } from 'yargs';
 import { AddressListError, parseCidr, readExcludeFile } from '../collectors/address-policy.ts';
-import { defaultConfig, ENCRYPTION_POLICIES, type Config } from '../config.ts';
+import { defaultConfig, ENCRYPTION_POLICIES, isDatabaseUrl, type Config } from '../config.ts';
 import { readConfigFile } from './config-file.ts';
 import { DURATION_SYNTAX, formatDuration, parseDuration, type PlainUnit } from './durations.ts';
 
@@ -28,7 +28,7 @@ interface Setting {
 
 /** Every setting and its flag. Units and the reasons for the defaults: config.example.ts. */
 export const SETTINGS: Setting[] = [
-  { key: 'db', flag: 'db', kind: 'string', describe: 'SQLite database file' },
+  { key: 'db', flag: 'db', kind: 'string', describe: 'SQLite database file, or postgres://user:password@host/db (run only)' },
   { key: 'active', flag: 'active', kind: 'int', describe: 'concurrent outgoing peer contacts (0 = none)' },
   { key: 'passive', flag: 'passive', kind: 'bool', describe: 'accept inbound BitTorrent connections on --port' },
   { key: 'port', flag: 'port', kind: 'port', describe: 'TCP port of the inbound listener, announced to trackers (withdrawn at once without --passive)' },
@@ -73,6 +73,8 @@ export const SETTINGS: Setting[] = [
   { key: 'maxIncoming', flag: 'max-incoming', kind: 'int', describe: 'inbound connections open at once' },
   { key: 'maxIncomingPerIp', flag: 'max-incoming-per-ip', kind: 'int', describe: 'inbound connections from one IP at once' },
   { key: 'flushIntervalMs', flag: 'flush-interval', kind: 'duration', unit: 'ms', positive: true, describe: 'longest time results are kept in memory unwritten' },
+  { key: 'spool', flag: 'spool', kind: 'string', describe: 'with --db postgres://...: local SQLite file the crawl writes and pushes from (default: beside the key file, one per database and shard)' },
+  { key: 'pushInterval', flag: 'push-interval', kind: 'duration', positive: true, describe: 'with --db postgres://...: delay between pushes of the spool to PostgreSQL' },
   { key: 'log', flag: 'log', kind: 'string', describe: 'append log lines to this file' },
   { key: 'debug', flag: 'debug', kind: 'bool', describe: 'debug logging' },
   { key: 'quiet', flag: 'quiet', kind: 'bool', describe: 'no progress line, warnings only' },
@@ -113,8 +115,11 @@ export function yargsOptions(keys?: (keyof Config)[], describe: Partial<Record<k
 /** The --help epilogue of commands with time settings. */
 export const DURATION_HELP = `Durations: ${DURATION_SYNTAX}.`;
 
-/** Builds the Config: defaults, then the config file, then the flags given. Throws ConfigError. */
-export async function resolveConfig(argv: Record<string, unknown>): Promise<Config> {
+/**
+ * Builds the Config: defaults, then the config file, then the flags given. Throws ConfigError.
+ * `postgres`: the command takes a postgres:// URL as --db (run writes it; report, export and explain read it).
+ */
+export async function resolveConfig(argv: Record<string, unknown>, opts: { postgres?: boolean } = {}): Promise<Config> {
   const config: Config = { ...defaultConfig, dhtBootstrap: [...defaultConfig.dhtBootstrap], allow: [...defaultConfig.allow] };
   if (argv.config !== undefined) Object.assign(config, await loadConfigFile(String(argv.config)));
   for (const s of SETTINGS) {
@@ -122,7 +127,7 @@ export async function resolveConfig(argv: Record<string, unknown>): Promise<Conf
     if (raw === undefined) continue;
     (config as unknown as Record<string, unknown>)[s.key] = parseValue(s, raw, `--${s.flag}`);
   }
-  validate(config);
+  validate(config, opts);
   return config;
 }
 
@@ -196,14 +201,16 @@ function parseValue(s: Setting, raw: unknown, where: string): unknown {
   }
 }
 
-function validate(c: Config): void {
+function validate(c: Config, opts: { postgres?: boolean }): void {
   if (c.active > 65_536) throw new ConfigError(`--active: at most 65536 (got ${c.active})`);
   if (c.maxMessages < 1) throw new ConfigError('--max-messages: at least 1');
   if (c.passive && c.port === 0) throw new ConfigError('--port: the listener needs a port (got 0)');
   if (c.flushIntervalMs < 1) throw new ConfigError('--flush-interval: at least 1ms');
   // a URL would become a folder named "postgres:" holding a SQLite file
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(c.db)) {
-    throw new ConfigError(`--db: ${c.db.split(':')[0]} URLs are not supported yet; btda stores into a SQLite file (--db path/to/file.sqlite)`);
+  if (isDatabaseUrl(c.db) && !(opts.postgres && /^postgres(ql)?:\/\//i.test(c.db))) {
+    throw new ConfigError(opts.postgres
+      ? `--db: ${c.db.split(':')[0]} URLs are not supported; btda stores into a SQLite file or postgres://user:password@host/db`
+      : `--db: ${c.db.split(':')[0]} URLs are not supported by this command yet; it needs a SQLite file (--db path/to/file.sqlite)`);
   }
   try {
     Shard.parse(c.shard);

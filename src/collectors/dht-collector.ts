@@ -6,8 +6,9 @@ import { isIPv4 } from 'node:net';
 import type { Torrent } from '../types.ts';
 import type { Collector, CollectorContext, PeerAddress } from './collector.ts';
 import { createGuardedDhtSocket, type GuardStats } from './dht-guard.ts';
-import { listenDht, saveV4State } from './dht/v4-listen.ts';
-import { scrapeV4 } from './dht/v4-scrape.ts';
+import { bridgeV4, v4FamilyPeer, type FamilyPeer } from './dht/family-bridge.ts';
+import { announceV4, listenDht, saveV4State } from './dht/v4-listen.ts';
+import { scrapeAndStore } from './dht/v4-scrape.ts';
 import { loadDhtState, parseBootstrap, type SavedDhtNode } from './dht-state.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
 
@@ -42,7 +43,7 @@ export interface DhtStats {
   lookupsRunning: number;
   /** Peer addresses received, deduplicated within each lookup. */
   peersReceived: number;
-  /** Nodes offered through addNode() (PORT messages of peers). */
+  /** Nodes offered through addNode() (PORT messages of peers; IPv4 nodes the IPv6 DHT's replies named). */
   nodesOffered: number;
   /** Incoming UDP packets dropped before the DHT code saw them (too large, not bencode, not KRPC). */
   packetsDropped: number;
@@ -91,6 +92,17 @@ export class DhtCollector implements Collector {
   private peersReceived = 0;
   private nodesOffered = 0;
   private guard: GuardStats | null = null;
+  /** Until the first lookups may start (bootstrap done or waited for long enough). */
+  private ready: Promise<void> = Promise.resolve();
+  /** The IPv6 collector, when both run: nodes and `want` answers go both ways (./dht/family-bridge.ts). */
+  otherFamily: FamilyPeer | null = null;
+  /** What this (IPv4) side gives the IPv6 collector; every address passes the policy first. */
+  readonly familyPeer: FamilyPeer = v4FamilyPeer({
+    dht: () => (this.stopped ? null : this.dht),
+    ready: () => this.ready,
+    mayContact: (host, port) => !this.opts.mayContact || this.opts.mayContact(host, port),
+    addNode: (host, port) => this.addNode(host, port),
+  });
 
   constructor(private readonly opts: DhtCollectorOptions) {}
 
@@ -113,6 +125,10 @@ export class DhtCollector implements Collector {
     if (state?.nodeId) dhtOptions.nodeId = state.nodeId; // BEP 5: a node keeps its id across restarts
     const dht = new DHT(dhtOptions);
     this.dht = dht;
+    // Installed before the bootstrap (next tick), so its replies' nodes6 already reach the IPv6 side.
+    if (this.otherFamily && !bridgeV4(dht, { closest6: (t) => this.otherFamily?.closestNodes(t) ?? [], onNode6: (n) => this.otherFamily?.offerNode(n) })) {
+      log.warn("DHT: bittorrent-dht's k-rpc is not shaped as expected; the IPv4 and IPv6 DHTs share no nodes");
+    }
     dht.on('error', (err) => log.warn(`DHT: ${err.message}`));
     dht.on('warning', (err) => log.debug(`DHT warning: ${err.message}`));
     dht.on('peer', (peer, infoHash) => this.onPeer(peer.host, peer.port, infoHash));
@@ -126,8 +142,8 @@ export class DhtCollector implements Collector {
       throw err;
     }
     if (saved.length) log.info(`DHT: loaded ${saved.length} nodes from ${this.opts.statePath}`);
-
-    void this.waitReady(dht, saved.length > 0).then(() => {
+    this.ready = this.waitReady(dht, saved.length > 0);
+    void this.ready.then(() => {
       if (this.stopped) return;
       const n = dht.nodes.count();
       if (n === 0) log.warn('DHT: no nodes after bootstrap (no network?); each lookup retries the bootstrap nodes');
@@ -289,8 +305,8 @@ export class DhtCollector implements Collector {
       // Nobody answered although the table has nodes: they are gone or restarted with new ids. Refresh the
       // table through the bootstrap nodes and look again once, so this round is not lost.
       if (nodesAnswered === 0 && !isRetry && this.refreshTable(dht)) this.retryLater(torrent);
-      if (!error && this.opts.announcePort) this.announce(dht, hash, this.opts.announcePort);
-      if (!error && this.opts.scrape) this.scrape(dht, torrent);
+      if (!error && this.opts.announcePort) announceV4(dht, hash, this.opts.announcePort, ctx.log);
+      if (!error && this.opts.scrape) scrapeAndStore(dht, torrent, timeoutMs, ctx, () => this.stopped);
     });
   }
 
@@ -378,28 +394,6 @@ export class DhtCollector implements Collector {
       });
     } catch (err) {
       ctx.log.error(`DHT: logging a lookup failed: ${(err as Error).message}`);
-    }
-  }
-
-  private scrape(dht: DHT, torrent: Torrent): void {
-    void scrapeV4(dht, Buffer.from(torrent.infoHash, 'hex'), this.opts.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS).then((estimate) => {
-      const ctx = this.ctx;
-      // null: no node near the info hash speaks BEP 33; nothing to store.
-      if (!estimate || !ctx || this.stopped) return;
-      try {
-        ctx.logScrape({ torrentId: torrent.id, tracker: 'dht', at: ctx.now(), seeders: estimate.seeders, leechers: estimate.leechers, downloaded: null });
-      } catch (err) {
-        ctx.log.error(`DHT: logging a scrape failed: ${(err as Error).message}`);
-      }
-    });
-  }
-
-  private announce(dht: DHT, hash: string, port: number): void {
-    try {
-      // Right after a completed lookup bittorrent-dht reuses its tokens: no second lookup.
-      dht.announce(hash, port, (err) => err && this.ctx?.log.debug(`DHT announce ${hash}: ${err.message}`));
-    } catch (err) {
-      this.ctx?.log.debug(`DHT announce ${hash}: ${(err as Error).message}`);
     }
   }
 }

@@ -41,6 +41,11 @@ export class SessionWriter {
   readonly crossings: CrossingCounts = { confirmed: 0, restart: 0, suspect: 0 };
   private readonly runStartedAtMs: number;
   private readonly s: ReturnType<typeof prepare>;
+  /**
+   * Hashes of (torrent, peer id) of the IPv6 sessions this writer wrote into, i.e. seen in this run (one
+   * writer per run). A collision only costs a search, so 32 bits are enough; memory grows with IPv6 sessions.
+   */
+  private readonly v6Sessions = new Set<number>();
 
   constructor(
     db: Sqlite.Database,
@@ -76,7 +81,10 @@ export class SessionWriter {
     let decision = hereRows.length > 0 ? resolveSession(sighting, hereRows.map(storedSession), undefined) : undefined;
     if (decision === undefined || r.event === 'first') endpointRow = s.atEndpoint.get(r.torrentId, where.addressKey, port) as SessionRow | undefined;
     if (decision === undefined) {
-      const elsewhere = peerId === null ? [] : s.byPeerIdElsewhere.all(r.torrentId, peerId, where.addressKey, r.torrentId, peerId, where.addressKey) as SessionRow[];
+      // a dual-stack join needs a session of the other family written in this run: an IPv4 contact skips the
+      // search when no IPv6 session with this peer id was (IPv6 sessions are the few; IPv6 contacts always search)
+      const search = peerId !== null && (where.family === 6 || this.v6Sessions.has(peerKey(r.torrentId, peerId)));
+      const elsewhere = !search ? [] : s.byPeerIdElsewhere.all(r.torrentId, peerId, where.addressKey, r.torrentId, peerId, where.addressKey) as SessionRow[];
       decision = resolveSession(sighting, elsewhere.map(storedSession), endpointRow && storedSession(endpointRow));
     }
     const event = r.event === 'first' && endpointRow?.attempted_at != null && endpointRow.attempted_at < this.runStartedAt ? 'later' : r.event;
@@ -147,6 +155,8 @@ export class SessionWriter {
       const seconds = (open.at - Date.parse(row.last_seen)) / 1000;
       if (seconds > 0) maxSpeed = Math.max(maxSpeed ?? 0, ((open.pieces - row.last_pieces) * (torrent.pieceSize ?? 0)) / seconds);
     }
+    const rowPeerId = row.peer_id ?? peerId;
+    if (rowFamily === 6 && rowPeerId !== null) this.v6Sessions.add(peerKey(r.torrentId, rowPeerId));
     // in the order of the ? placeholders of the update statement
     // a dual-stack twin keeps the address it was first stored with
     const sameAddress = where.addressKey === row.address_key;
@@ -172,13 +182,25 @@ export class SessionWriter {
     if (decision.demote) this.s.demote.run(decision.demote.id);
     // a new session at a known address:port inherits what named that address
     const sources = mergeSources(endpoint?.sources ?? '', source);
+    const attemptedAt = endpoint?.attempted_at ?? (r.event === 'incoming' ? null : this.iso.format(r.startedAt));
     const info = this.s.insert.run(
       r.torrentId, where.address, where.addressKey, where.ip, port, sources, this.iso.format(r.startedAt),
-      where.country, where.continent, where.city, decision.restartOf?.id ?? null, decision.latest ? 1 : 0,
-      endpoint?.attempted_at ?? (r.event === 'incoming' ? null : this.iso.format(r.startedAt)),
+      where.country, where.continent, where.city, decision.restartOf?.id ?? null, decision.latest ? 1 : 0, attemptedAt,
     );
-    return this.load(Number(info.lastInsertRowid));
+    // the row as just inserted (the columns' defaults are null): no need to read it back
+    return {
+      id: Number(info.lastInsertRowid), address: where.address, address_key: where.addressKey, port, peer_id: null, client: null,
+      client_version: null, last_seen: null, latest: decision.latest ? 1 : 0, first_pieces: null, last_pieces: null, low_pieces: null,
+      crossing_class: null, max_speed: null, sources, attempted_at: attemptedAt,
+    };
   }
+}
+
+/** 32-bit FNV-1a of the peer id's hex text, mixed with the torrent id (a Set of small integers stays compact). */
+function peerKey(torrentId: number, peerIdHex: string): number {
+  let h = 0x811c9dc5 ^ torrentId;
+  for (let i = 0; i < peerIdHex.length; i++) h = Math.imul(h ^ peerIdHex.charCodeAt(i), 0x01000193);
+  return h | 0;
 }
 
 /**

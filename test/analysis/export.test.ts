@@ -19,18 +19,18 @@ before(async () => {
   path = (await buildFixture()).path;
 });
 
-function exportTo(format: 'csv' | 'jsonl') {
+async function exportTo(format: 'csv' | 'jsonl') {
   const dir = mkdtempSync(join(tmpdir(), `btda-export-${format}-`));
   const db = Database.open(path, { readonly: true });
   try {
-    return { dir, files: exportTables(db, format, join(dir, 'out')) };
+    return { dir, files: await exportTables(db, format, join(dir, 'out')) };
   } finally {
     db.close();
   }
 }
 
-test('csv: every table with a header row and all its rows; quoting round-trips', () => {
-  const { dir, files } = exportTo('csv');
+test('csv: every table with a header row and all its rows; quoting round-trips', async () => {
+  const { dir, files } = await exportTo('csv');
   assert.deepEqual(files.map((f) => [f.table, f.rows]), EXPORT_TABLES.map((t) => [t.name, ROWS[t.name]]));
   assert.deepEqual(readdirSync(join(dir, 'out')).sort(), EXPORT_TABLES.map((t) => `${t.name}.csv`).sort());
   const db = Database.open(path, { readonly: true });
@@ -52,8 +52,8 @@ test('csv: every table with a header row and all its rows; quoting round-trips',
   assert.deepEqual(peers.slice(1).map((r) => r[peers[0].indexOf('sources')]), ['http,dht', 'http', 'dht', 'udp', 'dht', 'incoming', 'http']);
 });
 
-test('jsonl: one object per row with the column names as keys, nulls kept', () => {
-  const { files } = exportTo('jsonl');
+test('jsonl: one object per row with the column names as keys, nulls kept', async () => {
+  const { files } = await exportTo('jsonl');
   assert.deepEqual(files.map((f) => [f.table, f.rows]), EXPORT_TABLES.map((t) => [t.name, ROWS[t.name]]));
   for (const f of files) {
     const text = readFileSync(f.path, 'utf8');
@@ -70,11 +70,11 @@ test('jsonl: one object per row with the column names as keys, nulls kept', () =
   assert.deepEqual(hourly.map((h) => [h.torrent_id, h.hour, h.confirmed]), [[1, '2026-01-01 10:00', 1], [1, '2026-01-01 11:00', 1], [2, '2026-01-01 13:00', 1]]);
 });
 
-test('an empty database exports header-only CSV files and empty JSON Lines files', () => {
+test('an empty database exports header-only CSV files and empty JSON Lines files', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-export-empty-'));
   const db = Database.open(join(dir, 'empty.sqlite'));
-  const csv = exportTables(db, 'csv', join(dir, 'csv'));
-  const jsonl = exportTables(db, 'jsonl', join(dir, 'jsonl'));
+  const csv = await exportTables(db, 'csv', join(dir, 'csv'));
+  const jsonl = await exportTables(db, 'jsonl', join(dir, 'jsonl'));
   db.close();
   for (const f of csv) {
     assert.equal(f.rows, 0);
@@ -83,7 +83,7 @@ test('an empty database exports header-only CSV files and empty JSON Lines files
   for (const f of jsonl) assert.equal(readFileSync(f.path, 'utf8'), '');
 });
 
-test('a large table streams through in chunks', () => {
+test('a large table streams through in chunks', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-export-big-'));
   const db = Database.open(join(dir, 'big.sqlite'));
   const insert = db.sqlite.prepare(`INSERT INTO requests (run_id, torrent_id, kind, url, started_at, duration_ms, received, new, duplicates, error)
@@ -91,7 +91,7 @@ test('a large table streams through in chunks', () => {
   db.sqlite.transaction(() => {
     for (let i = 0; i < 20_000; i++) insert.run(`http://tracker/${i}?a=1,b="2"`);
   })();
-  const files = exportTables(db, 'csv', join(dir, 'out'));
+  const files = await exportTables(db, 'csv', join(dir, 'out'));
   db.close();
   const requests = files.find((f) => f.table === 'requests')!;
   assert.equal(requests.rows, 20_000);

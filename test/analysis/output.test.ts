@@ -22,8 +22,8 @@ let series: Series;
 before(async () => {
   const { path } = await buildFixture();
   const db = Database.open(path, { readonly: true });
-  report = buildReport(db, { now: new Date(T0) });
-  series = buildSeries(db, report);
+  report = await buildReport(db, { now: new Date(T0) });
+  series = await buildSeries(db, report);
   db.close();
 });
 
@@ -160,8 +160,8 @@ test('units and text widths', () => {
 test('an empty database still renders every format', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'btda-empty-'));
   const db = Database.open(join(dir, 'empty.sqlite'));
-  const r = buildReport(db);
-  const figures = await renderFigures(r, buildSeries(db, r));
+  const r = await buildReport(db);
+  const figures = await renderFigures(r, await buildSeries(db, r));
   db.close();
   assert.equal(figures.length, 8);
   for (const f of figures) assert.ok(f.svg.includes('no '), f.id);

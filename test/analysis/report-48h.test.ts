@@ -21,8 +21,8 @@ let series: Series;
 before(async () => {
   const { path } = await build48hFixture();
   const db = Database.open(path, { readonly: true });
-  report = buildReport(db, { now: new Date(END), geo: await Geolocator.open('', { networks: true }) });
-  series = buildSeries(db, report);
+  report = await buildReport(db, { now: new Date(END), geo: await Geolocator.open('', { networks: true }) });
+  series = await buildSeries(db, report);
   db.close();
 });
 

@@ -15,10 +15,10 @@ before(async () => {
   path = (await buildFixture()).path;
 });
 
-function report(opts: Parameters<typeof buildReport>[1] = {}): Report {
+async function report(opts: Parameters<typeof buildReport>[1] = {}): Promise<Report> {
   const db = Database.open(path, { readonly: true });
   try {
-    return buildReport(db, { now: new Date(T0 + 10 * HOUR), ...opts });
+    return await buildReport(db, { now: new Date(T0 + 10 * HOUR), ...opts });
   } finally {
     db.close();
   }
@@ -26,8 +26,8 @@ function report(opts: Parameters<typeof buildReport>[1] = {}): Report {
 
 const pick = <T extends object, K extends keyof T>(o: T, keys: K[]) => Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 
-test('table 5.6 per torrent: confirmed by crossed_at, reported = growth of the best tracker, ratio, peers, scrape maxima', () => {
-  const r = report();
+test('table 5.6 per torrent: confirmed by crossed_at, reported = growth of the best tracker, ratio, peers, scrape maxima', async () => {
+  const r = await report();
   assert.equal(r.generatedAt, iso(T0 + 10 * HOUR));
   assert.deepEqual(r.window, { since: null, until: null, measuredHours: 3 });
   const keys = ['infoHash', 'name', 'set', 'pieces', 'thresholdPieces', 'confirmed', 'reportedDownloaded', 'bestTracker', 'reportedLatest',
@@ -55,16 +55,16 @@ test('table 5.6 per torrent: confirmed by crossed_at, reported = growth of the b
   assert.deepEqual(pick(r.torrents[2].trackers[0], ['scrapes', 'growth', 'latestDownloaded']), { scrapes: 2, growth: null, latestDownloaded: null });
 });
 
-test('table 5.6 per set: sums, ratio of the sums', () => {
-  const r = report();
+test('table 5.6 per set: sums, ratio of the sums', async () => {
+  const r = await report();
   assert.deepEqual(r.sets, [
     { set: 'A', torrents: 2, confirmed: 3, restarts: 0, suspect: 0, reportedByPeer: 0, reportedDownloaded: 5, ratio: 3 / 5, uniquePeers: 5, peersDiscovered: 5, seeders: 7, leechers: 5 },
     { set: 'B', torrents: 1, confirmed: 0, restarts: 0, suspect: 0, reportedByPeer: 0, reportedDownloaded: null, ratio: null, uniquePeers: 1, peersDiscovered: 2, seeders: 7, leechers: 7 },
   ]);
 });
 
-test('table 5.5 sources: received, unique, share new, unique per measured hour', () => {
-  const r = report();
+test('table 5.5 sources: received, unique, share new, unique per measured hour', async () => {
+  const r = await report();
   const keys = ['kind', 'requests', 'errors', 'received', 'new', 'newFrom', 'duplicates', 'unique', 'firstSource', 'shareNew', 'uniquePerHour'] as const;
   assert.deepEqual(r.sources.map((s) => pick(s, [...keys])), [
     { kind: 'http', requests: 4, errors: 1, received: 55, new: 3, newFrom: 'requests', duplicates: 52, unique: 3, firstSource: 3, shareNew: 3 / 55, uniquePerHour: 1 },
@@ -76,8 +76,8 @@ test('table 5.5 sources: received, unique, share new, unique per measured hour',
   assert.deepEqual(r.sourcesTotal, { received: 80, new: 8, unique: 7, shareNew: 0.1, uniquePerHour: 7 / 3 });
 });
 
-test('table 5.7 outcomes: count and share within the event, most frequent first', () => {
-  const r = report();
+test('table 5.7 outcomes: count and share within the event, most frequent first', async () => {
+  const r = await report();
   assert.deepEqual(r.outcomes, [
     { event: 'first', reason: 'success', count: 5, share: 0.5 },
     { event: 'first', reason: 'timeout', count: 3, share: 0.3 },
@@ -89,8 +89,8 @@ test('table 5.7 outcomes: count and share within the event, most frequent first'
   ]);
 });
 
-test('clients, countries and speed quantiles', () => {
-  const r = report();
+test('clients, countries and speed quantiles', async () => {
+  const r = await report();
   assert.deepEqual(r.clients, [
     { client: 'Transmission 3.00', peers: 5, share: 5 / 6, confirmed: 3, encrypted: 0 },
     { client: 'qBittorrent 4.5.2', peers: 1, share: 1 / 6, confirmed: 0, encrypted: 1 },
@@ -112,21 +112,21 @@ test('clients, countries and speed quantiles', () => {
   assert.ok(s.histogram[0].from <= 512 && s.histogram.at(-1)!.to > 819.2);
 });
 
-test('runs: a crashed run counts until its last row', () => {
-  const r = report();
+test('runs: a crashed run counts until its last row', async () => {
+  const r = await report();
   assert.deepEqual(r.runs.map((x) => pick(x, ['id', 'endedAt', 'lastActivity', 'exitReason', 'hoursInWindow'])), [
     { id: 1, endedAt: iso(T0 + 2 * HOUR), lastActivity: iso(T0 + 2 * HOUR), exitReason: 'completed', hoursInWindow: 2 },
     { id: 2, endedAt: null, lastActivity: iso(T0 + 4 * HOUR), exitReason: null, hoursInWindow: 1 },
   ]);
 });
 
-test('the watch per run: the totals of its last statistics row; a database without the watch columns has none', () => {
-  assert.deepEqual(report().watch, [
+test('the watch per run: the totals of its last statistics row; a database without the watch columns has none', async () => {
+  assert.deepEqual((await report()).watch, [
     { run: 1, at: iso(T0 + 2 * HOUR), watched: 7, crossed: 4, left: 2, budgetFull: 3, budgetFullSeconds: 95 },
     { run: 2, at: iso(T0 + 4 * HOUR), watched: 0, crossed: 0, left: 0, budgetFull: 0, budgetFullSeconds: 0 },
   ]);
   // like outcomes, a window selects the runs that overlap it
-  assert.deepEqual(report({ window: { since: iso(T0 + 3 * HOUR), until: null } }).watch.map((w) => w.run), [2]);
+  assert.deepEqual((await report({ window: { since: iso(T0 + 3 * HOUR), until: null } })).watch.map((w) => w.run), [2]);
   // a database of a version before the watch
   const old = join(tempDir('btda-report-watch-'), 'old.sqlite');
   copyFileSync(path, old);
@@ -135,14 +135,14 @@ test('the watch per run: the totals of its last statistics row; a database witho
   sqlite.close();
   const db = Database.open(old, { readonly: true });
   try {
-    assert.deepEqual(buildReport(db, { now: new Date(T0 + 10 * HOUR) }).watch, []);
+    assert.deepEqual((await buildReport(db, { now: new Date(T0 + 10 * HOUR) })).watch, []);
   } finally {
     db.close();
   }
 });
 
-test('a window limits every count: --since inclusive, --until exclusive', () => {
-  const r = report({ window: { since: iso(T0 + 45 * MIN), until: iso(T0 + 3 * HOUR) } });
+test('a window limits every count: --since inclusive, --until exclusive', async () => {
+  const r = await report({ window: { since: iso(T0 + 45 * MIN), until: iso(T0 + 3 * HOUR) } });
   assert.equal(r.window.measuredHours, 1.25);
   const a = r.torrents[0];
   // only p3 crossed inside; tracker1 grew 103 → 105; tracker2 has one scrape in the window (growth 0)
@@ -164,8 +164,8 @@ test('a window limits every count: --since inclusive, --until exclusive', () => 
   assert.deepEqual(r.speeds.histogram, []);
 });
 
-test('--set keeps only that set: its torrents, requests, peers and outcomes', () => {
-  const r = report({ setLabel: 'B' });
+test('--set keeps only that set: its torrents, requests, peers and outcomes', async () => {
+  const r = await report({ setLabel: 'B' });
   assert.equal(r.set, 'B');
   assert.deepEqual(r.torrents.map((t) => t.infoHash), [HASH_C]);
   assert.deepEqual(r.sets.map((s) => [s.set, s.confirmed, s.reportedDownloaded, s.uniquePeers, s.peersDiscovered]), [['B', 0, null, 1, 2]]);
@@ -178,15 +178,15 @@ test('--set keeps only that set: its torrents, requests, peers and outcomes', ()
   assert.deepEqual(r.clients.map((c) => [c.client, c.peers]), [['Transmission 3.00', 1]]);
 });
 
-test('an empty window gives zeros and empty lists, not errors', () => {
-  const r = report({ window: { since: '2020-01-01T00:00:00.000Z', until: '2020-01-02T00:00:00.000Z' } });
+test('an empty window gives zeros and empty lists, not errors', async () => {
+  const r = await report({ window: { since: '2020-01-01T00:00:00.000Z', until: '2020-01-02T00:00:00.000Z' } });
   assert.equal(r.window.measuredHours, 0);
   assert.deepEqual(r.torrents.map((t) => [t.confirmed, t.reportedDownloaded, t.uniquePeers]), [[0, null, 0], [0, null, 0], [0, null, 0]]);
   assert.deepEqual([r.sources, r.outcomes, r.clients, r.countries], [[], [], [], []]);
   assert.equal(r.sourcesTotal.uniquePerHour, null);
 });
 
-test('--since/--until accept dates and times, UTC unless an offset is given; bad values name the flag', () => {
+test('--since/--until accept dates and times, UTC unless an offset is given; bad values name the flag', async () => {
   assert.equal(parseTime('2026-01-01', '--since'), '2026-01-01T00:00:00.000Z');
   assert.equal(parseTime('2026-01-01T10:30', '--since'), '2026-01-01T10:30:00.000Z');
   assert.equal(parseTime('2026-01-01 10:30:15', '--since'), '2026-01-01T10:30:15.000Z');
@@ -199,7 +199,7 @@ test('--since/--until accept dates and times, UTC unless an offset is given; bad
   assert.throws(() => parseWindow('2026-01-02', '2026-01-01'), /later than --since/);
 });
 
-test('quantiles interpolate linearly between ranks', () => {
+test('quantiles interpolate linearly between ranks', async () => {
   assert.equal(quantile([], 0.5), null);
   assert.equal(quantile([7], 0.9), 7);
   assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
@@ -207,7 +207,7 @@ test('quantiles interpolate linearly between ranks', () => {
   assert.equal(quantile([0, 100], 0.99), 99);
 });
 
-test('reported downloads: highest − first per tracker and torrent, so backends with different counters do not inflate it', () => {
+test('reported downloads: highest − first per tracker and torrent, so backends with different counters do not inflate it', async () => {
   const growth = (series: number[]) => {
     const c = new ReportedDownloads();
     for (const v of series) c.add(v);

@@ -150,13 +150,22 @@ test('an unknown command is an error listing the commands, not a crawl; no comma
   sqlite.close();
 });
 
-test('--db with a URL gets one clear line and exit 2, and no folder named "postgres:"', async () => {
+test('--db with a URL: run takes postgres:// (an unreachable server is one line, exit 1); other URLs and other commands get one line and exit 2; no folder named "postgres:"', async () => {
   const dir = tempDir('btda-url-');
-  const r = await runCli(['--db', 'postgres://btda:secret@127.0.0.1/btda', '--duration', '1ms'], { cwd: dir });
-  assert.equal(r.code, 2);
-  assert.equal(r.stderr.trim().split('\n').length, 1);
-  assert.match(r.stderr, /--db: postgres URLs are not supported yet/);
+  // port 1 on loopback: nothing listens there
+  const r = await runCli(['--db', 'postgres://btda:secret@127.0.0.1:1/btda', '--duration', '1ms'], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /cannot open database postgres:\/\/btda:\*\*\*@127\.0\.0\.1:1\/btda: .*ECONNREFUSED/);
   assert.doesNotMatch(r.stderr, /secret/, 'the password is not echoed');
+  assert.deepEqual(readdirSync(dir), []);
+  const other = await runCli(['--db', 'mysql://btda@127.0.0.1/btda', '--duration', '1ms'], { cwd: dir });
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /--db: mysql URLs are not supported/);
+  const report = await runCli(['torrents', '--db', 'postgres://btda:secret@127.0.0.1:1/btda'], { cwd: dir });
+  assert.equal(report.code, 2);
+  assert.match(report.stderr, /--db: postgres URLs are not supported by this command yet/);
+  assert.doesNotMatch(report.stderr, /secret/);
   assert.deepEqual(readdirSync(dir), []);
 });
 

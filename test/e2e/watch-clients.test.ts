@@ -177,7 +177,7 @@ test('the watch: leechers that quit at completion are confirmed, transmission cr
   // the report: the watch table holds the run's totals; a watch segment is no contact (no outcome of event 'watch')
   const reportDb = Database.open(config.db, { readonly: true });
   try {
-    const report = buildReport(reportDb);
+    const report = await buildReport(reportDb);
     assert.deepEqual(report.watch.map((w) => [w.watched, w.crossed]), [[last.watched, last.watch_crossed]]);
     assert.ok(!report.outcomes.some((o) => o.event === 'watch'), 'no outcomes of the watch');
   } finally {

@@ -14,7 +14,8 @@ export interface LocalOwnDht {
   close(): Promise<void>;
 }
 
-export async function createLocalOwnDht(opts: { family: Family; size?: number }): Promise<LocalOwnDht> {
+/** `ports`: UDP ports of the nodes, in order (default: any free port). A restart on the same ports gives new ids. */
+export async function createLocalOwnDht(opts: { family: Family; size?: number; ports?: number[] }): Promise<LocalOwnDht> {
   const host = opts.family === 4 ? '127.0.0.1' : '::1';
   const size = Math.max(2, opts.size ?? 16);
   const nodes: DhtNode[] = [];
@@ -22,12 +23,12 @@ export async function createLocalOwnDht(opts: { family: Family; size?: number })
     await Promise.all(nodes.map((n) => n.close()));
   };
   try {
-    const first = new DhtNode({ family: opts.family, host, port: 0, bootstrap: [], queryTimeoutMs: 1000 });
+    const first = new DhtNode({ family: opts.family, host, port: opts.ports?.[0] ?? 0, bootstrap: [], queryTimeoutMs: 1000 });
     nodes.push(first);
     await first.listen();
     const bootstrapAddress = { host, port: first.port };
     for (let i = 1; i < size; i++) {
-      const node = new DhtNode({ family: opts.family, host, port: 0, bootstrap: [bootstrapAddress], queryTimeoutMs: 1000 });
+      const node = new DhtNode({ family: opts.family, host, port: opts.ports?.[i] ?? 0, bootstrap: [bootstrapAddress], queryTimeoutMs: 1000 });
       nodes.push(node);
       await node.listen();
       await node.bootstrap(3000);

@@ -87,6 +87,24 @@ test('dual stack: the same peer id over IPv4 and IPv6 in one run is one peer and
   s.db.close();
 });
 
+test('dual stack, IPv6 first: an IPv4 contact joins the IPv6 session of this run, not one of an earlier run', async () => {
+  const s = await store();
+  const first = s.open(98, T0);
+  first.contact(0, { ip: '::1', port: 6881, peerId: TR('old6'), openingPieces: 10 });
+  first.writer.flush();
+  const { writer, contact } = s.open(98, T0 + 60 * MIN);
+  contact(60, { ip: '::1', port: 6881, peerId: TR('twin6'), openingPieces: 10 });
+  contact(70, { ip: '127.0.0.9', port: 6881, peerId: TR('twin6'), openingPieces: 100, event: 'first' });
+  contact(75, { ip: '127.0.0.10', port: 6881, peerId: TR('old6'), openingPieces: 100, event: 'first' }); // its IPv6 side is from the earlier run
+  writer.flush();
+  assert.equal(s.q('SELECT id FROM peers').length, 3, 'the twin is one session; the earlier run\'s peer id is not joined');
+  assert.equal(s.count('confirmed_downloads'), 1);
+  const families = s.q<{ family: number }>("SELECT o.family FROM observations o JOIN peers p ON p.id = o.peer_row WHERE p.peer_id LIKE '%747769%' ORDER BY o.id")
+    .map((o) => o.family);
+  assert.deepEqual(families, [6, 4], 'the IPv4 side of the twin is its evidence');
+  s.db.close();
+});
+
 test('monotone: a drop in pieces after the crossing keeps the download and its time', async () => {
   const s = await store();
   const { writer, contact } = s.open();

@@ -3,9 +3,10 @@
 // peer's country or network looked up now (see ReportOptions.geo) counts the same in every table.
 import { createRequire } from 'node:module';
 import countryNames from 'i18n-iso-countries';
-import type { Database } from '../../store/database.ts';
 import type { Geolocator, Network } from '../../store/geolocation.ts';
-import { countMap, EVALUATED, inSet, inWindow, queryAll, type Params } from './sql.ts';
+import { confirmedPerClient, eachPeerToTally, evaluatedPerClient, hasStoredNetworks, peersEvaluated, type PeerTallyRow } from '../../store/queries/peers.ts';
+import type { Reader } from '../../store/queries/reader.ts';
+import { byText, countMap, type Params } from './shared.ts';
 import { mean, quantile, speedReport, stddev } from './stats.ts';
 import type { ClientReport, CountryReport, CountrySpeedReport, NetworkReport, Report } from './types.ts';
 
@@ -17,19 +18,15 @@ export function countryName(code: string): string | null {
   return code === 'unknown' ? null : (countryNames.getName(code, 'en') ?? null);
 }
 
-export function buildClients(db: Database, p: Params, top: number): ClientReport[] {
-  const evaluatedWhere = `${EVALUATED} AND ${inSet('p.torrent_id')}`;
-  const evaluatedTotal = (db.sqlite.prepare(`SELECT count(*) n FROM peers p WHERE ${evaluatedWhere}`).get(p) as { n: number }).n;
-  const confirmedByClient = countMap(queryAll(db, p,
-    `SELECT coalesce(client, 'unknown') k, count(*) n FROM confirmed_downloads WHERE ${inWindow('crossed_at')} AND ${inSet('torrent_id')} GROUP BY k`,
-  ));
-  const encrypted = db.hasColumn('peers', 'encrypted') ? 'sum(p.encrypted)' : '0';
-  return queryAll<{ client: string; n: number; encrypted: number }>(db, p,
-    `SELECT coalesce(p.client, 'unknown') client, count(*) n, ${encrypted} encrypted FROM peers p WHERE ${evaluatedWhere}
-     GROUP BY client ORDER BY n DESC, client LIMIT @top`, { top },
-  ).map((r) => ({
-    client: r.client, peers: r.n, share: r.n / evaluatedTotal, confirmed: confirmedByClient.get(r.client) ?? 0, encrypted: r.encrypted,
-  }));
+export async function buildClients(r: Reader, p: Params, top: number): Promise<ClientReport[]> {
+  const evaluatedTotal = await peersEvaluated(r, p);
+  const confirmedByClient = countMap(await confirmedPerClient(r, p));
+  return (await evaluatedPerClient(r, p))
+    .sort((a, b) => b.n - a.n || byText(a.client, b.client))
+    .slice(0, top)
+    .map((x) => ({
+      client: x.client, peers: x.n, share: x.n / evaluatedTotal, confirmed: confirmedByClient.get(x.client) ?? 0, encrypted: x.encrypted,
+    }));
 }
 
 /** "81.2.69.0/24" → "81.2.69.0": the anonymized address still tells its network (ASes and countries are ≥ /24). */
@@ -38,19 +35,7 @@ export function networkAddress(address: string): string | null {
   return slash > 0 ? address.slice(0, slash) : null;
 }
 
-interface PeerRow {
-  id: number;
-  address: string;
-  ip: string | null;
-  country: string | null;
-  asn: number | null;
-  as_org: string | null;
-  max_speed: number | null;
-  seed: number;
-  discovered: number;
-  evaluated: number;
-  confirmed: number;
-}
+type PeerRow = PeerTallyRow;
 
 interface Tally {
   peers: number;
@@ -61,33 +46,25 @@ interface Tally {
 
 const tally = (): Tally => ({ peers: 0, evaluated: 0, seeds: 0, confirmed: 0 });
 
-export function buildPeerTables(db: Database, p: Params, opts: { top: number; minPeersPerCountry: number; geo?: Geolocator }):
-  Pick<Report, 'countries' | 'confirmedByCountry' | 'countrySpeeds' | 'networks' | 'speeds'> {
+export async function buildPeerTables(r: Reader, p: Params, opts: { top: number; minPeersPerCountry: number; geo?: Geolocator }):
+  Promise<Pick<Report, 'countries' | 'confirmedByCountry' | 'countrySpeeds' | 'networks' | 'speeds'>> {
   const { geo, top } = opts;
   // peers.asn / peers.as_org, once the store has them, win over a lookup now
-  const storedAsn = db.hasColumn('peers', 'asn') && db.hasColumn('peers', 'as_org');
-  const rows = db.sqlite.prepare(
-    `SELECT * FROM (SELECT p.id, p.address, p.ip, p.country, ${storedAsn ? 'p.asn, p.as_org' : 'NULL asn, NULL as_org'}, p.max_speed,
-       (t.pieces IS NOT NULL AND p.last_pieces >= t.pieces) seed,
-       ${inWindow('p.discovered_at')} discovered, ${EVALUATED} evaluated,
-       p.id IN (SELECT peer_row FROM confirmed_downloads WHERE ${inWindow('crossed_at')} AND ${inSet('torrent_id')}) confirmed
-     FROM peers p JOIN torrents t ON t.id = p.torrent_id WHERE ${inSet('p.torrent_id')})
-     WHERE discovered OR evaluated OR confirmed`,
-  );
+  const storedAsn = await hasStoredNetworks(r);
   const places = new Map<string, string | null>();
   const networks = new Map<string, Network>();
-  const lookupKey = (r: PeerRow) => r.ip ?? networkAddress(r.address);
-  const countryOf = (r: PeerRow): string => {
-    if (r.country) return r.country;
-    const key = lookupKey(r);
+  const lookupKey = (x: PeerRow) => x.ip ?? networkAddress(x.address);
+  const countryOf = (x: PeerRow): string => {
+    if (x.country) return x.country;
+    const key = lookupKey(x);
     if (!geo || key === null) return 'unknown';
     let c = places.get(key);
     if (c === undefined) places.set(key, (c = geo.locate(key).country));
     return c ?? 'unknown';
   };
-  const networkOf = (r: PeerRow): Network => {
-    if (r.asn !== null) return { asn: r.asn, org: r.as_org };
-    const key = lookupKey(r);
+  const networkOf = (x: PeerRow): Network => {
+    if (x.asn !== null) return { asn: x.asn, org: x.as_org };
+    const key = lookupKey(x);
     if (!geo || key === null) return { asn: null, org: null };
     let n = networks.get(key);
     if (n === undefined) networks.set(key, (n = geo.network(key)));
@@ -100,37 +77,37 @@ export function buildPeerTables(db: Database, p: Params, opts: { top: number; mi
   const allSpeeds: number[] = [];
   const confirmedByCountry: Record<string, number> = {};
   let discoveredTotal = 0;
-  for (const r of rows.iterate(p) as Iterable<PeerRow>) {
-    const country = countryOf(r);
-    const net = networkOf(r);
+  await eachPeerToTally(r, p, storedAsn, (row) => {
+    const country = countryOf(row);
+    const net = networkOf(row);
     const netKey = net.asn === null ? 'unknown' : String(net.asn);
     const c = byCountry.get(country) ?? tally();
     byCountry.set(country, c);
     let n = byNetwork.get(netKey);
     if (!n) byNetwork.set(netKey, (n = { ...tally(), asn: net.asn, org: net.org, countries: new Map() }));
-    if (r.discovered) {
+    if (row.discovered) {
       discoveredTotal++;
       c.peers++;
       n.peers++;
       n.countries.set(country, (n.countries.get(country) ?? 0) + 1);
-      if (r.evaluated) {
+      if (row.evaluated) {
         c.evaluated++;
         n.evaluated++;
-        if (r.seed) n.seeds++;
+        if (row.seed) n.seeds++;
       }
     }
-    if (r.confirmed) {
+    if (row.confirmed) {
       c.confirmed++;
       n.confirmed++;
       confirmedByCountry[country] = (confirmedByCountry[country] ?? 0) + 1;
     }
-    if (r.evaluated && r.max_speed !== null && r.max_speed > 0) {
-      allSpeeds.push(r.max_speed);
+    if (row.evaluated && row.max_speed !== null && row.max_speed > 0) {
+      allSpeeds.push(row.max_speed);
       const list = speedsByCountry.get(country) ?? [];
-      list.push(r.max_speed);
+      list.push(row.max_speed);
       speedsByCountry.set(country, list);
     }
-  }
+  });
   for (const list of speedsByCountry.values()) list.sort((a, b) => a - b);
   allSpeeds.sort((a, b) => a - b);
 

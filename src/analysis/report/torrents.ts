@@ -1,7 +1,10 @@
 // Thesis tables 5.4 and 5.6: the torrents measured (size, pieces, swarm at start and end) and, per torrent
 // and per set, confirmed downloads against the downloads the trackers report.
-import type { Database } from '../../store/database.ts';
-import { countMap, EVALUATED, inSet, inWindow, queryAll, type Params } from './sql.ts';
+import type { Reader } from '../../store/queries/reader.ts';
+import {
+  confirmedPerTorrent, crossingsPerTorrent, peerCountsPerTorrent, reportedByPeerPerTorrent, scrapeRows, torrentRows,
+} from '../../store/queries/torrents.ts';
+import { byText, countMap, type Params } from './shared.ts';
 import { maxOf, ratio, sum, sumOrNull } from './stats.ts';
 import type { SetReport, TorrentReport, TrackerNumbers } from './types.ts';
 
@@ -27,33 +30,23 @@ export class ReportedDownloads {
   }
 }
 
-export function buildTorrents(db: Database, p: Params): TorrentReport[] {
-  const rows = queryAll<{ id: number; info_hash: string; name: string | null; set_label: string | null; pieces: number | null;
-    piece_size: number | null; total_size: number | null; threshold_pieces: number | null }>(db, p,
-    `SELECT id, info_hash, name, set_label, pieces, piece_size, total_size, threshold_pieces FROM torrents
-     WHERE (@set IS NULL OR set_label = @set) ORDER BY id`,
-  );
-  const confirmedBy = countMap(queryAll(db, p,
-    `SELECT torrent_id k, count(*) n FROM confirmed_downloads WHERE ${inWindow('crossed_at')} AND ${inSet('torrent_id')} GROUP BY torrent_id`,
-  ));
+export async function buildTorrents(r: Reader, p: Params): Promise<TorrentReport[]> {
+  const rows = await torrentRows(r, p);
+  const confirmedBy = countMap(await confirmedPerTorrent(r, p));
   // beside the headline, never in it (README "What counts"); databases of an older btda have neither
-  const byClass = (cls: string) => db.hasColumn('peers', 'crossing_class') ? countMap(queryAll(db, p,
-    `SELECT torrent_id k, count(*) n FROM peers WHERE crossing_class = '${cls}' AND ${inWindow('crossed_at')} AND ${inSet('torrent_id')} GROUP BY torrent_id`,
-  )) : new Map<unknown, number>();
-  const restartsBy = byClass('restart');
-  const suspectBy = byClass('suspect');
-  const reportedByPeerBy = db.hasColumn('peers', 'reported_complete_at') ? countMap(queryAll(db, p,
-    `SELECT torrent_id k, count(*) n FROM peers WHERE reported_complete_at IS NOT NULL AND ${inWindow('reported_complete_at')} AND ${inSet('torrent_id')} GROUP BY torrent_id`,
-  )) : new Map<unknown, number>();
+  const restartsBy = countMap(await crossingsPerTorrent(r, p, 'restart'));
+  const suspectBy = countMap(await crossingsPerTorrent(r, p, 'suspect'));
+  const reportedByPeerBy = countMap(await reportedByPeerPerTorrent(r, p));
   const peerCounts = new Map<number, { discovered: number; evaluated: number }>();
-  for (const r of queryAll<{ torrent_id: number; discovered: number; evaluated: number }>(db, p,
-    `SELECT p.torrent_id, sum(${inWindow('p.discovered_at')}) discovered, sum(${EVALUATED}) evaluated
-     FROM peers p WHERE ${inSet('p.torrent_id')} GROUP BY p.torrent_id`,
-  )) peerCounts.set(r.torrent_id, { discovered: r.discovered ?? 0, evaluated: r.evaluated ?? 0 });
-  const trackersBy = readTrackers(db, p);
+  for (const x of await peerCountsPerTorrent(r, p)) peerCounts.set(x.torrent_id, { discovered: x.discovered ?? 0, evaluated: x.evaluated ?? 0 });
+  const { trackersBy, seenAt } = await readTrackers(r, p);
 
   return rows.map((t) => {
-    const trackers = trackersBy.get(t.id) ?? [];
+    const all = trackersBy.get(t.id) ?? [];
+    // the DHT's BEP 33 estimates are shown beside the trackers' numbers, never mixed into them
+    const trackers = all.filter((x) => !DHT_SCRAPES.has(x.tracker));
+    const dht = all.filter((x) => DHT_SCRAPES.has(x.tracker) && (x.latestSeeders !== null || x.latestLeechers !== null))
+      .sort((a, b) => (b.latestSeeders ?? 0) + (b.latestLeechers ?? 0) - ((a.latestSeeders ?? 0) + (a.latestLeechers ?? 0)))[0];
     let best: TrackerNumbers | null = null;
     for (const tr of trackers) {
       if (tr.growth === null) continue;
@@ -90,10 +83,16 @@ export function buildTorrents(db: Database, p: Params): TorrentReport[] {
       leechersStart: swarm?.firstLeechers ?? null,
       seedersEnd: swarm?.latestSeeders ?? null,
       leechersEnd: swarm?.latestLeechers ?? null,
-      trackers,
+      dhtSeeders: dht?.latestSeeders ?? null,
+      dhtDownloaders: dht?.latestLeechers ?? null,
+      dhtAt: dht ? seenAt.get(dht)! : null,
+      trackers: all,
     };
   });
 }
+
+/** The `tracker` of the DHT's BEP 33 scrapes (src/collectors/dht-collector.ts, dht/dht6-collector.ts). */
+export const DHT_SCRAPES = new Set(['dht', 'dht6']);
 
 export function buildSets(torrents: TorrentReport[]): SetReport[] {
   const setMap = new Map<string | null, TorrentReport[]>();
@@ -120,47 +119,49 @@ export function buildSets(torrents: TorrentReport[]): SetReport[] {
     });
 }
 
-/** Per torrent, per tracker: the scrape numbers in the window. */
-function readTrackers(db: Database, p: Params): Map<number, TrackerNumbers[]> {
+/**
+ * Per torrent, per tracker: the scrape numbers in the window (trackers in binary text order), and the time of
+ * each tracker's latest seeders or leechers number.
+ */
+async function readTrackers(r: Reader, p: Params): Promise<{ trackersBy: Map<number, TrackerNumbers[]>; seenAt: Map<TrackerNumbers, string> }> {
   const out = new Map<number, TrackerNumbers[]>();
-  const stmt = db.sqlite.prepare(
-    `SELECT torrent_id, tracker, at, seeders, leechers, downloaded FROM scrapes
-     WHERE ${inWindow('at')} AND ${inSet('torrent_id')} ORDER BY torrent_id, tracker, at, id`,
-  );
+  const seenAt = new Map<TrackerNumbers, string>();
   let cur: TrackerNumbers | null = null;
   let counter = new ReportedDownloads();
   let curTorrent = -1;
-  for (const r of stmt.iterate(p) as Iterable<{ torrent_id: number; tracker: string; at: string; seeders: number | null; leechers: number | null; downloaded: number | null }>) {
-    if (!cur || curTorrent !== r.torrent_id || cur.tracker !== r.tracker) {
+  for (const row of await scrapeRows(r, p)) {
+    if (!cur || curTorrent !== row.torrent_id || cur.tracker !== row.tracker) {
       cur = {
-        tracker: r.tracker, scrapes: 0, firstDownloaded: null, latestDownloaded: null, maxDownloaded: null, latestAt: null, growth: null,
+        tracker: row.tracker, scrapes: 0, firstDownloaded: null, latestDownloaded: null, maxDownloaded: null, latestAt: null, growth: null,
         maxSeeders: null, maxLeechers: null, firstSeeders: null, firstLeechers: null, latestSeeders: null, latestLeechers: null,
       };
       counter = new ReportedDownloads();
-      curTorrent = r.torrent_id;
-      const list = out.get(r.torrent_id) ?? [];
+      curTorrent = row.torrent_id;
+      const list = out.get(row.torrent_id) ?? [];
       list.push(cur);
-      out.set(r.torrent_id, list);
+      out.set(row.torrent_id, list);
     }
     cur.scrapes++;
-    if (r.seeders !== null) {
-      cur.maxSeeders = Math.max(cur.maxSeeders ?? 0, r.seeders);
-      if (cur.firstSeeders === null) cur.firstSeeders = r.seeders;
-      cur.latestSeeders = r.seeders;
+    if (row.seeders !== null || row.leechers !== null) seenAt.set(cur, row.at);
+    if (row.seeders !== null) {
+      cur.maxSeeders = Math.max(cur.maxSeeders ?? 0, row.seeders);
+      if (cur.firstSeeders === null) cur.firstSeeders = row.seeders;
+      cur.latestSeeders = row.seeders;
     }
-    if (r.leechers !== null) {
-      cur.maxLeechers = Math.max(cur.maxLeechers ?? 0, r.leechers);
-      if (cur.firstLeechers === null) cur.firstLeechers = r.leechers;
-      cur.latestLeechers = r.leechers;
+    if (row.leechers !== null) {
+      cur.maxLeechers = Math.max(cur.maxLeechers ?? 0, row.leechers);
+      if (cur.firstLeechers === null) cur.firstLeechers = row.leechers;
+      cur.latestLeechers = row.leechers;
     }
-    if (r.downloaded !== null) {
-      counter.add(r.downloaded);
+    if (row.downloaded !== null) {
+      counter.add(row.downloaded);
       cur.firstDownloaded = counter.first;
       cur.maxDownloaded = counter.highest;
       cur.latestDownloaded = counter.latest;
       cur.growth = counter.growth;
-      cur.latestAt = r.at;
+      cur.latestAt = row.at;
     }
   }
-  return out;
+  for (const list of out.values()) list.sort((a, b) => byText(a.tracker, b.tracker));
+  return { trackersBy: out, seenAt };
 }

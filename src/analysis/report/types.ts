@@ -78,7 +78,7 @@ export interface TorrentReport {
   uniquePeers: number;
   /** Peers first reported by any source (discovered_at) in the window. */
   peersDiscovered: number;
-  /** Highest seeders / leechers any tracker's scrape reported in the window. */
+  /** Highest seeders / leechers any tracker's scrape reported in the window (the DHT's estimates are apart: dhtSeeders). */
   seeders: number | null;
   leechers: number | null;
   /** Table 5.4: the tracker whose swarm numbers are shown (the best tracker, else the one scraped most). */
@@ -87,6 +87,16 @@ export interface TorrentReport {
   leechersStart: number | null;
   seedersEnd: number | null;
   leechersEnd: number | null;
+  /**
+   * BEP 33 DHT scrape, beside the trackers' numbers (not in them): the latest estimate in the window of seeds
+   * and of downloaders, from the IPv4 DHT (scrapes of tracker `dht`) or the IPv6 DHT (`dht6`), the larger of
+   * the two (they estimate the same swarm through different nodes: a sum would count dual-stack peers twice).
+   * Null when the DHT was not scraped in the window.
+   */
+  dhtSeeders: number | null;
+  dhtDownloaders: number | null;
+  /** Time of that estimate. */
+  dhtAt: string | null;
   trackers: TrackerNumbers[];
 }
 

@@ -165,7 +165,7 @@ export async function demoCommand(argv: Record<string, unknown>): Promise<number
     }
     const stoppedAt = swarm.clock;
     await swarm.stop(); // the truth stands still from here
-    const result = demoResult(dbPath, swarm, threshold);
+    const result = await demoResult(dbPath, swarm, threshold);
     out(summaryReason === 'completed' ? `Result after ${stoppedAt.toFixed(0)} s:` : `Stopped (${summaryReason}) after ${stoppedAt.toFixed(0)} s:`);
     out();
     out(result.text);

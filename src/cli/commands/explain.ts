@@ -1,19 +1,20 @@
-// `btda explain [--peer ROW ...] [--address IP] [--class C] [--format text|json] [--db FILE]`: the observations
+// `btda explain [--peer ROW ...] [--address IP] [--class C] [--format text|json] [--db FILE|postgres://...]`: the observations
 // behind a count. Without --peer or --address: every confirmed download (or every crossing of --class).
 import { existsSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { explainText } from '../../analysis/explain.ts';
 import { keyFileOf } from '../../config.ts';
-import { Database } from '../../store/database.ts';
-import { sessionEvidence, type EvidenceQuery } from '../../store/evidence.ts';
+import { readEvidence, type EvidenceQuery } from '../../store/queries/evidence.ts';
+import { isPostgresUrl } from '../../store/pg/connection.ts';
 import { AddressHasher } from '../../store/peer-identity.ts';
+import { openReader, READ_DB } from '../open-database.ts';
 import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
 
 const CLASSES = ['confirmed', 'restart', 'suspect', 'all'] as const;
 
 export function explainOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['db', 'keyFile']),
+    ...yargsOptions(['db', 'keyFile'], { db: READ_DB }),
     peer: { type: 'number', array: true, describe: 'peer row(s) (peers.id, confirmed_downloads.peer_row)' },
     address: { type: 'string', describe: 'an IP address: its sessions (needs the address key)' },
     class: { type: 'string', choices: CLASSES, default: 'confirmed', describe: 'without --peer/--address: which crossings' },
@@ -23,11 +24,11 @@ export function explainOptions(): Record<string, Options> {
 }
 
 export async function explainCommand(argv: Record<string, unknown>): Promise<number> {
-  const config = await resolveConfig(argv);
-  if (!existsSync(config.db)) throw new ConfigError(`no database ${config.db}`);
-  const db = Database.open(config.db, { readonly: true });
+  const config = await resolveConfig(argv, { postgres: true });
+  if (!isPostgresUrl(config.db) && !existsSync(config.db)) throw new ConfigError(`no database ${config.db}`);
+  const db = await openReader(config.db);
   try {
-    if (!db.hasTable('observations')) throw new ConfigError(`${config.db} was written by an older btda: run btda once on it to migrate it`);
+    if (!(await db.hasTable('observations'))) throw new ConfigError(`${config.db} was written by an older btda: run btda once on it to migrate it`);
     let query: EvidenceQuery;
     const peers = (argv.peer as number[] | undefined)?.filter((n) => Number.isInteger(n));
     if (peers && peers.length > 0) query = { rows: peers };
@@ -40,13 +41,13 @@ export async function explainCommand(argv: Record<string, unknown>): Promise<num
       query = { crossingClass: cls === 'all' ? null : cls };
     }
     const limit = Number(argv.limit ?? 100);
-    const sessions = sessionEvidence(db, query, limit);
+    const sessions = await readEvidence(db, query, limit);
     const restartRows = sessions.map((s) => s.restartOf).filter((r): r is number => r !== null);
-    const restartedFrom = new Map(sessionEvidence(db, { rows: restartRows }).map((s) => [s.row, s]));
+    const restartedFrom = new Map((await readEvidence(db, { rows: restartRows })).map((s) => [s.row, s]));
     if (argv.format === 'json') process.stdout.write(JSON.stringify({ sessions, restartedFrom: [...restartedFrom.values()] }, null, 2) + '\n');
     else process.stdout.write(explainText(sessions, restartedFrom));
     return 0;
   } finally {
-    db.close();
+    await db.close();
   }
 }

@@ -2,7 +2,7 @@
 // again from its observations (README "Re-deriving counts"), what changes printed per class, then written.
 import { existsSync } from 'node:fs';
 import type { Options } from 'yargs';
-import { defaultConfig, thresholdPieces } from '../../config.ts';
+import { defaultConfig } from '../../config.ts';
 import type { Database } from '../../store/database.ts';
 import { openForReading, openForWriting } from '../open-database.ts';
 import { rederiveCrossings, type ClassOrNone, type RederiveReport } from '../../store/rederive.ts';
@@ -75,11 +75,7 @@ export async function rederiveCommand(argv: Record<string, unknown>): Promise<nu
 /** The database says how its counts were last derived (meta `rederived`), and compares with the threshold used. */
 export function recordRederivation(db: Database, overrides: { threshold?: number; suspectRate?: number }): void {
   db.setMeta('rederived', JSON.stringify({ at: new Date().toISOString(), threshold: overrides.threshold ?? 'each run', suspectRate: overrides.suspectRate ?? 'each run' }));
-  if (overrides.threshold === undefined) return;
-  db.sqlite.transaction(() => {
-    const set = db.sqlite.prepare('UPDATE torrents SET threshold_pieces = ? WHERE id = ?');
-    for (const t of db.torrents()) set.run(t.pieces === null ? null : thresholdPieces(t.pieces, overrides.threshold!), t.id);
-  })();
+  if (overrides.threshold !== undefined) db.setThreshold(overrides.threshold);
 }
 
 const CLASSES: ClassOrNone[] = ['confirmed', 'restart', 'suspect', 'none'];

@@ -1,4 +1,4 @@
-// `btda report [--db FILE] [--format text|json|csv|html] [--out DIR] [--since T] [--until T] [--set LABEL]`:
+// `btda report [--db FILE|postgres://...] [--format text|json|csv|html] [--out DIR] [--since T] [--until T] [--set LABEL]`:
 // torrents, confirmed vs reported downloads, sources, outcomes, clients, countries, networks and speeds (thesis tables 5.4-5.7).
 // text and json go to stdout unless --out is given; csv and html write files into --out (default report/).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { buildSeries } from '../../analysis/series.ts';
 import { databaseText, formatCell, reportTables, type ReportTable } from '../../analysis/tables.ts';
 import { parseWindow, WindowError } from '../../analysis/window.ts';
 import { Geolocator } from '../../store/geolocation.ts';
-import { openForReading } from '../open-database.ts';
+import { openReader, READ_DB } from '../open-database.ts';
 import { formatTable } from '../format.ts';
 import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
 
@@ -21,7 +21,7 @@ const DEFAULT_OUT = 'report';
 
 export function reportOptions(): Record<string, Options> {
   return {
-    ...yargsOptions(['db', 'setLabel', 'geoipDb'], { setLabel: 'only the torrents of this set' }),
+    ...yargsOptions(['db', 'setLabel', 'geoipDb'], { setLabel: 'only the torrents of this set', db: READ_DB }),
     format: { choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
     out: { requiresArg: true, describe: `folder for the output files (csv and html: default ${DEFAULT_OUT}/; text and json: stdout)` },
     since: { requiresArg: true, describe: 'only what happened at or after this date/time, e.g. 2026-11-22 or 2026-11-22T18:00 (ISO 8601, UTC unless an offset is given)' },
@@ -30,7 +30,7 @@ export function reportOptions(): Record<string, Options> {
 }
 
 export async function reportCommand(argv: Record<string, unknown>): Promise<number> {
-  const config = await resolveConfig(argv);
+  const config = await resolveConfig(argv, { postgres: true });
   let window;
   try {
     window = parseWindow(argv.since, argv.until);
@@ -42,9 +42,9 @@ export async function reportCommand(argv: Record<string, unknown>): Promise<numb
   // countries of peers stored without one, and every peer's network, are looked up now (offline databases)
   const geo = await Geolocator.open(config.geoipDb, { networks: true });
   const opts = { window, setLabel: config.setLabel ?? null, geo };
-  const db = openForReading(config.db);
+  const db = await openReader(config.db);
   try {
-    const report = buildReport(db, opts);
+    const report = await buildReport(db, opts);
     const tables = reportTables(report);
     const print = (line: string) => process.stdout.write(line + '\n');
     switch (format) {
@@ -64,14 +64,14 @@ export async function reportCommand(argv: Record<string, unknown>): Promise<numb
         for (const path of writeCsvTables(tables, out ?? DEFAULT_OUT)) print(`wrote ${path}`);
         break;
       case 'html': {
-        const figures = await renderFigures(report, buildSeries(db, report, opts));
+        const figures = await renderFigures(report, await buildSeries(db, report, opts));
         for (const path of writeHtmlReport(report, tables, figures, out ?? DEFAULT_OUT)) print(`wrote ${path}`);
         break;
       }
     }
     return 0;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

@@ -7,6 +7,7 @@ import { resolveConfig } from '../options.ts';
 import { privacyLogger } from '../private-log.ts';
 import { createProgressDisplay } from '../progress.ts';
 import { AddressKeyError } from '../../store/address-key.ts';
+import { isPostgresUrl } from '../../store/pg/connection.ts';
 import { RunLockedError } from '../../store/run-lock.ts';
 
 /** Exit code of a bad command line or config value (and a key that does not fit the database). */
@@ -16,11 +17,11 @@ const EXIT_USAGE = 2;
 export const EXIT_LOCKED = 3;
 
 export async function runCommand(argv: Record<string, unknown>): Promise<number> {
-  const config = await resolveConfig(argv);
+  const config = await resolveConfig(argv, { postgres: true });
   const baseLog = createLogger({ debug: config.debug, quiet: config.quiet, file: config.log || undefined });
   const log = privacyLogger(baseLog, config.storeIp);
   // the folder is created and a foreign SQLite file refused before the run lock is taken
-  prepareForWriting(config.db);
+  if (!isPostgresUrl(config.db)) prepareForWriting(config.db);
   const fit = fitOpenFiles(config, readOpenFileLimit());
   if (fit.warning) log.warn(fit.warning);
   config.active = fit.active;

@@ -2,23 +2,11 @@
 // knows every peer's trajectory) and what the tracker reported (the scrape rows btda recorded).
 import { endpointLabel } from '../../collectors/tracker/host-resolver.ts';
 import { Database } from '../../store/database.ts';
+import { confirmedCountNow, demoRows } from '../../store/queries/demo.ts';
+import { SqliteReader } from '../../store/queries/reader.ts';
 import { formatTable } from '../format.ts';
 import type { DemoSwarm } from './swarm.ts';
 import type { SimulatedPeer } from './simulated-peer.ts';
-
-interface PeerRow {
-  ip: string | null;
-  port: number;
-  client: string | null;
-  first_pieces: number | null;
-  last_pieces: number | null;
-  crossed_at: string | null;
-  visits: number;
-  encrypted: number;
-  sources: string;
-  crossing_class: string | null;
-  suspect_reason: string | null;
-}
 
 export interface DemoResult {
   confirmed: number;
@@ -32,21 +20,11 @@ export interface DemoResult {
 }
 
 /** Reads btda's results for the demo torrent and sets them against the swarm. */
-export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: number): DemoResult {
-  const db = Database.open(dbPath, { readonly: true });
+export async function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: number): Promise<DemoResult> {
+  const db = new SqliteReader(Database.open(dbPath, { readonly: true }));
   try {
-    const torrent = db.sqlite.prepare('SELECT id, pieces FROM torrents WHERE info_hash = ?').get(swarm.infoHash) as { id: number; pieces: number };
-    const rows = db.sqlite
-      // newest session first: a new peer id at an address:port is a new session (README "Who a peer is")
-      .prepare(`SELECT ip, port, client, first_pieces, last_pieces, crossed_at, visits, encrypted, sources, crossing_class, suspect_reason
-        FROM peers WHERE torrent_id = ? ORDER BY latest DESC, id DESC`)
-      .all(torrent.id) as PeerRow[];
-    const confirmedRows = db.sqlite
-      .prepare('SELECT p.ip, p.port FROM confirmed_downloads c JOIN peers p ON p.id = c.peer_row WHERE c.torrent_id = ?')
-      .all(torrent.id) as { ip: string; port: number }[];
-    const scrape = db.sqlite
-      .prepare('SELECT downloaded FROM scrapes WHERE torrent_id = ? AND tracker = ? ORDER BY at DESC, id DESC LIMIT 1')
-      .get(torrent.id, endpointLabel(swarm.tracker.httpUrl, 4)) as { downloaded: number | null } | undefined;
+    const { torrent, peers: rows, confirmed: confirmedRows, latestDownloaded, crossingClasses: classes, sessionsReached: sessions } =
+      await demoRows(db, swarm.infoHash, endpointLabel(swarm.tracker.httpUrl, 4));
 
     const key = (ip: string | null, port: number) => `${ip}:${port}`;
     const rowOf = (p: SimulatedPeer) => rows.find((r) => key(r.ip, r.port) === key(p.host, p.port));
@@ -84,7 +62,7 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
       confirmed: confirmedRows.length,
       finishedWhileReachable: truth.length,
       finished: swarm.finished().length,
-      reported: scrape?.downloaded ?? null,
+      reported: latestDownloaded,
       confirmedLabels: swarm.peers.filter(isConfirmed).map((p) => p.plan.label),
       truthLabels: truth.map((p) => p.plan.label),
     };
@@ -92,11 +70,7 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
       result.confirmed === result.finishedWhileReachable &&
       result.confirmedLabels.length === result.confirmed &&
       result.truthLabels.every((l) => result.confirmedLabels.includes(l));
-    const classes = db.sqlite
-      .prepare('SELECT crossing_class k, count(*) n FROM crossings WHERE torrent_id = ? GROUP BY crossing_class')
-      .all(torrent.id) as { k: string; n: number }[];
     const classCount = (k: string) => String(classes.find((c) => c.k === k)?.n ?? 0);
-    const sessions = (db.sqlite.prepare('SELECT count(*) n FROM peers WHERE torrent_id = ? AND visits > 0').get(torrent.id) as { n: number }).n;
     const counts = formatTable(
       ['', 'count'],
       [
@@ -120,14 +94,11 @@ export function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPieces: nu
     ];
     return { ...result, text: `${table}\n\n${counts}\n\n${verdict}\n${notes.map((n) => `  ${n}`).join('\n')}\n` };
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
 /** Confirmed downloads of the demo torrent so far (the live status line). */
 export function countConfirmed(db: Database, infoHash: string): number {
-  const row = db.sqlite
-    .prepare('SELECT count(*) AS n FROM confirmed_downloads WHERE info_hash = ?')
-    .get(infoHash) as { n: number };
-  return row.n;
+  return confirmedCountNow(db, infoHash);
 }

@@ -1,16 +1,21 @@
 // Peers and scrapes from the IPv6 mainline DHT (BEP 32), through btda's own node (./node.ts): one
 // get_peers lookup and, with `scrape`, one BEP 33 scrape per torrent every `intervalS`, staggered.
 // It runs beside the IPv4 DhtCollector (bittorrent-dht); peers go to the queue as source 'dht' like
-// theirs, `requests` rows carry url 'dht6', scrapes are stored as tracker 'dht6'.
+// theirs, `requests` rows carry url 'dht6', scrapes are stored as tracker 'dht6'. Linked to the IPv4
+// collector (./family-bridge.ts), it answers `want: n4` from the IPv4 table, hands it the IPv4 nodes our
+// replies name, and, with no IPv6 node to start from, asks IPv4 nodes for `nodes6`.
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIPv6 } from 'node:net';
 import type { Torrent } from '../../types.ts';
 import type { Collector, CollectorContext, PeerAddress } from '../collector.ts';
 import { loadDhtState, parseHostPort, saveDhtState } from '../dht-state.ts';
 import { estimateScrape } from './bloom.ts';
+import { unmapIPv4 } from '../../wire/ip.ts';
 import type { PeerInfo } from './compact.ts';
+import { OfferBudget, type FamilyPeer } from './family-bridge.ts';
 import type { Address } from './krpc-socket.ts';
 import { DhtNode } from './node.ts';
+import { K } from './routing-table.ts';
 
 export interface Dht6CollectorOptions {
   torrents: Torrent[];
@@ -31,6 +36,10 @@ export interface Dht6CollectorOptions {
 }
 
 const DEFAULT_LOOKUP_TIMEOUT_MS = 30_000;
+/** Asking the IPv4 DHT for IPv6 nodes at most this often (ms): with no IPv6 route at all it finds nothing. */
+const ASK_OTHER_FAMILY_MS = 60_000;
+/** Nodes handed over before our socket is up (the IPv4 node starts first), kept to ping once it is. */
+const EARLY_NODES_LIMIT = 64;
 
 export class Dht6Collector implements Collector {
   readonly name = 'dht6';
@@ -41,6 +50,18 @@ export class Dht6Collector implements Collector {
   private readonly aborts = new Set<() => void>();
   lookupsDone = 0;
   scrapesDone = 0;
+  /** The IPv4 collector, when both run (./family-bridge.ts). */
+  otherFamily: FamilyPeer | null = null;
+  /** IPv6 nodes handed to us (IPv4 replies' `nodes6`, peers' PORT messages): each pinged at most once a minute. */
+  readonly offers = new OfferBudget(128);
+  private early: Address[] = [];
+  private readonly pings = new Set<Promise<boolean>>();
+  private lastAskAt = -Infinity;
+  /** What this (IPv6) side gives the IPv4 collector; every address passes the policy first. */
+  readonly familyPeer: FamilyPeer = {
+    closestNodes: (target) => (this.node ? this.node.table.closest(target, K * 2).filter((n) => this.allowed(n.host, n.port)).slice(0, K) : []),
+    offerNode: (n) => this.addNode(n.host, n.port),
+  };
 
   constructor(private readonly opts: Dht6CollectorOptions) {}
 
@@ -55,6 +76,10 @@ export class Dht6Collector implements Collector {
       nodeId: state?.nodeId ? Buffer.from(state.nodeId, 'hex') : undefined,
       bootstrap,
       mayContact: this.opts.mayContact,
+      ...(this.otherFamily && {
+        onOtherFamilyNode: (n) => this.otherFamily?.offerNode(n),
+        closestOtherFamily: (t) => this.otherFamily?.closestNodes(t) ?? [],
+      }),
     });
     try {
       await node.listen();
@@ -65,9 +90,12 @@ export class Dht6Collector implements Collector {
       return;
     }
     this.node = node;
+    for (const n of this.early.splice(0)) this.ping(n);
     // Saved nodes are pinged, not trusted (they may have restarted with new ids), while the bootstrap runs.
     const pings = (state?.nodes6 ?? []).map((n) => node.ping(n));
-    void Promise.all([node.bootstrap(10_000), ...pings]).then(() => {
+    void Promise.all([node.bootstrap(10_000), ...pings]).then(async () => {
+      if (this.stopped) return;
+      if (node.table.count() < K) await this.fillFromOtherFamily(node);
       if (this.stopped) return;
       ctx.log.info(`DHT (IPv6): ${node.table.count()} nodes in the routing table`);
       this.schedule();
@@ -80,6 +108,45 @@ export class Dht6Collector implements Collector {
 
   get nodeCount(): number {
     return this.node?.table.count() ?? 0;
+  }
+
+  /** Our IPv6 node id (hex), kept across runs in the state file. */
+  get nodeId(): string | null {
+    return this.node ? this.node.id.toString('hex') : null;
+  }
+
+  /** An IPv6 DHT node learned elsewhere (a peer's PORT message, an IPv4 node's `nodes6`): pinged, kept if it answers. */
+  addNode(host: string, port: number): void {
+    if (this.stopped || !isIPv6(host) || unmapIPv4(host) !== host || !Number.isInteger(port) || port <= 0 || port > 65535) return;
+    if (!this.allowed(host, port) || !this.offers.take(host, port)) return;
+    if (this.node) this.ping({ host, port });
+    else if (this.early.length < EARLY_NODES_LIMIT) this.early.push({ host, port });
+  }
+
+  private allowed(host: string, port: number): boolean {
+    return !this.opts.mayContact || this.opts.mayContact(host, port);
+  }
+
+  private ping(to: Address): void {
+    const p = this.node!.ping(to).catch(() => false);
+    this.pings.add(p);
+    void p.finally(() => this.pings.delete(p));
+  }
+
+  /**
+   * BEP 32 the other way round, for an IPv6 table short of nodes (no saved state, no IPv6 bootstrap node
+   * answering): up to 16 IPv4 nodes are asked `find_node` with `want: [n6]`, the IPv6 nodes they name are
+   * pinged, then a bootstrap through those fills the table. Bounded: once per ASK_OTHER_FAMILY_MS.
+   */
+  private async fillFromOtherFamily(node: DhtNode): Promise<void> {
+    const ask = this.otherFamily?.askOtherFamily;
+    if (!ask || Date.now() - this.lastAskAt < ASK_OTHER_FAMILY_MS) return;
+    this.lastAskAt = Date.now();
+    const answered = await ask(node.id).catch(() => 0);
+    await Promise.all([...this.pings]);
+    if (this.stopped) return;
+    if (node.table.count()) await node.bootstrap(10_000);
+    this.ctx?.log.info(`DHT (IPv6): ${answered} IPv4 nodes asked for IPv6 nodes; ${node.table.count()} in the IPv6 table now`);
   }
 
   async stop(): Promise<void> {
@@ -154,7 +221,8 @@ export class Dht6Collector implements Collector {
     this.log(() =>
       ctx.logRequest({ torrentId: torrent.id, kind: 'dht', url: 'dht6', startedAt, durationMs: Math.max(0, ctx.now() - startedAt), received: seen.size, new: fresh, duplicates, skipped, error }),
     );
-    if (error && !this.stopped) void node.bootstrap(10_000); // a table that no longer answers is refilled
+    // A table that no longer answers is refilled, through the IPv4 DHT too when the IPv6 bootstrap fails.
+    if (error && !this.stopped) void node.bootstrap(10_000).then(() => (node.table.count() < K && !this.stopped ? this.fillFromOtherFamily(node) : undefined));
     if (this.opts.announcePort && result.closest.length && !this.stopped) {
       await node.announce(hash, this.opts.announcePort, result.closest).catch(() => 0);
     }

@@ -1,6 +1,7 @@
-// bittorrent-dht's socket bound (bind errors turned into one clear rejection) and its state saved.
+// bittorrent-dht's socket bound (bind errors turned into one clear rejection), its state saved, its announces.
 import type DHT from 'bittorrent-dht';
 import { isIPv4 } from 'node:net';
+import type { Logger } from '../../log.ts';
 import { saveDhtState } from '../dht-state.ts';
 
 const BIND_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
@@ -45,4 +46,13 @@ export async function saveV4State(dht: DHT, path: string): Promise<number> {
   if (!nodes.length) return 0;
   await saveDhtState(path, { nodeId: Buffer.from(dht.nodeId).toString('hex'), nodes, nodes6: [] });
   return nodes.length;
+}
+
+/** Right after a completed lookup bittorrent-dht reuses its tokens: no second lookup. Failures are debug lines. */
+export function announceV4(dht: DHT, hash: string, port: number, log: Logger): void {
+  try {
+    dht.announce(hash, port, (err) => err && log.debug(`DHT announce ${hash}: ${err.message}`));
+  } catch (err) {
+    log.debug(`DHT announce ${hash}: ${(err as Error).message}`);
+  }
 }

@@ -1,6 +1,8 @@
 // BEP 33 scrape over the IPv4 DHT, through bittorrent-dht's own KRPC layer: k-rpc's `closest()` runs an
 // iterative lookup with any query we give it, so the IPv4 node needs no second socket for scrapes.
 import type DHT from 'bittorrent-dht';
+import type { Torrent } from '../../types.ts';
+import type { CollectorContext } from '../collector.ts';
 import { estimateScrape, type ScrapeEstimate } from './bloom.ts';
 import { compareDistance, K } from './routing-table.ts';
 
@@ -42,5 +44,17 @@ export function scrapeV4(dht: DHT, infoHash: Buffer, timeoutMs: number): Promise
       },
       () => finish(),
     );
+  });
+}
+
+/** One scrape stored as tracker 'dht'; no estimate (no node near the info hash speaks BEP 33) stores nothing. */
+export function scrapeAndStore(dht: DHT, torrent: Torrent, timeoutMs: number, ctx: CollectorContext, stopped: () => boolean): void {
+  void scrapeV4(dht, Buffer.from(torrent.infoHash, 'hex'), timeoutMs).then((estimate) => {
+    if (!estimate || stopped()) return;
+    try {
+      ctx.logScrape({ torrentId: torrent.id, tracker: 'dht', at: ctx.now(), seeders: estimate.seeders, leechers: estimate.leechers, downloaded: null });
+    } catch (err) {
+      ctx.log.error(`DHT: logging a scrape failed: ${(err as Error).message}`);
+    }
   });
 }

@@ -60,7 +60,8 @@ export class PgRunLock {
     if (this.released) return;
     this.released = true;
     try {
-      await this.client.query('SELECT pg_advisory_unlock($1::bigint)', [this.key]);
+      // bounded: a server that stopped answering must not hold up the end of a run (ending the connection unlocks too)
+      await this.client.query({ text: 'SELECT pg_advisory_unlock($1::bigint)', values: [this.key], query_timeout: 5000 } as pg.QueryConfig);
     } catch {
       // the connection is gone, and the lock with it
     }

@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import { getTableColumns, type InferInsertModel } from 'drizzle-orm';
 import { getTableConfig, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
+import { createHash } from 'node:crypto';
 import { StoreError } from '../database.ts';
 import * as schema from './schema.ts';
 
@@ -16,9 +17,9 @@ export type CounterTable = typeof schema.outcomes | typeof schema.contactWaits;
 type CounterKey<T extends CounterTable> = Omit<InferInsertModel<T>, 'count'>;
 
 /** Rows per statement: bounds one message's size (and the server's memory for it). */
-const CHUNK_ROWS = 20_000;
+export const CHUNK_ROWS = 20_000;
 
-interface Column {
+export interface Column {
   key: string;
   name: string;
   sqlType: string;
@@ -26,16 +27,16 @@ interface Column {
   fallback: unknown;
 }
 
-interface Plan {
+export interface Plan {
   table: string;
   columns: Column[];
   text: string;
 }
 
-/** The columns of a table that a row gives: all but a generated id. */
-function columnsOf(table: PgTable, skip: (c: PgColumn) => boolean = () => false): Column[] {
+/** The columns of a table that a row gives: all but a generated id (unless `ids`: rows carry their ids). */
+function columnsOf(table: PgTable, skip: (c: PgColumn) => boolean = () => false, ids = false): Column[] {
   return Object.entries(getTableColumns(table))
-    .filter(([, c]) => !(c as PgColumn).generatedIdentity && !skip(c as PgColumn))
+    .filter(([, c]) => (ids || !(c as PgColumn).generatedIdentity) && !skip(c as PgColumn))
     .map(([key, c]) => ({ key, name: c.name, sqlType: (c as PgColumn).getSQLType(), fallback: c.hasDefault ? c.default : null }));
 }
 
@@ -51,13 +52,54 @@ function appendPlan(table: AppendTable): Plan {
   return { table: name, columns, text: unnestInsert(name, columns) };
 }
 
-function counterPlan(table: CounterTable): Plan {
+/**
+ * Rows that carry their own ids (a spool's, src/store/pg/push.ts): `append` inserts them and skips an id
+ * already there (a push sent again after its commit was not recorded writes nothing twice); `upsert`
+ * replaces every other column of the row with that id.
+ */
+export function idPlan(table: PgTable, mode: 'append' | 'upsert'): Plan {
+  const set = columnsOf(table).map((c) => `"${c.name}" = excluded."${c.name}"`).join(', ');
+  return insertPlan(table, mode === 'append' ? 'ON CONFLICT (id) DO NOTHING' : `ON CONFLICT (id) DO UPDATE SET ${set}`, true);
+}
+
+/** An unnest insert of every column (with the id when `ids`) followed by `tail` (ON CONFLICT ..., RETURNING ...). */
+export function insertPlan(table: PgTable, tail: string, ids = false): Plan {
+  const name = getTableConfig(table).name;
+  const columns = columnsOf(table, () => false, ids);
+  return { table: name, columns, text: `${unnestInsert(name, columns)} ${tail}`.trim() };
+}
+
+/**
+ * The counters. `add` sums into the stored count (a writer's increments); `set` replaces it (a spool's
+ * absolute count of a run of its own: sending it twice changes nothing).
+ */
+export function counterPlan(table: CounterTable, mode: 'add' | 'set' = 'add'): Plan {
   const name = getTableConfig(table).name;
   const keys = columnsOf(table, (c) => c.name === 'count');
   const columns = [...keys, { key: 'count', name: 'count', sqlType: 'bigint', fallback: 0 }];
   const target = keys.map((c) => `"${c.name}"`).join(', ');
+  const value = mode === 'add' ? `"${name}".count + excluded.count` : 'excluded.count';
   // the conflict target is the table's unique index over every column but count
-  return { table: name, columns, text: `${unnestInsert(name, columns)} ON CONFLICT (${target}) DO UPDATE SET count = "${name}".count + excluded.count` };
+  return { table: name, columns, text: `${unnestInsert(name, columns)} ON CONFLICT (${target}) DO UPDATE SET count = ${value}` };
+}
+
+const names = new Map<string, string>();
+/** One prepared statement per statement text and connection (a name must never stand for two texts). */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) names.set(text, (name = `btda_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`));
+  return name;
+}
+
+/** Sends column arrays through a plan in statements of CHUNK_ROWS rows; returns the rows of RETURNING, if any. */
+export async function sendColumns(client: pg.ClientBase, plan: Plan, cols: unknown[][], rows: number, timeoutMs?: number): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (let from = 0; from < rows; from += CHUNK_ROWS) {
+    const values = rows <= CHUNK_ROWS ? cols : cols.map((col) => col.slice(from, from + CHUNK_ROWS));
+    const r = await client.query({ name: statementName(plan.text), text: plan.text, values, query_timeout: timeoutMs } as pg.QueryConfig);
+    if (r.rows.length > 0) out.push(...r.rows);
+  }
+  return out;
 }
 
 /** Buffered rows of one table, one array per column. */
@@ -143,16 +185,13 @@ export class PgAppendWriter {
       client = await this.pool.connect();
       await client.query('BEGIN');
       for (const { buffer, taken } of appends) {
-        for (let from = 0; from < taken.rows; from += CHUNK_ROWS) {
-          const values = taken.cols.map((col) => col.slice(from, from + CHUNK_ROWS));
-          await client.query({ name: `btda_append_${buffer.plan.table}`, text: buffer.plan.text, values });
-        }
+        await sendColumns(client, buffer.plan, taken.cols, taken.rows);
         rows += taken.rows;
       }
       for (const { counter, sums } of counters) {
         const cols = counter.plan.columns;
         const values = cols.map((col) => [...sums.values()].map((e) => (col.key === 'count' ? e.count : e.key[col.key] ?? col.fallback)));
-        await client.query({ name: `btda_count_${counter.plan.table}`, text: counter.plan.text, values });
+        await sendColumns(client, counter.plan, values, sums.size);
         rows += sums.size;
       }
       await client.query('COMMIT');

@@ -1,6 +1,6 @@
 // Opens a PostgreSQL database (`--db postgres://...`, issue 15): a connection pool, the migrations of
 // src/store/migrations-pg applied (one host at a time), small queries used outside the hot path, and the run
-// lock as an advisory lock. The crawl still writes SQLite; this is the backend it will switch to.
+// lock as an advisory lock. A crawl writes a local SQLite spool and pushes it here (spool.ts, push.ts).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
