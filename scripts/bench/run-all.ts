@@ -29,6 +29,8 @@ const BENCHES: Bench[] = [
   { name: 'dht', script: 'dht.ts', args: [], limitMs: 120_000 },
   { name: 'mse', script: 'mse.ts', args: [], limitMs: 180_000 },
   { name: 'address-policy', script: 'address-policy.ts', args: [], limitMs: 120_000 },
+  { name: 'resume', script: 'resume.ts', args: ['--layouts', 'many', '--reps', '2'], limitMs: 300_000 },
+  { name: 'shards', script: 'shards.ts', args: ['--reps', '2', '--seconds', '15'], limitMs: 300_000 },
 ];
 
 const argv = process.argv.slice(2);
@@ -156,6 +158,23 @@ if (ap) {
     `address policy, ns per address (${fmt(ap.addresses)} addresses)`,
     `${fmt(ap.policyNs)} ns (with ${fmt(ap.excluded)} excluded CIDRs ${fmt(ap.policyExcludeNs)} ns); minimal loop ${fmt(ap.minimalNs)} ns, net.isIP ${fmt(ap.isIpNs)} ns, ` +
       `net.BlockList ${fmt(ap.blockListNs)} ns (with the exclusions ${fmt(ap.blockListExcludeNs)} ns)`,
+    '',
+  ]);
+}
+const rs = results.get('resume');
+if (rs?.many) {
+  const r = rs.many;
+  rows.push([
+    `scheduled run resuming ${fmt(rs.peers)} known peers (SQLite, child process)`,
+    `first contact ${fmt(r.firstMs)} ms after the spawn (minimal loop ${fmt(r.minimalFirstMs)} ms), 1,000th ${fmt(r.thousandMs)} ms; all ${fmt(r.queued)} queued at ${fmt(r.loadedMs)} ms, RSS then ${fmt(r.rssMb)} MB`,
+    'first contact <= 10 s',
+  ]);
+}
+const sh = results.get('shards');
+if (sh) {
+  rows.push([
+    `2 shards (--shard 1/2, 2/2) vs 1 process, same swarm, ${availableParallelism()} cores`,
+    `btda ${fmt(sh.btda.twoPerSec)}/s vs ${fmt(sh.btda.onePerSec)}/s = ${fmt(sh.btda.ratio, 2)} x (CPU ${fmt(sh.btda.twoCpuUs)} vs ${fmt(sh.btda.oneCpuUs)} µs a contact; a shard alone ${fmt(sh.shardAloneCpuUs)} µs); minimal loop ${fmt(sh.minimal.twoPerSec)}/s vs ${fmt(sh.minimal.onePerSec)}/s = ${fmt(sh.minimal.ratio, 2)} x (machine busy ${fmt(sh.machineBusyPct)} %)`,
     '',
   ]);
 }

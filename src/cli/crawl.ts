@@ -29,6 +29,7 @@ import { buildCollectors } from './collectors.ts';
 import { magnetResolverFor } from './magnets.ts';
 import { isOwnAddress } from './own-address.ts';
 import { openCrawlStore } from './pg-crawl.ts';
+import { resumeKnownPeers } from './resume-peers.ts';
 import { contactOptionsFor, queuePolicyFor, watchPoolFor } from './stage-options.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
 
@@ -320,6 +321,9 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   try {
     if (config.active > 0) scheduler.start();
     resolver.start();
+    // the peers earlier runs measured, loaded beside the first contacts (cli/resume-peers.ts)
+    void resumeKnownPeers({ db, queue, torrents: torrentFacts, policy, ownPort: config.port, shard, infoHashes, revisitDelayMs: config.revisitDelay * 1000,
+      signal: stopController.signal, log });
     for (const c of collectors) {
       try {
         await c.start(ctx);
@@ -335,6 +339,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
     fatal = err as Error;
     exitReason = `error: ${fatal.message}`;
   } finally {
+    stopWith(exitReason); // (after an error) ends what waits on the stop signal, the resume's load too
     clearTimeout(durationTimer);
     clearInterval(statsTimer);
     clearInterval(progressTimer);

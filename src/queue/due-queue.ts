@@ -240,6 +240,32 @@ export class DueQueue {
     return 'known';
   }
 
+  /**
+   * A peer an earlier run measured, resumed from the database (cli/resume-peers.ts): `sourceBits` every
+   * source that named it, `firstSource` the first; what its last contact showed (a seed; MSE/PE or
+   * plaintext, null: never contacted) sets its lane and how its next visit opens, as its own contact
+   * would have in this run. Due at `dueAt`. Returns false (and changes nothing) when the peer is known.
+   */
+  addKnown(torrentId: number, ip: string, port: number, sourceBits: number, firstSource: PeerSource, dueAt: number,
+    seed: boolean, encrypted: boolean | null): boolean {
+    const found = this.index.findOrAdd(torrentId, ip, port);
+    if (found >= 0) return false;
+    const slot = -1 - found;
+    const s = this.state;
+    if (slot >= s.state.length * CHUNK_SIZE) {
+      s.reserve(slot + 1);
+      this.heap.reserve(slot + 1);
+    }
+    const c = slot >>> CHUNK_BITS;
+    const i = slot & CHUNK_MASK;
+    s.sources[c][i] = sourceBits | SOURCE_BITS[firstSource];
+    s.firstSource[c][i] = SOURCE_INDEX.get(firstSource)!;
+    s.flags[c][i] = (seed ? FLAG_SEED : 0) | (encrypted === true ? FLAG_ENCRYPTED : encrypted === false ? FLAG_PLAINTEXT : 0);
+    this.heap.push(slot, dueAt, seed ? Lane.Seed : Lane.Main);
+    this.onWake?.();
+    return true;
+  }
+
   /** Due time of the earliest peer, or undefined when none waits. */
   nextDueAt(): number | undefined {
     const top = this.heap.peek();
