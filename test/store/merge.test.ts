@@ -14,6 +14,8 @@ import { ResultWriter } from '../../src/store/result-writer.ts';
 import type { ContactResult } from '../../src/types.ts';
 import { contactResult } from '../helpers/contact-result.ts';
 import { runCli } from '../helpers/run-cli.ts';
+import { postgresSkipReason, startPostgres } from '../helpers/postgres.ts';
+import { PgStore } from '../../src/store/pg/pg-store.ts';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
@@ -116,4 +118,39 @@ test('databases written with different address keys are refused with one line, e
   const exists = await runCli(['merge', a, '-o', a]);
   assert.equal(exists.code, 2);
   assert.match(exists.stderr, /exists/);
+});
+
+test('merged into PostgreSQL: the sessions, counts and evidence of the merged file; a target that holds runs is refused', { skip: postgresSkipReason() }, async () => {
+  const server = await startPostgres();
+  try {
+    const a = join(dir, 'pg-a.sqlite');
+    const b = join(dir, 'pg-b.sqlite');
+    await write(a, ['A']);
+    await write(b, ['B']);
+    const file = join(dir, 'pg-merged.sqlite');
+    assert.equal((await runCli(['merge', a, b, '-o', file])).code, 0);
+    const url = await server.createDatabase('merged');
+    const r = await runCli(['merge', a, b, '-o', url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /confirmed\s+1\s+1\s+5\n/, r.stdout);
+    assert.match(r.stdout, /sent to postgres:\/\/.*: .*\d+ peers/, r.stdout);
+    const store = await PgStore.open(url);
+    try {
+      const pg = async (sql: string) => (await store.pool.query(sql)).rows;
+      const sorted = (rows: unknown[]) => rows.map((x) => JSON.stringify(x)).sort();
+      assert.deepEqual(sorted(await pg(SESSIONS)), sorted(read(file, SESSIONS)), 'the same sessions as the merged file');
+      assert.deepEqual(await pg('SELECT count(*)::int AS n FROM confirmed_downloads'), [{ n: 5 }]);
+      const EVIDENCE = 'SELECT p.port, o.family, o.pieces, o.phase FROM observations o JOIN peers p ON p.id = o.peer_row';
+      assert.deepEqual(sorted(await pg(EVIDENCE)), sorted(read(file, EVIDENCE)), 'every observation kept');
+      assert.deepEqual((await pg('SELECT host, origin FROM runs ORDER BY id')).map((x) => x.host), ['A', 'B']);
+      assert.deepEqual((await pg('SELECT origin FROM runs ORDER BY id')).map((x) => x.origin), [`${a} run 1`, `${b} run 1`]);
+    } finally {
+      await store.close();
+    }
+    const again = await runCli(['merge', a, '-o', url]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /already holds 2 runs/);
+  } finally {
+    await server.stop();
+  }
 });
