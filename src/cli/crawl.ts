@@ -102,7 +102,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
 
   importInputs(db, config, log);
   db.setThreshold(config.threshold);
-  await store.started(runId); // a PostgreSQL crawl pushes its run and torrents at once, then every --push-interval
+  await store.started(runId); // a PostgreSQL crawl starts its first push (beside the contacts), then every --push-interval
   // `run --set A` measures set A only (and labels what it imports A)
   const torrents = db.torrents(config.setLabel);
   const contactTorrents = new Map<number, ContactTorrent>();

@@ -21,7 +21,7 @@ export interface CrawlStore {
   hasher: AddressHasher;
   /** How messages name it (a URL without its password). */
   label: string;
-  /** The run row exists in `db`: a PostgreSQL crawl pushes it at once, then every --push-interval. */
+  /** The run row exists in `db`: a PostgreSQL crawl starts pushing (not waited for), then every --push-interval. */
   started(runId: number): Promise<void>;
   /** After the run's last write: the last push, then everything closed and unlocked. Never throws. */
   finish(): Promise<void>;
@@ -91,7 +91,8 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
       db: spool.db, hasher, label: `${label} (spool ${spoolPath})`,
       started: async (runId) => {
         pusher.liveRun = runId;
-        await pusher.push().then(pushed('first push'), failed);
+        // beside the first contacts, not before them: a backlog a failed push left must not delay the start
+        void pusher.push().then(pushed('first push'), failed);
         pusher.start(config.pushInterval * 1000, failed);
       },
       finish: async () => {
