@@ -118,6 +118,7 @@ interface SpoolBuilt extends Built {
   backlogPath: string;
   pushS: number;
   pushRowsPerS: number;
+  backlogPushS: number;
   /** What the fixture left in PostgreSQL: a rep's own rows (beyond it) are removed after the rep. */
   reset: () => Promise<void>;
 }
@@ -167,6 +168,18 @@ async function buildSpool(layout: 'many' | 'few'): Promise<SpoolBuilt> {
   })();
   b.checkpoint();
   b.close();
+  // how long the run's first push takes on that backlog (in this process, on a copy: PostgreSQL already holds
+  // these rows, so sending them again changes nothing there)
+  const trial = join(dir, `${layout}-backlog-trial.sqlite`);
+  copyFileSync(backlogPath, trial);
+  const trialSpool = await Spool.open(trial, store);
+  const t2 = Date.now();
+  const c = await new PgPusher(trialSpool, store).push();
+  const backlogPushS = (Date.now() - t2) / 1000;
+  trialSpool.db.close();
+  rmSync(trial, { force: true });
+  console.log(`${layout} backlog: ${fmt(BACKLOG)} peers rows and ${fmt(c.observations)} observations; a push of it alone takes ${fmt(backlogPushS, 1)} s ` +
+    `(${fmt((c.peers + c.observations) / backlogPushS)} rows/s)`);
   const reset = async () => {
     // a rep's run, its new sessions and its observations; the fixture's sessions it updated keep its changes
     // (they are sent again, by id, by the next rep: same work)
@@ -174,7 +187,7 @@ async function buildSpool(layout: 'many' | 'few'): Promise<SpoolBuilt> {
     for (const t of ['outcomes', 'contact_waits', 'runs']) await store.pool.query(`DELETE FROM ${t} WHERE ${t === 'runs' ? 'id' : 'run_id'} <> $1`, [pgRun]);
   };
   closers.push(() => store.close());
-  return { path, backlogPath, url, dialable: written.dialable, buildS, mb, pushS, pushRowsPerS: rows / pushS, reset };
+  return { path, backlogPath, url, dialable: written.dialable, buildS, mb, pushS, pushRowsPerS: rows / pushS, backlogPushS, reset };
 }
 const closers: (() => Promise<void>)[] = [];
 
@@ -286,7 +299,7 @@ for (const c of cases) {
   const m = (xs: Partial<Timing>[], k: keyof Timing) => median(xs.map((x) => x[k] ?? NaN).filter(Number.isFinite));
   const r = {
     dialable: built.dialable, dbMb: Math.round(built.mb), buildS: Math.round(built.buildS),
-    ...(built.pushS !== undefined ? { pushS: Math.round(built.pushS), pushRowsPerS: Math.round(built.pushRowsPerS!) } : {}),
+    ...(built.pushS !== undefined ? { pushS: Math.round(built.pushS), pushRowsPerS: Math.round(built.pushRowsPerS!), backlogPushS: built.backlogPushS } : {}),
     openedMs: m(runs, 'openedMs'), firstMs: m(runs, 'firstMs'), thousandMs: m(runs, 'thousandMs'), loadedMs: m(runs, 'loadedMs'), loadMs: m(runs, 'loadMs'),
     queued: m(runs, 'queued'), rssMb: Math.round(m(runs, 'rssMb')), hwmMb: Math.round(m(runs, 'hwmMb')),
     minimalFirstMs: m(minimal, 'firstMs'), minimalThousandMs: m(minimal, 'thousandMs'), loadAverage: Number(median(loads).toFixed(1)),
