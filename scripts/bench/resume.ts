@@ -120,7 +120,9 @@ interface SpoolBuilt extends Built {
   pushRowsPerS: number;
   backlogPushS: number;
   /** What the fixture left in PostgreSQL: a rep's own rows (beyond it) are removed after the rep. */
-  reset: () => Promise<void>;
+  /** Says what PostgreSQL holds then. */
+  reset: () => Promise<string>;
+  resetBacklog: () => Promise<string>;
 }
 
 /** A spool of `url` holding the known peers, all pushed; and a copy whose last BACKLOG peers rows were not. */
@@ -160,16 +162,24 @@ async function buildSpool(layout: 'many' | 'few'): Promise<SpoolBuilt> {
   const backlogPath = join(dir, `${layout}-backlog.sqlite`);
   copyFileSync(path, backlogPath);
   const b = Database.open(backlogPath);
-  const from = maxIds.peers - BACKLOG;
+  const backlogIds: Record<string, number> = { ...maxIds, peers: maxIds.peers - BACKLOG };
+  backlogIds.observations = Number(b.sqlite.prepare('SELECT coalesce(max(id), 0) FROM observations WHERE peer_row <= ?').pluck().get(backlogIds.peers));
   b.sqlite.transaction(() => {
-    b.sqlite.prepare('INSERT INTO push_dirty (id) SELECT id FROM peers WHERE id > ?').run(from);
-    b.setMeta('push_peers', String(from));
-    b.setMeta('push_observations', String(b.sqlite.prepare('SELECT coalesce(max(id), 0) FROM observations WHERE peer_row <= ?').pluck().get(from)));
+    b.sqlite.prepare('INSERT INTO push_dirty (id) SELECT id FROM peers WHERE id > ?').run(backlogIds.peers);
+    b.setMeta('push_peers', String(backlogIds.peers));
+    b.setMeta('push_observations', String(backlogIds.observations));
   })();
   b.checkpoint();
   b.close();
-  // how long the run's first push takes on that backlog (in this process, on a copy: PostgreSQL already holds
-  // these rows, so sending them again changes nothing there)
+  /** PostgreSQL as the fixture left it up to `ids`: rows beyond (a rep's own, or the backlog) removed. */
+  const resetTo = async (ids: Record<string, number>) => {
+    for (const t of ID_TABLES) await store.pool.query(`DELETE FROM ${t} WHERE id > $1`, [ids[t]]);
+    for (const t of ['outcomes', 'contact_waits', 'runs']) await store.pool.query(`DELETE FROM ${t} WHERE ${t === 'runs' ? 'id' : 'run_id'} <> $1`, [pgRun]);
+    const n = await store.pool.query<{ peers: number; runs: number }>('SELECT (SELECT count(*) FROM peers) AS peers, (SELECT count(*) FROM runs) AS runs');
+    return `PostgreSQL before: ${fmt(Number(n.rows[0].peers))} peers, ${n.rows[0].runs} run`;
+  };
+  // how long the run's first push takes on that backlog, alone (in this process, on a copy of the spool)
+  await resetTo(backlogIds);
   const trial = join(dir, `${layout}-backlog-trial.sqlite`);
   copyFileSync(backlogPath, trial);
   const trialSpool = await Spool.open(trial, store);
@@ -178,16 +188,15 @@ async function buildSpool(layout: 'many' | 'few'): Promise<SpoolBuilt> {
   const backlogPushS = (Date.now() - t2) / 1000;
   trialSpool.db.close();
   rmSync(trial, { force: true });
-  console.log(`${layout} backlog: ${fmt(BACKLOG)} peers rows and ${fmt(c.observations)} observations; a push of it alone takes ${fmt(backlogPushS, 1)} s ` +
+  console.log(`${layout} backlog: ${fmt(c.peers)} peers rows and ${fmt(c.observations)} observations; a push of it alone takes ${fmt(backlogPushS, 1)} s ` +
     `(${fmt((c.peers + c.observations) / backlogPushS)} rows/s)`);
-  const reset = async () => {
-    // a rep's run, its new sessions and its observations; the fixture's sessions it updated keep its changes
-    // (they are sent again, by id, by the next rep: same work)
-    for (const t of ID_TABLES) await store.pool.query(`DELETE FROM ${t} WHERE id > $1`, [maxIds[t]]);
-    for (const t of ['outcomes', 'contact_waits', 'runs']) await store.pool.query(`DELETE FROM ${t} WHERE ${t === 'runs' ? 'id' : 'run_id'} <> $1`, [pgRun]);
-  };
+  // before each rep: the fixture's rows only (a rep's run, sessions and observations removed; the fixture's sessions
+  // it updated keep its changes, which the next rep sends again by id, the same work); for the backlog case the
+  // backlog is not in PostgreSQL, as after the failed push
+  const reset = () => resetTo(maxIds);
+  const resetBacklog = () => resetTo(backlogIds);
   closers.push(() => store.close());
-  return { path, backlogPath, url, dialable: written.dialable, buildS, mb, pushS, pushRowsPerS: rows / pushS, backlogPushS, reset };
+  return { path, backlogPath, url, dialable: written.dialable, buildS, mb, pushS, pushRowsPerS: rows / pushS, backlogPushS, reset, resetBacklog };
 }
 const closers: (() => Promise<void>)[] = [];
 
@@ -268,7 +277,10 @@ for (const backend of BACKENDS) {
       let spool: Promise<SpoolBuilt> | undefined;
       const get = () => (spool ??= buildSpool(layout));
       cases.push({ name: `postgres-${layout}`, backend, built: get });
-      if (BACKLOG > 0) cases.push({ name: `postgres-${layout}-backlog`, backend, built: async () => ({ ...(await get()), path: (await get()).backlogPath }) });
+      if (BACKLOG > 0) cases.push({ name: `postgres-${layout}-backlog`, backend, built: async () => {
+        const b = await get();
+        return { ...b, path: b.backlogPath, reset: b.resetBacklog };
+      } });
     }
   }
 }
@@ -283,15 +295,15 @@ for (const c of cases) {
     const copy = join(dir, `${c.name}-run.sqlite`);
     copyFileSync(built.path, copy);
     const db = c.backend === 'sqlite' ? ['--db', copy] : ['--db', built.url!, '--spool', copy];
+    const before = (await built.reset?.()) ?? '';
     const load = os.loadavg()[0];
     const run = await timeChild([BTDA, 'run', ...db, ...runArgs], (t) => t.thousandMs !== undefined && t.loadedMs !== undefined);
     runs.push(run);
-    await built.reset?.();
     const min = await timeChild([MINIMAL, copy], () => false);
     minimal.push(min);
     loads.push(load);
     for (const f of [copy, `${copy}.lock`, `${copy}-wal`, `${copy}-shm`]) rmSync(f, { force: true });
-    console.log(`  ${c.name} rep ${rep + 1} (load ${fmt(load, 1)}): btda ${run.openedMs !== undefined ? `store open ${fmt(run.openedMs)} ms, ` : ''}` +
+    console.log(`  ${c.name} rep ${rep + 1} (load ${fmt(load, 1)}${before && `; ${before}`}): btda ${run.openedMs !== undefined ? `store open ${fmt(run.openedMs)} ms, ` : ''}` +
       `first contact ${fmt(run.firstMs ?? NaN)} ms, 1,000th ${fmt(run.thousandMs ?? NaN)} ms, ` +
       `all ${fmt(run.queued ?? NaN)} queued at ${fmt(run.loadedMs ?? NaN)} ms (load ${fmt(run.loadMs ?? NaN)} ms), RSS ${fmt(run.rssMb ?? NaN)} MB (peak ${fmt(run.hwmMb ?? NaN)}); ` +
       `minimal loop ${fmt(min.firstMs ?? NaN)} / ${fmt(min.thousandMs ?? NaN)} ms`);
