@@ -2,7 +2,7 @@
 // sessions it contacts its first peer promptly (the load runs beside the contacts) and still queues every
 // dialable one; a resumed contact continues its stored session. Only its --shard share is resumed, and a
 // database without stored addresses (no --store-ip) resumes nothing; a database error while loading is one line;
-// ids far from 0 (a PostgreSQL spool's start at block × 2^40) are reached at once.
+// a crawl on PostgreSQL resumes the known peers of its spool (whose ids start at its block × 2^40).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -16,7 +16,10 @@ import { DueQueue } from '../../src/queue/due-queue.ts';
 import { shardOf } from '../../src/queue/shard.ts';
 import { openAddressKey } from '../../src/store/address-key.ts';
 import { Database } from '../../src/store/database.ts';
-import { BLOCK_IDS } from '../../src/store/pg/spool.ts';
+import { keyFingerprint } from '../../src/store/address-key.ts';
+import { PgStore } from '../../src/store/pg/pg-store.ts';
+import { Spool } from '../../src/store/pg/spool.ts';
+import { postgresSkipReason, startPostgres } from '../helpers/postgres.ts';
 import type { Config } from '../../src/config.ts';
 import { testConfig } from '../helpers/crawl.ts';
 import { knownPeerId, writeKnownPeers, type KnownPeer } from '../helpers/known-peers.ts';
@@ -132,33 +135,27 @@ test('a database that fails while the known peers load gives one warning line; t
   assert.match(warnings[0], /^cannot resume the known peers after 0 of them: /);
 });
 
-test('ids far apart, as a PostgreSQL spool gives them (block × 2^40), are resumed at once: a gap is crossed in one step', async () => {
-  const dir = tempDir('btda-resume-gap-');
-  const path = join(dir, 'btda.sqlite');
-  const db = Database.open(path);
-  const [torrentId] = [randomBytes(20)].map((h) => db.addTorrent({ infoHash: h.toString('hex'), infoHashV2: null, name: 't', pieces: PIECES,
-    pieceSize: 16_384, totalSize: PIECES * 16_384, trackers: [] }, 't.torrent', null, Date.now())!.id);
-  const hasher = openAddressKey(db, path, join(dir, 'key'));
-  const startIdsAt = (id: number) => {
-    if (db.sqlite.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'peers'").run(id).changes === 0) {
-      db.sqlite.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('peers', ?)").run(id);
-    }
-  };
-  const write = (from: number) => writeKnownPeers(db, hasher, (function* () {
-    for (let n = from; n < from + 1000; n++) yield { torrentId, ip: `127.93.${n >> 8}.${n & 255}`, port: 40_000 };
-  })(), { pieces: PIECES, thresholdPieces: THRESHOLD_PIECES, endedAt: Date.now() - 7_200_000 }).dialable;
-  // block 3's ids, then block 5's (a spool moved to another block would look the same)
-  startIdsAt(3 * BLOCK_IDS);
-  let dialable = write(0);
-  startIdsAt(5 * BLOCK_IDS);
-  dialable += write(1000);
-  const queue = new DueQueue({ revisitDelayMs: 1, revisitComplete: false, maxFailures: 1, retryDelayMs: 1 });
-  const t0 = Date.now();
-  const counts = await resumeKnownPeers({ db, queue, torrents: new Map([[torrentId, { pieceSize: 16_384, thresholdPieces: THRESHOLD_PIECES }]]),
-    policy: AddressPolicy.fromConfig(testConfig(dir)), ownPort: 6881, shard: null, infoHashes: new Map(), revisitDelayMs: 1,
-    signal: AbortSignal.timeout(20_000), log: silentLogger });
-  db.close();
-  assert.equal(counts.error, null);
-  assert.equal(counts.queued, dialable, `every dialable peer queued (in ${Date.now() - t0} ms; before, paging through 2^40 empty ids took hours)`);
-  assert.equal(queue.known, dialable);
+test('a crawl on PostgreSQL (--db postgres://... --spool FILE) resumes the known peers of its spool', { skip: postgresSkipReason(), timeout: 60_000 }, async () => {
+  const dir = tempDir('btda-resume-pg-');
+  const server = await startPostgres();
+  try {
+    const url = await server.createDatabase('resume');
+    const spoolPath = join(dir, 'spool.sqlite');
+    const store = await PgStore.open(url);
+    const spool = await Spool.open(spoolPath, store); // its ids start at block 1 × 2^40
+    const torrentId = spool.db.addTorrent({ infoHash: randomBytes(20).toString('hex'), infoHashV2: null, name: 't', pieces: PIECES,
+      pieceSize: 16_384, totalSize: PIECES * 16_384, trackers: [] }, 't.torrent', null, Date.now())!.id;
+    const hasher = openAddressKey(spool.db, spoolPath, join(dir, 'key'));
+    await store.setMeta('address_key_fingerprint', keyFingerprint(hasher.key)); // as the host that wrote them
+    const { dialable } = writeKnownPeers(spool.db, hasher, (function* () {
+      for (let n = 0; n < 2000; n++) yield { torrentId, ip: `127.93.${n >> 8}.${n & 255}`, port: 40_000 };
+    })(), { pieces: PIECES, thresholdPieces: THRESHOLD_PIECES, endedAt: Date.now() - 7_200_000 });
+    spool.db.close();
+    await store.close();
+    // --active 0: nothing is dialled, the queue shows what was resumed
+    const run = await crawlUntil(testConfig(dir, { db: url, spool: spoolPath, storeIp: true, active: 0 }), (p) => p.known >= dialable, 20_000);
+    assert.equal(run.summary.known, dialable, 'every dialable known peer of the spool is queued');
+  } finally {
+    await server.stop();
+  }
 });
