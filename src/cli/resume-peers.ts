@@ -76,7 +76,7 @@ export function resumeKnownPeers(inputs: ResumeInputs): Promise<ResumeCounts> {
     const sliceEnd = start + Math.min(SLICE_MAX_MS, Math.max(SLICE_MIN_MS, start - lastEnd));
     while (afterId < pages.lastId) {
       const rows = pages.next(afterId, PAGE_IDS);
-      afterId = Math.min(afterId + PAGE_IDS, pages.lastId);
+      afterId = pages.advance(afterId, PAGE_IDS);
       const at = now();
       for (const [, torrentId, ip, port, sources, encrypted, visits, lastPieces, lastSeen, listenPort] of rows) {
         counts.read++;

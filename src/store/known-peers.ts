@@ -24,6 +24,7 @@ export type KnownPeerRow = [
 
 export class KnownPeerPages {
   private readonly page: Sqlite.Statement;
+  private readonly nextId: Sqlite.Statement;
   /** The highest id when the run started: sessions the run itself adds are not resumed. */
   readonly lastId: number;
 
@@ -37,6 +38,18 @@ export class KnownPeerPages {
       .raw(true);
     const max = db.sqlite.prepare('SELECT max(id) AS id FROM peers').get() as { id: number | null };
     this.lastId = max.id ?? 0;
+    this.nextId = db.sqlite.prepare('SELECT min(id) AS id FROM peers WHERE id > ?').pluck();
+  }
+
+  /**
+   * Where the next page starts after the span (afterId, afterId + span]: past the span, or, when no row lies
+   * beyond it for a while, just before the next id (ids have gaps: a spool's start at its block, 2^40 × B; a
+   * merge; deleted rows), so a page is never a long walk over empty id ranges. One seek on the primary key.
+   */
+  advance(afterId: number, span: number): number {
+    const end = Math.min(afterId + span, this.lastId);
+    const next = this.nextId.get(end) as number | null;
+    return next === null ? this.lastId : Math.max(end, next - 1);
   }
 
   /** The rows with ids in (afterId, afterId + span], at most lastId, in id order. */
