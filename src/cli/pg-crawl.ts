@@ -12,7 +12,7 @@ import { AddressHasher } from '../store/peer-identity.ts';
 import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
 import { PgStore } from '../store/pg/pg-store.ts';
 import { PgPusher } from '../store/pg/push.ts';
-import { defaultSpoolPath, pullTorrents, Spool } from '../store/pg/spool.ts';
+import { defaultSpoolPath, pullTorrents, Spool, verifySpool } from '../store/pg/spool.ts';
 import { RunLock } from '../store/run-lock.ts';
 
 export interface CrawlStore {
@@ -65,24 +65,39 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
   const label = redactUrl(config.db);
   const keyPath = keyFileOf(config);
   const spoolPath = config.spool || defaultSpoolPath(dirname(keyPath), config.db, shard);
-  const store = await PgStore.open(config.db);
+  const store = PgStore.connect(config.db);
   const cleanup: (() => unknown)[] = [() => store.close()];
   const undo = async () => {
     for (const f of cleanup.reverse()) await Promise.resolve(f()).catch(() => {});
   };
   try {
     // two processes of one shard refuse; different shards crawl together
-    const lock = await store.acquireRunLock(shard ? `run shard ${shard.label}` : 'run', (err) => log.error(`lost the run lock of ${label}: ${err.message}`));
-    cleanup.push(() => lock.release());
+    const scope = shard ? `run shard ${shard.label}` : 'run';
+    const lockRun = async () => {
+      const lock = await store.acquireRunLock(scope, (err) => log.error(`lost the run lock of ${label}: ${err.message}`));
+      cleanup.push(() => lock.release());
+    };
+    const away = await store.ready().then(() => null, (err: Error) => err);
+    if (away && !existsSync(spoolPath)) throw away;
+    if (!away) await lockRun();
     mkdirSync(dirname(spoolPath), { recursive: true });
     const spoolLock = RunLock.acquire(spoolPath); // --spool named by two runs of different databases
     cleanup.push(() => spoolLock.release());
-    const spool = await Spool.open(spoolPath, store);
+    // the server away at the start (a restart, the network): measure into the spool of the earlier runs, and
+    // let the first push that reaches the server make the checks a start makes (key, lock, same database)
+    const spool = away ? Spool.openOffline(spoolPath) : await Spool.open(spoolPath, store);
     cleanup.push(() => spool.db.close());
-    const hasher = await checkAddressKey(store, spool, keyPath, label);
-    const pulled = await pullTorrents(spool, store);
+    const hasher = away ? openAddressKey(spool.db, spool.path, keyPath) : await checkAddressKey(store, spool, keyPath, label);
+    if (away) log.warn(`${away.message}: crawling into the spool ${spoolPath}; every push tries the server again`);
+    const pulled = away ? 0 : await pullTorrents(spool, store);
     if (pulled > 0) log.info(`${pulled} torrents of ${label} added to (or completed in) the spool`);
-    const pusher = new PgPusher(spool, store);
+    const catchUp = async () => {
+      await store.ready();
+      await verifySpool(spool, store);
+      await checkAddressKey(store, spool, keyPath, label);
+      await lockRun(); // another process of this shard took over meanwhile: this spool is not pushed (it keeps everything)
+    };
+    const pusher = new PgPusher(spool, store, away ? { prepare: catchUp } : {});
     const pushed = (what: string) => (counts: Record<string, number>) =>
       log.debug(`${what}: ${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing new'}`);
     const failed = (err: Error) => log.warn(`${err.message} (failed pushes: ${pusher.failures}; the spool keeps everything, the next push retries)`);

@@ -76,8 +76,7 @@ export function resumeKnownPeers(inputs: ResumeInputs): Promise<ResumeCounts> {
     const sliceEnd = start + Math.min(SLICE_MAX_MS, Math.max(SLICE_MIN_MS, start - lastEnd));
     while (afterId < pages.lastId) {
       const rows = pages.next(afterId, PAGE_IDS);
-      // an empty page may start a gap in the ids (a spool's start at block × 2^40): crossed in one step
-      afterId = rows.length > 0 ? Math.min(afterId + PAGE_IDS, pages.lastId) : pages.afterGap(afterId, PAGE_IDS);
+      afterId = pages.advance(afterId, PAGE_IDS);
       const at = now();
       for (const [, torrentId, ip, port, sources, encrypted, visits, lastPieces, lastSeen, listenPort] of rows) {
         counts.read++;

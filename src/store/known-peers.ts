@@ -24,7 +24,7 @@ export type KnownPeerRow = [
 
 export class KnownPeerPages {
   private readonly page: Sqlite.Statement;
-  private readonly following: Sqlite.Statement;
+  private readonly nextId: Sqlite.Statement;
   /** The highest id when the run started: sessions the run itself adds are not resumed. */
   readonly lastId: number;
 
@@ -36,23 +36,24 @@ export class KnownPeerPages {
         SELECT id, torrent_id, ip, port, sources, encrypted, visits, last_pieces, last_seen, listen_port
         FROM peers WHERE id > ? AND id <= ? AND latest = 1 AND ip IS NOT NULL ORDER BY id`)
       .raw(true);
-    this.following = db.sqlite.prepare('SELECT min(id) FROM peers WHERE id > ?').pluck();
     const max = db.sqlite.prepare('SELECT max(id) AS id FROM peers').get() as { id: number | null };
     this.lastId = max.id ?? 0;
+    this.nextId = db.sqlite.prepare('SELECT min(id) AS id FROM peers WHERE id > ?').pluck();
+  }
+
+  /**
+   * Where the next page starts after the span (afterId, afterId + span]: past the span, or, when no row lies
+   * beyond it for a while, just before the next id (ids have gaps: a spool's start at its block, 2^40 × B; a
+   * merge; deleted rows), so a page is never a long walk over empty id ranges. One seek on the primary key.
+   */
+  advance(afterId: number, span: number): number {
+    const end = Math.min(afterId + span, this.lastId);
+    const next = this.nextId.get(end) as number | null;
+    return next === null ? this.lastId : Math.max(end, next - 1);
   }
 
   /** The rows with ids in (afterId, afterId + span], at most lastId, in id order. */
   next(afterId: number, span: number): KnownPeerRow[] {
     return this.page.all(afterId, Math.min(afterId + span, this.lastId)) as KnownPeerRow[];
-  }
-
-  /**
-   * Where the next page starts after an empty one at (afterId, afterId + span]: just before the next id (one index
-   * seek), so a gap in the ids is crossed in one step. A spool's ids start at its block × 2^40 (pg/spool.ts):
-   * paging from 0 through 2^40 empty ids would take hours before the first known peer.
-   */
-  afterGap(afterId: number, span: number): number {
-    const next = this.following.get(afterId + span) as number | null;
-    return next === null ? this.lastId : Math.min(next - 1, this.lastId);
   }
 }

@@ -17,7 +17,8 @@ import { startCrawl, testConfig } from '../helpers/crawl.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { makeTorrent, type MadeTorrent } from '../helpers/make-torrent.ts';
 import { postgresSkipReason, startPostgres, type PgServer } from '../helpers/postgres.ts';
-import { startScriptedPeer, type ScriptedPeer, type Step } from '../helpers/scripted-peer.ts';
+import { startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
+import { hs, TRAJECTORIES, TRUTH } from '../helpers/shard-trajectories.ts';
 
 const PIECES = 100;
 const skip = postgresSkipReason();
@@ -31,16 +32,6 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const hs: Step = { handshake: true };
-const TRAJECTORIES: { name: string; script: (n: number) => Step[]; confirmed: boolean }[] = [
-  ...[1, 2, 3].map((i) => ({ name: `finisher${i}`, script: (n: number) => [hs, { bitfield: n === 0 ? 10 : 100 }], confirmed: true })),
-  ...[1, 2].map((i) => ({ name: `inContact${i}`, script: () => [hs, { bitfield: 97 }, { wait: 400 }, { have: [97, 98, 99] }], confirmed: true })),
-  ...[1, 2].map((i) => ({ name: `seed${i}`, script: () => [hs, { haveAll: true as const }], confirmed: false })),
-  { name: 'stuckBelow', script: () => [hs, { bitfield: 97 }], confirmed: false },
-  { name: 'empty', script: () => [hs, { haveNone: true as const }], confirmed: false },
-  { name: 'closer', script: () => [hs, { close: true as const }], confirmed: false },
-];
-const TRUTH = TRAJECTORIES.filter((t) => t.confirmed).length;
 
 /** A host's folder: its torrent input and a peers file naming `peers`; the crawl writes `url` (its spool beside the key file). */
 function host(name: string, made: MadeTorrent, peers: ScriptedPeer[], url: string, over: { shard?: string; keyFile: string }) {

@@ -14,22 +14,13 @@ import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent, type MadeTorrent } from '../helpers/make-torrent.ts';
-import { startScriptedPeer, type ScriptedPeer, type Step } from '../helpers/scripted-peer.ts';
+import { startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
+import { TRAJECTORIES, TRUTH } from '../helpers/shard-trajectories.ts';
 
 const PIECES = 100;
 const root = mkdtempSync(join(tmpdir(), 'btda-shard-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const hs: Step = { handshake: true };
-const TRAJECTORIES: { name: string; script: (n: number) => Step[]; confirmed: boolean }[] = [
-  ...[1, 2, 3].map((i) => ({ name: `finisher${i}`, script: (n: number) => [hs, { bitfield: n === 0 ? 10 : 100 }], confirmed: true })),
-  ...[1, 2].map((i) => ({ name: `inContact${i}`, script: () => [hs, { bitfield: 97 }, { wait: 400 }, { have: [97, 98, 99] }], confirmed: true })),
-  ...[1, 2].map((i) => ({ name: `seed${i}`, script: () => [hs, { haveAll: true as const }], confirmed: false })),
-  { name: 'stuckBelow', script: () => [hs, { bitfield: 97 }], confirmed: false },
-  { name: 'empty', script: () => [hs, { haveNone: true as const }], confirmed: false },
-  { name: 'closer', script: () => [hs, { close: true as const }], confirmed: false },
-];
-const TRUTH = TRAJECTORIES.filter((t) => t.confirmed).length;
 
 async function swarm(infoHash: Buffer): Promise<ScriptedPeer[]> {
   return Promise.all(TRAJECTORIES.map((t) => startScriptedPeer({ infoHash, pieces: PIECES, script: t.script })));

@@ -4,7 +4,6 @@
 // next one delivers everything; a newer session of another host at the same endpoint stays `latest`.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,6 +16,7 @@ import { BLOCK_IDS, pullTorrents, Spool } from '../../src/store/pg/spool.ts';
 import { ResultWriter } from '../../src/store/result-writer.ts';
 import { contactResult } from '../helpers/contact-result.ts';
 import { postgresSkipReason, startPostgres, type PgServer } from '../helpers/postgres.ts';
+import { relay } from '../helpers/tcp-relay.ts';
 
 const skip = postgresSkipReason();
 let server: PgServer | undefined;
@@ -218,36 +218,6 @@ test('a push cut short by a crash: its rows are sent again when the spool is ope
     await store.close();
   }
 });
-
-/** A TCP relay to the server that can be taken down and brought back on the same port (the server unreachable), or stall (a server that stops answering). */
-async function relay(target: number) {
-  const sockets = new Set<net.Socket>();
-  let srv: net.Server | undefined;
-  let port = 0;
-  let stalled = false;
-  const up = async () => {
-    srv = net.createServer((c) => {
-      const s = net.connect(target, '127.0.0.1');
-      for (const [from, to] of [[c, s], [s, c]]) {
-        sockets.add(from);
-        from.on('error', () => {});
-        from.on('close', () => sockets.delete(from));
-        from.on('data', (d) => {
-          if (!stalled) to.write(d);
-        });
-        from.on('end', () => to.end());
-      }
-    });
-    await new Promise<void>((r) => srv!.listen(port, '127.0.0.1', () => r()));
-    port = (srv.address() as net.AddressInfo).port;
-  };
-  const down = async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => srv!.close(() => r()));
-  };
-  await up();
-  return { port: () => port, up, down, stall: (on: boolean) => (stalled = on) };
-}
 
 test('a push while the server is unreachable fails with one line; the next one delivers everything', { skip }, async () => {
   const direct = await server!.createDatabase('push_outage');

@@ -28,7 +28,21 @@ export class PgStore {
 
   /** Connects and brings the schema up to date; throws StoreError with one clear line. */
   static async open(url: string, opts: { poolSize?: number } = {}): Promise<PgStore> {
-    const shown = redactUrl(url);
+    const store = PgStore.connect(url, opts);
+    try {
+      await store.ready();
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+    return store;
+  }
+
+  /**
+   * The store without a connection yet (the pool connects on first use): a crawl whose server is away at the
+   * start measures into its spool and calls ready() before each push until the server answers.
+   */
+  static connect(url: string, opts: { poolSize?: number } = {}): PgStore {
     const pool = new pg.Pool({
       connectionString: url,
       max: opts.poolSize ?? 4,
@@ -39,14 +53,18 @@ export class PgStore {
     });
     // an idle pooled connection that the server drops must not crash the process: the next query reconnects
     pool.on('error', () => {});
-    const store = new PgStore(pool, url);
-    try {
-      await store.migrate();
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw new StoreError(`cannot open database ${shown}: ${(err as Error).message}`);
-    }
-    return store;
+    return new PgStore(pool, url);
+  }
+
+  private migrated: Promise<void> | null = null;
+
+  /** The schema brought up to date, once; StoreError with one line while the server cannot be reached. */
+  ready(): Promise<void> {
+    this.migrated ??= this.migrate().catch((err: Error) => {
+      this.migrated = null; // the next call tries again
+      throw new StoreError(`cannot open database ${redactUrl(this.url)}: ${err.message || (err as { code?: string }).code}`);
+    });
+    return this.migrated;
   }
 
   /** Hosts that start together migrate one after the other: the first applies, the rest find it done. */

@@ -94,11 +94,15 @@ export class PgPusher {
   constructor(
     private readonly spool: Spool,
     private readonly store: PgStore,
-    opts: { roundRows?: number; queryTimeoutMs?: number } = {},
+    opts: { roundRows?: number; queryTimeoutMs?: number; prepare?: () => Promise<void> } = {},
   ) {
     this.roundRows = opts.roundRows ?? ROUND_ROWS;
     this.timeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
+    this.prepare = opts.prepare ?? null;
   }
+
+  /** What must hold before rows are sent (a spool opened while the server was away: its checks), until it once succeeds. */
+  private prepare: (() => Promise<void>) | null;
 
   /** Sends everything that changed; pushes run one after another. Throws StoreError (one line) on failure. */
   push(): Promise<PushCounts> {
@@ -130,6 +134,10 @@ export class PgPusher {
     this.busy = true;
     const counts = zero();
     try {
+      if (this.prepare) {
+        await this.prepare();
+        this.prepare = null;
+      }
       for (let round = 0; round < MAX_ROUNDS; round++) {
         const r = this.read();
         await this.send(r, counts);

@@ -8,6 +8,7 @@
 // mapped (by origin and by info hash). The `push_dirty` log (spool-only triggers) names the peers rows
 // changed since the last push.
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Database, StoreError } from '../database.ts';
 import { advisoryKey } from './advisory-lock.ts';
@@ -45,6 +46,25 @@ export class Spool {
     return this.block * BLOCK_IDS;
   }
 
+  /**
+   * The spool of an earlier run, opened while its database cannot be reached: the crawl measures into it and
+   * the pushes catch up once the server answers (verifySpool() first). Only a spool that already has its block can
+   * be written without the server; StoreError otherwise.
+   */
+  static openOffline(path: string): Spool {
+    if (!existsSync(path)) throw new StoreError(`no spool ${path} to crawl into until the database answers`);
+    const db = Database.open(path);
+    try {
+      const block = Number(db.meta(BLOCK) ?? 0);
+      if (block === 0 || db.meta(DATABASE) === null) throw new StoreError(`${path} is not a spool that has been pushed: it needs the database to start`);
+      trackChangedPeers(db);
+      return new Spool(db, path, block);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
   /** Opens (or makes) the spool of the database `store` at `path`; StoreError with one line when it cannot be. */
   static async open(path: string, store: PgStore): Promise<Spool> {
     const databaseId = await ensureDatabaseId(store);
@@ -74,6 +94,14 @@ export class Spool {
       db.close();
       throw err;
     }
+  }
+}
+
+/** Before the first push of a spool opened offline: the database answering is the one the spool belongs to. */
+export async function verifySpool(spool: Spool, store: PgStore): Promise<void> {
+  const databaseId = await ensureDatabaseId(store);
+  if (spool.db.meta(DATABASE) !== databaseId) {
+    throw new StoreError(`${spool.path} is the spool of another database than ${redactUrl(store.url)}: its rows are not pushed there`);
   }
 }
 

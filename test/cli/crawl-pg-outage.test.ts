@@ -1,0 +1,104 @@
+// A scheduled run on PostgreSQL while the server is away (a restart, the network): it measures into the spool of
+// the earlier runs instead of failing, its pushes fail with one line each, and once the server answers the next
+// push delivers what it measured, so a crossing seen across the outage is counted. Without a spool to crawl
+// into, the run refuses with one line. The server is made unreachable by a TCP relay in front of it.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import Sqlite from 'better-sqlite3';
+import pg from 'pg';
+import { StoreError } from '../../src/store/database.ts';
+import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
+import { startCrawl, testConfig } from '../helpers/crawl.ts';
+import { makeTorrent } from '../helpers/make-torrent.ts';
+import { postgresSkipReason, startPostgres, type PgServer } from '../helpers/postgres.ts';
+import { startScriptedPeer } from '../helpers/scripted-peer.ts';
+import { hs } from '../helpers/shard-trajectories.ts';
+import { relay } from '../helpers/tcp-relay.ts';
+
+const PIECES = 100;
+const skip = postgresSkipReason();
+const root = mkdtempSync(join(tmpdir(), 'btda-pg-outage-'));
+let server: PgServer | undefined;
+before(async () => {
+  if (!skip) server = await startPostgres();
+});
+after(async () => {
+  await server?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function query<T>(url: string, sql: string): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+async function until(what: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !what()) await new Promise((r) => setTimeout(r, 100));
+}
+
+test('the server away at the start: the run measures into its spool, and a later push delivers it', { skip, timeout: 90_000 }, async () => {
+  const made = await makeTorrent({ size: PIECES * 16_384, pieceLength: 16_384, dir: root });
+  const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
+  // 10 pieces in the first run, 50 in the run during the outage, complete in the run after it
+  const peer = await startScriptedPeer({ infoHash, pieces: PIECES, script: (n) => [hs, { bitfield: [10, 50][n] ?? 100 }] });
+  const direct = await server!.createDatabase('outage');
+  const r = await relay(server!.port);
+  const url = direct.replace(`:${server!.port}/`, `:${r.port()}/`);
+  mkdirSync(join(root, 'input'));
+  copyFileSync(made.path, join(root, 'input', 'x.torrent'));
+  const peersFile = join(root, 'peers.txt');
+  writeFileSync(peersFile, `127.0.0.1:${peer.port}\n`);
+  const keyFile = join(root, 'btda.key');
+  writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  const spool = join(root, 'spool.sqlite');
+  const config = testConfig(root, {
+    db: url, spool, keyFile, inputPath: join(root, 'input'), peersFile, pushInterval: 0.3,
+    active: 4, timeout: 0.6, contactLimit: 5, openingGrace: 0.2, revisitDelay: 3600, retryDelay: 0.5, maxFailures: 2,
+  });
+  const visit = async (visits: number) => {
+    const crawl = startCrawl(config);
+    await until(() => peer.accepted >= visits);
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal((await crawl.stop()).exitReason, 'test over');
+  };
+  const runs = async () => (await query<{ id: number }>(direct, 'SELECT id FROM runs')).length;
+  try {
+    await visit(1);
+    assert.equal(await runs(), 1);
+
+    await r.down();
+    await visit(2); // starts although the server cannot be reached
+    assert.equal(await runs(), 1, 'nothing reached the server during the outage');
+    const lite = new Sqlite(spool, { readonly: true });
+    assert.deepEqual(lite.prepare('SELECT pieces FROM observations ORDER BY id').all(), [{ pieces: 10 }, { pieces: 50 }], 'the spool kept the outage run');
+    lite.close();
+
+    await r.up();
+    await visit(3);
+    assert.equal(await runs(), 3, 'the outage run was pushed by the next');
+    const evidence = await query<{ pieces: number }>(direct, 'SELECT pieces FROM observations ORDER BY id');
+    assert.deepEqual(evidence.map((e) => e.pieces), [10, 50, 100]);
+    assert.deepEqual(await query(direct, 'SELECT count(*)::int AS n FROM confirmed_downloads'), [{ n: 1 }]);
+
+    // no spool to crawl into: the run refuses with one line
+    await r.down();
+    await assert.rejects(startCrawl({ ...config, spool: join(root, 'new-spool.sqlite') }).done, (err: Error) => {
+      assert.ok(err instanceof StoreError);
+      assert.match(err.message, /^cannot open database postgres:\/\/[^\n]*$/);
+      return true;
+    });
+  } finally {
+    await r.down().catch(() => {});
+    await peer.close();
+  }
+});
