@@ -4,56 +4,32 @@
 // into, the run refuses with one line. The server is made unreachable by a TCP relay in front of it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import pg from 'pg';
 import { StoreError } from '../../src/store/database.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
-import { postgresSkipReason, startPostgres, type PgServer } from '../helpers/postgres.ts';
+import { postgresPerFile, queryRows, until } from '../helpers/pg-per-file.ts';
 import { startScriptedPeer } from '../helpers/scripted-peer.ts';
 import { hs } from '../helpers/shard-trajectories.ts';
 import { relay } from '../helpers/tcp-relay.ts';
 
 const PIECES = 100;
-const skip = postgresSkipReason();
-const root = mkdtempSync(join(tmpdir(), 'btda-pg-outage-'));
-let server: PgServer | undefined;
-before(async () => {
-  if (!skip) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const { skip, root, server: pgServer } = postgresPerFile('btda-pg-outage-');
 
-async function query<T>(url: string, sql: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
 
-async function until(what: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !what()) await new Promise((r) => setTimeout(r, 100));
-}
 
 test('the server away at the start: the run measures into its spool, and a later push delivers it', { skip, timeout: 90_000 }, async () => {
   const made = await makeTorrent({ size: PIECES * 16_384, pieceLength: 16_384, dir: root });
   const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
   // 10 pieces in the first run, 50 in the run during the outage, complete in the run after it
   const peer = await startScriptedPeer({ infoHash, pieces: PIECES, script: (n) => [hs, { bitfield: [10, 50][n] ?? 100 }] });
-  const direct = await server!.createDatabase('outage');
-  const r = await relay(server!.port);
-  const url = direct.replace(`:${server!.port}/`, `:${r.port()}/`);
+  const direct = await pgServer().createDatabase('outage');
+  const r = await relay(pgServer().port);
+  const url = direct.replace(`:${pgServer().port}/`, `:${r.port()}/`);
   mkdirSync(join(root, 'input'));
   copyFileSync(made.path, join(root, 'input', 'x.torrent'));
   const peersFile = join(root, 'peers.txt');
@@ -71,7 +47,7 @@ test('the server away at the start: the run measures into its spool, and a later
     await new Promise((res) => setTimeout(res, 500));
     assert.equal((await crawl.stop()).exitReason, 'test over');
   };
-  const runs = async () => (await query<{ id: number }>(direct, 'SELECT id FROM runs')).length;
+  const runs = async () => (await queryRows<{ id: number }>(direct, 'SELECT id FROM runs')).length;
   try {
     await visit(1);
     assert.equal(await runs(), 1);
@@ -86,9 +62,9 @@ test('the server away at the start: the run measures into its spool, and a later
     await r.up();
     await visit(3);
     assert.equal(await runs(), 3, 'the outage run was pushed by the next');
-    const evidence = await query<{ pieces: number }>(direct, 'SELECT pieces FROM observations ORDER BY id');
+    const evidence = await queryRows<{ pieces: number }>(direct, 'SELECT pieces FROM observations ORDER BY id');
     assert.deepEqual(evidence.map((e) => e.pieces), [10, 50, 100]);
-    assert.deepEqual(await query(direct, 'SELECT count(*)::int AS n FROM confirmed_downloads'), [{ n: 1 }]);
+    assert.deepEqual(await queryRows(direct, 'SELECT count(*)::int AS n FROM confirmed_downloads'), [{ n: 1 }]);
 
     // no spool to crawl into: the run refuses with one line
     await r.down();

@@ -4,33 +4,23 @@
 // crossing whose state below the threshold was read by the first run.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import pg from 'pg';
 import { AddressKeyError } from '../../src/store/address-key.ts';
 import { RunLockedError } from '../../src/store/run-lock.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { startCrawl, testConfig } from '../helpers/crawl.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { makeTorrent, type MadeTorrent } from '../helpers/make-torrent.ts';
-import { postgresSkipReason, startPostgres, type PgServer } from '../helpers/postgres.ts';
+import { postgresPerFile, queryRows, until } from '../helpers/pg-per-file.ts';
 import { startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
 import { hs, TRAJECTORIES, TRUTH } from '../helpers/shard-trajectories.ts';
 
 const PIECES = 100;
-const skip = postgresSkipReason();
-const root = mkdtempSync(join(tmpdir(), 'btda-pg-shard-'));
-let server: PgServer | undefined;
-before(async () => {
-  if (!skip) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const { skip, root, server: pgServer } = postgresPerFile('btda-pg-shard-');
 
 
 /** A host's folder: its torrent input and a peers file naming `peers`; the crawl writes `url` (its spool beside the key file). */
@@ -46,21 +36,8 @@ function host(name: string, made: MadeTorrent, peers: ScriptedPeer[], url: strin
   });
 }
 
-async function query<T>(url: string, sql: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-const confirmed = async (url: string) => Number((await query<{ n: string }>(url, 'SELECT count(*) AS n FROM confirmed_downloads'))[0].n);
+const confirmed = async (url: string) => Number((await queryRows<{ n: string }>(url, 'SELECT count(*) AS n FROM confirmed_downloads'))[0].n);
 
-async function until(what: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !what()) await new Promise((r) => setTimeout(r, 100));
-}
 
 function keyFile(name: string): string {
   const path = join(root, name); // every host crawls with one key (copied to each)
@@ -74,8 +51,8 @@ test('two shards on one PostgreSQL count what one crawl counts, and the truth', 
   const swarm = () => Promise.all(TRAJECTORIES.map((t) => startScriptedPeer({ infoHash, pieces: PIECES, script: t.script })));
   const shared = await swarm(); // the swarm the two shards share
   const alone = await swarm(); // the same trajectories for one unsharded crawl
-  const sharedDb = await server!.createDatabase('shards');
-  const aloneDb = await server!.createDatabase('alone');
+  const sharedDb = await pgServer().createDatabase('shards');
+  const aloneDb = await pgServer().createDatabase('alone');
   const key = keyFile('shared.key');
   const configs = [
     host('shard1', made, shared, sharedDb, { shard: '1/2', keyFile: key }),
@@ -95,7 +72,7 @@ test('two shards on one PostgreSQL count what one crawl counts, and the truth', 
   for (const [i, p] of shared.entries()) assert.ok(p.accepted >= 1, `${TRAJECTORIES[i].name} was dialled by one of the shards`);
   assert.equal(await confirmed(aloneDb), TRUTH, 'the unsharded crawl counts the truth');
   assert.equal(await confirmed(sharedDb), TRUTH, 'two shards on one database count what one crawl counts');
-  const runs = await query<{ host: string; shard: string; ended: boolean; args: string }>(sharedDb,
+  const runs = await queryRows<{ host: string; shard: string; ended: boolean; args: string }>(sharedDb,
     'SELECT host, shard, ended_at IS NOT NULL AS ended, args FROM runs ORDER BY shard');
   assert.deepEqual(runs.map((r) => ({ host: r.host, shard: r.shard, ended: r.ended })),
     [{ host: hostname(), shard: '1/2', ended: true }, { host: hostname(), shard: '2/2', ended: true }]);
@@ -106,7 +83,7 @@ test('two shards on one PostgreSQL count what one crawl counts, and the truth', 
   assert.equal(json.runs.length, 2);
   assert.equal(json.torrents.reduce((n, t) => n + t.confirmed, 0), TRUTH);
   // each endpoint is one session, dialled by its shard alone
-  const ports = await query<{ port: number; n: string }>(sharedDb, 'SELECT port, count(*) AS n FROM peers GROUP BY port');
+  const ports = await queryRows<{ port: number; n: string }>(sharedDb, 'SELECT port, count(*) AS n FROM peers GROUP BY port');
   assert.ok(ports.every((p) => Number(p.n) === 1), JSON.stringify(ports));
   assert.equal(ports.length, shared.length);
   // every spool is a btda database: merged, the two shards' spools count the same (and would join sessions across shards)
@@ -124,7 +101,7 @@ test('a second scheduled run resumes from the spool: a crossing that spans the t
   const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
   // 10 pieces when the first run meets it, complete when the next run does
   const peer = await startScriptedPeer({ infoHash, pieces: PIECES, script: (n) => [hs, { bitfield: n === 0 ? 10 : 100 }] });
-  const url = await server!.createDatabase('scheduled');
+  const url = await pgServer().createDatabase('scheduled');
   const config = host('scheduled', made, [peer], url, { keyFile: keyFile('scheduled.key') });
   for (const visits of [1, 2]) {
     const crawl = startCrawl({ ...config, revisitDelay: 3600 });
@@ -134,9 +111,9 @@ test('a second scheduled run resumes from the spool: a crossing that spans the t
     if (visits === 1) assert.equal(await confirmed(url), 0, 'seen below only');
   }
   assert.equal(await confirmed(url), 1);
-  const runs = await query<{ id: number }>(url, 'SELECT id FROM runs ORDER BY id');
+  const runs = await queryRows<{ id: number }>(url, 'SELECT id FROM runs ORDER BY id');
   assert.equal(runs.length, 2);
-  const evidence = await query<{ run_id: number; pieces: number; crossing: boolean }>(url,
+  const evidence = await queryRows<{ run_id: number; pieces: number; crossing: boolean }>(url,
     `SELECT o.run_id, o.pieces, o.id = p.crossed_observation AS crossing FROM observations o JOIN peers p ON p.id = o.peer_row
       WHERE p.crossing_class = 'confirmed' ORDER BY o.id`);
   assert.deepEqual(evidence.map((e) => [e.run_id, e.pieces, e.crossing]), [[runs[0].id, 10, false], [runs[1].id, 100, true]],
@@ -147,7 +124,7 @@ test('a second scheduled run resumes from the spool: a crossing that spans the t
 
 test('two processes of one shard: the second is refused; a host with another address key is refused', { skip, timeout: 60_000 }, async () => {
   const made = await makeTorrent({ size: PIECES * 16_384, pieceLength: 16_384, dir: root });
-  const url = await server!.createDatabase('refusals');
+  const url = await pgServer().createDatabase('refusals');
   const key = keyFile('refusals.key');
   const first = startCrawl(host('refuse1', made, [], url, { shard: '1/2', keyFile: key }));
   try {
@@ -180,7 +157,7 @@ test('btda run --db postgres://...: SIGTERM stops it through the normal path, th
   mkdirSync(join(cwd, 'input'), { recursive: true });
   copyFileSync(made.path, join(cwd, 'input', 'x.torrent'));
   writeFileSync(join(cwd, 'peers.txt'), `127.0.0.1:${seed.port}\n`);
-  const url = (await server!.createDatabase('cli')).replace('btda@', 'btda:secret@'); // trust: the password is not asked for
+  const url = (await pgServer().createDatabase('cli')).replace('btda@', 'btda:secret@'); // trust: the password is not asked for
   const r = await runCli(['run', '--db', url, '--peers-file', 'peers.txt', '--allow', '127.0.0.0/8', '--listen-host', '127.0.0.1', '--quiet',
     '--push-interval', '200ms'], {
     cwd,
@@ -195,10 +172,10 @@ test('btda run --db postgres://...: SIGTERM stops it through the normal path, th
   });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stderr.includes('secret'));
-  const runs = await query<{ exit_reason: string; args: string; shard: string | null }>(url, 'SELECT exit_reason, args, shard FROM runs');
+  const runs = await queryRows<{ exit_reason: string; args: string; shard: string | null }>(url, 'SELECT exit_reason, args, shard FROM runs');
   assert.deepEqual(runs.map((x) => [x.exit_reason, x.shard]), [['signal SIGTERM', null]]);
   assert.ok(!runs[0].args.includes('secret') && runs[0].args.includes('postgres://btda:***@'), runs[0].args);
-  const peers = await query<{ port: number; visits: number }>(url, 'SELECT port, visits FROM peers');
+  const peers = await queryRows<{ port: number; visits: number }>(url, 'SELECT port, visits FROM peers');
   assert.deepEqual(peers, [{ port: seed.port, visits: 1 }]);
   // the key and the spool in data/, as for a SQLite database there
   assert.deepEqual(readdirSync(join(cwd, 'data')).filter((f) => f.endsWith('.key') || f.endsWith('.sqlite')).map((f) => f.replace(/-[0-9a-f]{12}/, '')).sort(),

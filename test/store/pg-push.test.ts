@@ -3,10 +3,8 @@
 // a second push sends only the delta; a push while the server is unreachable fails with one line and the
 // next one delivers everything; a newer session of another host at the same endpoint stays `latest`.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { StoreError } from '../../src/store/database.ts';
 import { Geolocator } from '../../src/store/geolocation.ts';
 import { AddressHasher } from '../../src/store/peer-identity.ts';
@@ -15,19 +13,10 @@ import { PgPusher } from '../../src/store/pg/push.ts';
 import { BLOCK_IDS, pullTorrents, Spool } from '../../src/store/pg/spool.ts';
 import { ResultWriter } from '../../src/store/result-writer.ts';
 import { contactResult } from '../helpers/contact-result.ts';
-import { postgresSkipReason, startPostgres, type PgServer } from '../helpers/postgres.ts';
+import { postgresPerFile } from '../helpers/pg-per-file.ts';
 import { relay } from '../helpers/tcp-relay.ts';
 
-const skip = postgresSkipReason();
-let server: PgServer | undefined;
-const root = mkdtempSync(join(tmpdir(), 'btda-push-'));
-before(async () => {
-  if (!skip) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const { skip, root, server: pgServer } = postgresPerFile('btda-push-');
 
 const T0 = Date.parse('2026-01-01T10:00:00Z');
 const at = (s: number) => T0 + s * 1000;
@@ -122,7 +111,7 @@ async function assertPushed(h: Host): Promise<void> {
 }
 
 test('a push makes PostgreSQL equal the spool, table by table; a second push sends only the delta', { skip }, async () => {
-  const url = await server!.createDatabase('push_equal');
+  const url = await pgServer().createDatabase('push_equal');
   const h = await host(url, 'host1');
   try {
     assert.ok(h.spool.firstId >= BLOCK_IDS, 'the spool ids start at its block');
@@ -166,7 +155,7 @@ test('a push makes PostgreSQL equal the spool, table by table; a second push sen
 });
 
 test('a spool larger than a round is pushed in rounds, each its own transaction, to the same result', { skip }, async () => {
-  const h = await host(await server!.createDatabase('push_rounds'), 'host1', 3);
+  const h = await host(await pgServer().createDatabase('push_rounds'), 'host1', 3);
   try {
     crawlLikeWrites(h);
     crawlLikeWrites(h, 3600);
@@ -180,7 +169,7 @@ test('a spool larger than a round is pushed in rounds, each its own transaction,
 });
 
 test('a peer changed while a push is on its way is sent by the next push', { skip }, async () => {
-  const h = await host(await server!.createDatabase('push_during'), 'host1');
+  const h = await host(await pgServer().createDatabase('push_during'), 'host1');
   try {
     crawlLikeWrites(h);
     const pushing = h.pusher.push();
@@ -199,7 +188,7 @@ test('a peer changed while a push is on its way is sent by the next push', { ski
 });
 
 test('a push cut short by a crash: its rows are sent again when the spool is opened next', { skip }, async () => {
-  const url = await server!.createDatabase('push_crash');
+  const url = await pgServer().createDatabase('push_crash');
   const h = await host(url, 'host1');
   crawlLikeWrites(h);
   // what a push leaves behind when the process dies while PostgreSQL has not committed: its ids in push_sending
@@ -220,9 +209,9 @@ test('a push cut short by a crash: its rows are sent again when the spool is ope
 });
 
 test('a push while the server is unreachable fails with one line; the next one delivers everything', { skip }, async () => {
-  const direct = await server!.createDatabase('push_outage');
-  const r = await relay(server!.port);
-  const h = await host(direct.replace(`:${server!.port}/`, `:${r.port()}/`), 'host1');
+  const direct = await pgServer().createDatabase('push_outage');
+  const r = await relay(pgServer().port);
+  const h = await host(direct.replace(`:${pgServer().port}/`, `:${r.port()}/`), 'host1');
   try {
     crawlLikeWrites(h);
     await h.pusher.push();
@@ -245,9 +234,9 @@ test('a push while the server is unreachable fails with one line; the next one d
 });
 
 test('a server that stops answering: the push fails after the query timeout, the next one delivers', { skip }, async () => {
-  const direct = await server!.createDatabase('push_stall');
-  const r = await relay(server!.port);
-  const h = await host(direct.replace(`:${server!.port}/`, `:${r.port()}/`), 'host1');
+  const direct = await pgServer().createDatabase('push_stall');
+  const r = await relay(pgServer().port);
+  const h = await host(direct.replace(`:${pgServer().port}/`, `:${r.port()}/`), 'host1');
   const pusher = new PgPusher(h.spool, h.store, { queryTimeoutMs: 1000 });
   pusher.liveRun = h.runId;
   try {
@@ -268,7 +257,7 @@ test('a server that stops answering: the push fails after the query timeout, the
 });
 
 test("a host's spool takes the database's torrents it lacks, and what another host learnt of a magnet", { skip }, async () => {
-  const url = await server!.createDatabase('push_torrents');
+  const url = await pgServer().createDatabase('push_torrents');
   const a = await host(url, 'host1');
   const store = await PgStore.open(url);
   const b = await Spool.open(join(root, `b-${spools++}.sqlite`), store);
@@ -289,7 +278,7 @@ test("a host's spool takes the database's torrents it lacks, and what another ho
 
 test('the newest session at an endpoint stays latest whichever host pushes first', { skip }, async () => {
   for (const order of ['older first', 'newer first']) {
-    const url = await server!.createDatabase(`push_latest_${order.split(' ')[0]}`);
+    const url = await pgServer().createDatabase(`push_latest_${order.split(' ')[0]}`);
     const older = await host(url, 'host1');
     const newer = await host(url, 'host2');
     try {

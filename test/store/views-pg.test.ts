@@ -3,10 +3,8 @@
 // crossings in two hours) written by the real ResultWriter into a spool and pushed to a real PostgreSQL give
 // the same rows in `crossings`, `confirmed_downloads` and `hourly_confirmed` as the SQLite views over the spool.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Geolocator } from '../../src/store/geolocation.ts';
 import { AddressHasher } from '../../src/store/peer-identity.ts';
 import { PgStore } from '../../src/store/pg/pg-store.ts';
@@ -15,18 +13,9 @@ import { Spool } from '../../src/store/pg/spool.ts';
 import { ResultWriter } from '../../src/store/result-writer.ts';
 import type { ContactResult } from '../../src/types.ts';
 import { contactResult } from '../helpers/contact-result.ts';
-import { postgresSkipReason, startPostgres, type PgServer } from '../helpers/postgres.ts';
+import { postgresPerFile } from '../helpers/pg-per-file.ts';
 
-const skip = postgresSkipReason();
-let server: PgServer | undefined;
-const root = mkdtempSync(join(tmpdir(), 'btda-views-pg-'));
-before(async () => {
-  if (!skip) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const { skip, root, server: pgServer } = postgresPerFile('btda-views-pg-');
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
@@ -71,7 +60,7 @@ const VIEWS: Record<string, string> = {
 };
 
 test('crossings, confirmed_downloads and hourly_confirmed: the same rows from SQLite and PostgreSQL', { skip }, async () => {
-  const store = await PgStore.open(await server!.createDatabase('views'));
+  const store = await PgStore.open(await pgServer().createDatabase('views'));
   const spool = await Spool.open(join(root, 'spool.sqlite'), store);
   try {
     const db = spool.db;
