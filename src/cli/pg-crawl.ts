@@ -59,6 +59,8 @@ function openSqlite(config: Config, log: Logger): CrawlStore {
 }
 
 const FINGERPRINT = 'address_key_fingerprint';
+/** While pushes keep failing, at most one line per this long (the run's last line counts them all). */
+const FAILURE_LINE_MS = 5 * 60_000;
 
 async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
   const shard = Shard.parse(config.shard);
@@ -100,7 +102,13 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
     const pusher = new PgPusher(spool, store, away ? { prepare: catchUp } : {});
     const pushed = (what: string) => (counts: Record<string, number>) =>
       log.debug(`${what}: ${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing new'}`);
-    const failed = (err: Error) => log.warn(`${err.message} (failed pushes: ${pusher.failures}; the spool keeps everything, the next push retries)`);
+    // a long outage is one line every few minutes, not one per push interval
+    let warnedAt = -Infinity;
+    const failed = (err: Error) => {
+      if (Date.now() - warnedAt < FAILURE_LINE_MS) return;
+      warnedAt = Date.now();
+      log.warn(`${err.message} (failed pushes: ${pusher.failures}; the spool keeps everything, the next push retries)`);
+    };
     log.info(`spool ${spoolPath} (block ${spool.block}), pushed to ${label} every ${config.pushInterval}s`);
     return {
       db: spool.db, hasher, label: `${label} (spool ${spoolPath})`,
