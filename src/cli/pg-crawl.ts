@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { keyFileOf, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { Shard } from '../queue/shard.ts';
-import { AddressKeyError, keyFingerprint, openAddressKey } from '../store/address-key.ts';
+import { AddressKeyError, FINGERPRINT, keyFingerprint, openAddressKey } from '../store/address-key.ts';
 import { Database } from '../store/database.ts';
 import { AddressHasher } from '../store/peer-identity.ts';
 import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
@@ -58,7 +58,6 @@ function openSqlite(config: Config, log: Logger): CrawlStore {
   }
 }
 
-const FINGERPRINT = 'address_key_fingerprint';
 /** While pushes keep failing, at most one line per this long (the run's last line counts them all). */
 const FAILURE_LINE_MS = 5 * 60_000;
 

@@ -10,7 +10,8 @@ import { AddressHasher } from './peer-identity.ts';
 /** The key cannot be used with this database: a usage error (exit 2), not a failure. */
 export class AddressKeyError extends Error {}
 
-const FINGERPRINT = 'address_key_fingerprint';
+/** The meta key (SQLite and PostgreSQL alike) under which a database records its address key's fingerprint. */
+export const FINGERPRINT = 'address_key_fingerprint';
 
 /** 16 hex characters that identify a key without revealing it. */
 export function keyFingerprint(key: Buffer): string {

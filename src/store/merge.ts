@@ -7,6 +7,7 @@ import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Sqlite from 'better-sqlite3';
+import { FINGERPRINT } from './address-key.ts';
 import { Database } from './database.ts';
 import { mergeSessions, type MergeInput, type SessionCounts } from './merge-sessions.ts';
 import { rederiveCrossings, type ClassOrNone, type RederiveReport } from './rederive.ts';
@@ -30,7 +31,6 @@ export interface MergeReport {
   rederived: RederiveReport;
 }
 
-const FINGERPRINT = 'address_key_fingerprint';
 const JOURNAL = join(dirname(fileURLToPath(import.meta.url)), 'migrations', 'meta', '_journal.json');
 
 export function mergeDatabases(paths: string[], outPath: string, opts: MergeOptions): { report: MergeReport; out: Database } {

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FINGERPRINT } from '../address-key.ts';
 import { MergeError, mergeInto, type MergeOptions, type MergeReport } from '../merge.ts';
 import type { Database } from '../database.ts';
 import { redactUrl } from './connection.ts';
@@ -13,7 +14,6 @@ import { PgStore } from './pg-store.ts';
 import { PgPusher, type PushCounts } from './push.ts';
 import { Spool } from './spool.ts';
 
-const FINGERPRINT = 'address_key_fingerprint';
 
 export async function mergeIntoPostgres(
   paths: string[],
