@@ -110,12 +110,14 @@ export interface PgServerOptions {
    * power loss, and fsync would dominate the tests' time.
    */
   durable?: boolean;
+  /** More server settings, `name=value` each (benchmarks compare e.g. shared_buffers). */
+  settings?: string[];
 }
 
 /** Starts a fresh server; bounded: rejects after `timeoutMs`. Retries once on a port taken in between. */
 export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServer> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const durability = opts.durable ? [] : ['-c', 'fsync=off', '-c', 'full_page_writes=off'];
+  const durability = [...(opts.durable ? [] : ['-c', 'fsync=off', '-c', 'full_page_writes=off']), ...(opts.settings ?? []).flatMap((s) => ['-c', s])];
   const bin = binDir();
   const user = serverUser();
   if (!bin || !user) throw new Error(postgresSkipReason());
