@@ -19,7 +19,7 @@ import type pg from 'pg';
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { PgStore } from '../../src/store/pg/pg-store.ts';
-import { PEERS, upsertPeers } from '../../src/store/pg/push.ts';
+import { PEERS, upsertPeers } from '../../src/store/pg/push-peers.ts';
 import { idPlan, sendColumns } from '../../src/store/pg/append-writer.ts';
 import * as schema from '../../src/store/pg/schema.ts';
 import { postgresSkipReason, startPostgres } from '../../test/helpers/postgres.ts';

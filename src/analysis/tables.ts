@@ -90,7 +90,7 @@ export function reportTables(r: Report): ReportTable[] {
       rows: r.torrents.map((t) => [t.infoHash, t.name, t.confirmed, t.restarts, t.suspect, t.reportedByPeer]),
       notes: [
         'across a restart: below the threshold, then a new peer id of the same client name and version at the same address:port at or above it.',
-        'suspect: a crossing faster than --suspect-rate, or by a peer that said upload_only while below the threshold (suspect_reason).',
+        'suspect: a crossing faster than --suspect-rate, or by a peer that said upload_only while below the threshold, or (PostgreSQL, several hosts) a dual-stack twin another host counted (suspect_reason).',
         'reported by the peer: first seen complete, its extension handshake\'s complete_ago puts the completion inside a run (libtorrent clients).',
         'None of these is in the confirmed column; `btda explain --class restart|suspect` shows their evidence.',
       ],

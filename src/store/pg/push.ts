@@ -17,6 +17,8 @@ import { counterPlan, idPlan, insertPlan, sendColumns, type Plan } from './appen
 import { redactUrl } from './connection.ts';
 import type { PgStore } from './pg-store.ts';
 import * as schema from './schema.ts';
+import { PEERS, upsertPeers } from './push-peers.ts';
+import { DUAL_STACK_REASON, setApartCountedTwins, type CountedCrossing } from './push-twins.ts';
 import { returnUnsent, type Spool } from './spool.ts';
 
 type Row = Record<string, unknown>;
@@ -40,11 +42,6 @@ const COUNTERS = [
   { name: 'outcomes', plan: counterPlan(schema.outcomes, 'set') },
   { name: 'contact_waits', plan: counterPlan(schema.contactWaits, 'set') },
 ] as const;
-// `latest` only ever goes down: a session another host's newer one demoted stays demoted when ours is sent again
-export const PEERS = (() => {
-  const plan = idPlan(schema.peers, 'upsert');
-  return { ...plan, text: plan.text.replace('"latest" = excluded."latest"', '"latest" = least(peers.latest, excluded.latest)') };
-})();
 const TORRENTS = insertPlan(schema.torrents, `ON CONFLICT (info_hash) DO UPDATE SET
   info_hash_v2 = coalesce(torrents.info_hash_v2, excluded.info_hash_v2), name = coalesce(torrents.name, excluded.name),
   set_label = coalesce(torrents.set_label, excluded.set_label), pieces = coalesce(torrents.pieces, excluded.pieces),
@@ -52,10 +49,13 @@ const TORRENTS = insertPlan(schema.torrents, `ON CONFLICT (info_hash) DO UPDATE 
   threshold_pieces = coalesce(excluded.threshold_pieces, torrents.threshold_pieces)
   RETURNING id, info_hash`);
 
-/** Rows sent by one push, per table; `demoted`: other hosts' sessions that stopped being `latest`. */
-export type PushCounts = Record<'torrents' | 'runs' | 'peers' | 'demoted' | 'observations' | 'requests' | 'scrapes' | 'statistics' | 'outcomes' | 'contact_waits', number>;
+/**
+ * Rows sent by one push, per table; `demoted`: other hosts' sessions that stopped being `latest`; `twins`:
+ * crossings of ours set apart because another host counted the client over its other family (push-twins.ts).
+ */
+export type PushCounts = Record<'torrents' | 'runs' | 'peers' | 'demoted' | 'twins' | 'observations' | 'requests' | 'scrapes' | 'statistics' | 'outcomes' | 'contact_waits', number>;
 
-const zero = (): PushCounts => ({ torrents: 0, runs: 0, peers: 0, demoted: 0, observations: 0, requests: 0, scrapes: 0, statistics: 0, outcomes: 0, contact_waits: 0 });
+const zero = (): PushCounts => ({ torrents: 0, runs: 0, peers: 0, demoted: 0, twins: 0, observations: 0, requests: 0, scrapes: 0, statistics: 0, outcomes: 0, contact_waits: 0 });
 
 /** What one round read from the spool, and where the watermarks go once it is committed. */
 interface Round {
@@ -141,7 +141,9 @@ export class PgPusher {
       for (let round = 0; round < MAX_ROUNDS; round++) {
         const r = this.read();
         await this.send(r, counts);
-        this.commitRead(r);
+        const twins = await this.setApartTwins(r);
+        counts.twins += twins.length;
+        this.commitRead(r, twins);
         if (!r.more) break;
       }
       this.pushes++;
@@ -255,10 +257,36 @@ export class PgPusher {
     return client.query<T>({ text, values, query_timeout: this.timeoutMs } as pg.QueryConfig);
   }
 
-  /** Moves the spool's watermarks past what was committed. */
-  private commitRead(r: Round): void {
+  /** The round's counted crossings that another host counted already over the other family, set apart in PostgreSQL. */
+  private async setApartTwins(r: Round): Promise<number[]> {
+    const col = (name: string) => PEERS.columns.findIndex((c) => c.name === name);
+    const [id, torrent, address, peerId, cls, first, last] = ['id', 'torrent_id', 'address', 'peer_id', 'crossing_class', 'first_seen', 'last_seen'].map(col);
+    const counted: CountedCrossing[] = [];
+    for (const row of r.peers) {
+      if ((row[cls] !== 'confirmed' && row[cls] !== 'restart') || row[peerId] === null || row[first] === null) continue;
+      counted.push({ id: row[id] as number, torrentId: this.torrentIds.get(row[torrent] as number)!, peerId: row[peerId] as string,
+        ipv6: (row[address] as string).includes(':'), firstSeen: row[first] as string, lastSeen: (row[last] ?? row[first]) as string });
+    }
+    if (counted.length === 0) return [];
+    const client = await this.store.pool.connect();
+    let failed: Error | undefined;
+    try {
+      client.on('error', ignore);
+      return await setApartCountedTwins(client, counted, this.spool.block, this.timeoutMs);
+    } catch (err) {
+      failed = err as Error;
+      throw err;
+    } finally {
+      client.off('error', ignore);
+      client.release(failed);
+    }
+  }
+
+  /** Moves the spool's watermarks past what was committed; the crossings set apart as twins are set apart in the spool too. */
+  private commitRead(r: Round, twins: number[] = []): void {
     const db = this.spool.db;
     db.sqlite.transaction(() => {
+      for (const id of twins) this.statement(`UPDATE peers SET crossing_class = 'suspect', suspect_reason = ? WHERE id = ?`).run(DUAL_STACK_REASON, id);
       for (const a of r.appends) if (a.rows.length > 0) db.setMeta(`push_${a.name}`, String(a.watermark));
       this.statement('DELETE FROM push_sending').run();
       if (r.maxPeerId > r.peersPushed) db.setMeta('push_peers', String(r.maxPeerId));
@@ -322,46 +350,6 @@ export class PgPusher {
 }
 
 function ignore(): void {}
-
-/**
- * Upserts peers rows (columns in PEERS' order) by id. First the newest session at an endpoint stays `latest`
- * (identity.ts): another host's older latest session at the same (torrent, address key, port) is demoted,
- * and a row of ours that is older than another host's latest one there is sent as not latest. Older: first
- * seen (else discovered) earlier, then the smaller id. Rows with ids up to `pushedBefore` were settled when
- * they first arrived. Returns the rows demoted.
- */
-export async function upsertPeers(client: pg.ClientBase, cols: unknown[][], rows: number, pushedBefore: number, timeoutMs: number): Promise<number> {
-  const at = (name: string) => cols[PEERS.columns.findIndex((c) => c.name === name)];
-  const [id, torrent, key, port, latest, firstSeen, discovered] = ['id', 'torrent_id', 'address_key', 'port', 'latest', 'first_seen', 'discovered_at'].map(at);
-  const query = (text: string, values: unknown[]) => client.query({ text, values, query_timeout: timeoutMs } as pg.QueryConfig);
-  const mine: number[] = [];
-  for (let i = 0; i < rows; i++) if (latest[i] === 1 && (id[i] as number) > pushedBefore) mine.push(i);
-  let demoted = 0;
-  if (mine.length > 0) {
-    // one read of the latest sessions at our new rows' endpoints (almost always none), decided here; an
-    // UPDATE only when another host's session must step down
-    const pick = (col: unknown[]) => mine.map((i) => col[i]);
-    const since = mine.map((i) => (firstSeen[i] ?? discovered[i]) as string);
-    const found = await query(`SELECT b.i, p.id, coalesce(p.first_seen, p.discovered_at) AS since
-      FROM unnest($1::integer[], $2::bigint[], $3::text[], $4::integer[]) AS b(i, torrent_id, address_key, port)
-      JOIN peers p ON p.latest = 1 AND p.torrent_id = b.torrent_id AND p.address_key = b.address_key AND p.port = b.port`,
-      [mine.map((_, k) => k), pick(torrent), pick(key), pick(port)]);
-    if (found.rows.length > 0) {
-      const ours = new Set(id as number[]);
-      const demote: number[] = [];
-      for (const r of found.rows as { i: number; id: number; since: string }[]) {
-        if (ours.has(r.id)) continue; // our own row, sent again
-        const k = r.i;
-        const older = r.since < since[k] || (r.since === since[k] && r.id < (id[mine[k]] as number));
-        if (older) demote.push(r.id);
-        else latest[mine[k]] = 0;
-      }
-      if (demote.length > 0) demoted = (await query('UPDATE peers SET latest = 0 WHERE id = ANY($1::bigint[]) AND latest = 1', [demote])).rowCount ?? 0;
-    }
-  }
-  await sendColumns(client, PEERS, cols, rows, timeoutMs);
-  return demoted;
-}
 
 /** A plan's columns from rows read as objects. */
 function columnsOf(plan: Plan, rows: Row[]): unknown[][] {
