@@ -9,15 +9,19 @@
 // Server variants (--variants), each a fresh server, fsync on, synchronous_commit off:
 //   default    128 MB shared_buffers, peers at fillfactor 100 (what `initdb` and the migrations give)
 //   fill       peers at fillfactor 70 (a revisit rewrites a row in its own page: a HOT update, no index touched)
-//   buffers    shared_buffers 1 GB
-//   both       fill + buffers
+//   tuned      fill, and the server settings a write-heavy database is given: shared_buffers 1 GB (the
+//              million-peer table and its indexes in memory), max_wal_size 8 GB and checkpoint_timeout 15 min
+//              (fewer checkpoints, so fewer full-page images of randomly updated pages in the WAL),
+//              wal_compression on
 // The minimal loop beside: the same rounds appended into a table with only a primary key (no upsert, no
 // other index), on the same server: what the disk and the protocol allow.
 //
-//   node --import tsx scripts/bench/pg-scale.ts [--peers 1000000] [--hosts 1,2,4] [--seconds 20] [--variants default,fill,buffers,both]
+//   node --import tsx scripts/bench/pg-scale.ts [--peers 1000000] [--hosts 1,2,4] [--seconds 20] [--variants default,fill,tuned]
 import type pg from 'pg';
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { PgStore } from '../../src/store/pg/pg-store.ts';
 import { PEERS, upsertPeers } from '../../src/store/pg/push-peers.ts';
 import { idPlan, sendColumns } from '../../src/store/pg/append-writer.ts';
@@ -30,7 +34,7 @@ const PEER_COUNT = Number(a.peers ?? 1_000_000);
 const HOSTS = (a.hosts ?? '1,2,4').split(',').map(Number);
 const SECONDS = Number(a.seconds ?? 20);
 const ROUND = Number(a.round ?? 10_000);
-const VARIANTS = (a.variants ?? 'default,fill,buffers,both').split(',');
+const VARIANTS = (a.variants ?? 'default,fill,tuned').split(',');
 const OBS_PER_CONTACT = 0.9;
 const MAX_HOSTS = Math.max(...HOSTS);
 const BLOCK = 2 ** 40;
@@ -117,8 +121,33 @@ class Host {
 
 let minimalId = 1;
 
+/**
+ * CPU ms the server spent so far: its postmaster and every process it started (backends, WAL writer,
+ * checkpointer), the exited ones through the postmaster's children times. Robust against other work on the
+ * machine, unlike rows/s: a server with C free cores takes about C × 1,000,000 / (CPU µs per contact) contacts/s.
+ */
+function serverCpuMs(postmaster: number): number {
+  const ticks = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let sum = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let f: string[];
+    try {
+      f = ticks(readFileSync(join('/proc', name, 'stat'), 'utf8'));
+    } catch {
+      continue; // ended meanwhile
+    }
+    // after the command: state, ppid, ... utime (11), stime (12), cutime (13), cstime (14), in clock ticks (100/s)
+    const pid = Number(name);
+    if (pid === postmaster) sum += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (Number(f[1]) === postmaster) sum += Number(f[11]) + Number(f[12]);
+  }
+  return sum * 10;
+}
+
 /** `hosts` hosts pushing rounds for SECONDS, each on its own connection; the peers rows and all rows per second. */
-async function pushAtOnce(store: PgStore, hosts: number, minimal: boolean): Promise<{ peersPerSec: number; rowsPerSec: number; roundMs: number }> {
+async function pushAtOnce(store: PgStore, hosts: number, minimal: boolean, postmaster: number): Promise<{ peersPerSec: number; rowsPerSec: number; roundMs: number; serverUsPerContact: number }> {
+  const cpu0 = serverCpuMs(postmaster);
   const end = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
   let peers = 0;
@@ -149,7 +178,7 @@ async function pushAtOnce(store: PgStore, hosts: number, minimal: boolean): Prom
   );
   const s = (performance.now() - t0) / 1000;
   roundTimes.sort((x, y) => x - y);
-  return { peersPerSec: peers / s, rowsPerSec: rows / s, roundMs: roundTimes[roundTimes.length >> 1] ?? NaN };
+  return { peersPerSec: peers / s, rowsPerSec: rows / s, roundMs: roundTimes[roundTimes.length >> 1] ?? NaN, serverUsPerContact: ((serverCpuMs(postmaster) - cpu0) * 1000) / peers };
 }
 
 const skip = postgresSkipReason();
@@ -160,30 +189,33 @@ if (skip) {
 }
 const figures: Record<string, unknown> = { peers: PEER_COUNT, seconds: SECONDS, round: ROUND, obsPerContact: OBS_PER_CONTACT };
 for (const variant of VARIANTS) {
-  const fill = variant === 'fill' || variant === 'both';
-  const buffers = variant === 'buffers' || variant === 'both';
-  const server = await startPostgres({ durable: true, timeoutMs: 60_000, settings: [...(buffers ? ['shared_buffers=1GB'] : []), ...(STATEMENTS ? ['shared_preload_libraries=pg_stat_statements'] : [])] });
+  const fill = variant === 'fill' || variant === 'tuned';
+  const tuned = variant === 'tuned' ? ['shared_buffers=1GB', 'max_wal_size=8GB', 'checkpoint_timeout=15min', 'wal_compression=on'] : [];
+  const server = await startPostgres({ durable: true, timeoutMs: 60_000, settings: [...tuned, ...(STATEMENTS ? ['shared_preload_libraries=pg_stat_statements'] : [])] });
   try {
     const store = await PgStore.open(await server.createDatabase('scale'), { poolSize: MAX_HOSTS + 2 });
     const client = await store.pool.connect();
     if (STATEMENTS) await client.query('CREATE EXTENSION pg_stat_statements');
     const loadMs = await preload(client, fill);
+    const dataDir = (await client.query('SHOW data_directory')).rows[0].data_directory as string;
+    const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     if (STATEMENTS) await client.query('SELECT pg_stat_statements_reset()');
     await client.query('CREATE UNLOGGED TABLE IF NOT EXISTS minimal_rows (id bigint PRIMARY KEY, body text)');
     const size = (await client.query(`SELECT pg_size_pretty(pg_total_relation_size('peers')) AS s`)).rows[0].s as string;
     client.release();
     console.log(`${variant}: ${fmt(PEER_COUNT)} sessions + observations loaded in ${fmt(loadMs / 1000, 1)} s (peers ${size})`);
     for (const hosts of HOSTS) {
-      const x = await pushAtOnce(store, hosts, false);
-      const m = await pushAtOnce(store, hosts, true);
+      const x = await pushAtOnce(store, hosts, false, postmaster);
+      const m = await pushAtOnce(store, hosts, true, postmaster);
       const hot = (await store.pool.query(`SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'peers'`)).rows[0] as { n_tup_upd: string; n_tup_hot_upd: string };
       const hotShare = Number(hot.n_tup_hot_upd) / Math.max(1, Number(hot.n_tup_upd));
       console.log(`  ${hosts} host(s) at once: ${fmt(x.peersPerSec)} contacts/s (peers rows; ${fmt(x.rowsPerSec)} rows/s with observations) = ` +
-        `${fmt(x.peersPerSec / HOST_RATE, 1)} hosts at ${fmt(HOST_RATE)} contacts/s; median round of ${fmt(ROUND)} ${fmt(x.roundMs)} ms; HOT updates so far ${fmt(hotShare * 100)} %; ` +
+        `${fmt(x.peersPerSec / HOST_RATE, 1)} hosts at ${fmt(HOST_RATE)} contacts/s; median round of ${fmt(ROUND)} ${fmt(x.roundMs)} ms; server CPU ${fmt(x.serverUsPerContact, 1)} µs per contact (minimal loop ${fmt(m.serverUsPerContact, 1)} µs per row pair); HOT updates so far ${fmt(hotShare * 100)} %; ` +
         `minimal loop (appends, primary key only) ${fmt(m.rowsPerSec)} rows/s, ratio ${fmt(x.rowsPerSec / m.rowsPerSec, 2)}; load ${fmt(loadavg()[0], 1)}`);
       figures[`${variant}_${hosts}_contactsPerSec`] = Math.round(x.peersPerSec);
       figures[`${variant}_${hosts}_hostEquivalents`] = Number((x.peersPerSec / HOST_RATE).toFixed(2));
       figures[`${variant}_${hosts}_minimalRowsPerSec`] = Math.round(m.rowsPerSec);
+      figures[`${variant}_${hosts}_serverCpuUsPerContact`] = Number(x.serverUsPerContact.toFixed(1));
     }
     if (STATEMENTS) {
       const top = await store.pool.query(`SELECT round(total_exec_time) AS ms, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS q
