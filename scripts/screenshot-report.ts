@@ -4,6 +4,8 @@
 //
 //   node --import tsx scripts/screenshot-report.ts --db demo.sqlite [--out shots/] [--width 1400]
 //        [--chromium /usr/bin/chromium] [--since T] [--until T]
+//   node --import tsx scripts/screenshot-report.ts --fixture-48h --out shots/   (the README's pictures: the
+//        synthetic 48-hour database of test/analysis/fixture-48h.ts, public addresses, built in a temp folder)
 //
 // The page loads nothing from elsewhere; the browser is started with the network features off anyway.
 import { mkdirSync } from 'node:fs';
@@ -25,7 +27,10 @@ const CHROMIUM_FLAGS = [
   '--disable-features=Translate,OptimizationHints,MediaRouter', '--proxy-server=127.0.0.1:9', '--proxy-bypass-list=<-loopback>',
 ];
 
-export async function screenshotReport(opts: { db: string; out: string; width?: number; chromiumPath?: string; since?: string; until?: string }): Promise<string[]> {
+/** The PNG files written, and the sections whose table is wider than the page (the reader must scroll it). */
+export interface Screenshots { written: string[]; cut: string[] }
+
+export async function screenshotReport(opts: { db: string; out: string; width?: number; chromiumPath?: string; since?: string; until?: string }): Promise<Screenshots> {
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });
   const window = parseWindow(opts.since, opts.until);
@@ -41,12 +46,17 @@ export async function screenshotReport(opts: { db: string; out: string; width?: 
   }
   const browser = await chromium.launch({ executablePath: opts.chromiumPath ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS, headless: true, timeout: 60_000 });
   const written: string[] = [];
+  let cut: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: opts.width ?? 1400, height: 900 } });
     await page.goto(`file://${html}`, { timeout: 60_000 });
     const full = join(out, 'report-full.png');
     await page.screenshot({ path: full, fullPage: true });
     written.push(full);
+    // what a reader sees on opening the page: the header, the databases and the first tables
+    const top = join(out, 'report-top.png');
+    await page.screenshot({ path: top });
+    written.push(top);
     // every figure and every table section on its own: readable at full resolution
     for (const id of await page.$$eval('figure[id], section[id]', (els) => els.map((e) => e.id))) {
       if (id === 'figures') continue;
@@ -55,27 +65,28 @@ export async function screenshotReport(opts: { db: string; out: string; width?: 
       written.push(path);
     }
     // a table wider than the page would be cut: report it
-    const cut = await page.$$eval('.scroll', (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.parentElement?.id ?? '?'));
-    if (cut.length > 0) console.warn(`tables wider than the page at ${opts.width ?? 1400} px (they scroll): ${cut.join(', ')}`);
+    cut = await page.$$eval('.scroll', (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.parentElement?.id ?? '?'));
   } finally {
     await browser.close();
   }
-  return written;
+  return { written, cut };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
     options: {
       db: { type: 'string' }, out: { type: 'string', default: 'shots' }, width: { type: 'string', default: '1400' },
-      chromium: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
+      chromium: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, 'fixture-48h': { type: 'boolean' },
     },
   });
-  if (!values.db) {
-    console.error('usage: node --import tsx scripts/screenshot-report.ts --db FILE [--out DIR] [--width PX] [--chromium PATH]');
+  if (!values.db === !values['fixture-48h']) {
+    console.error('usage: node --import tsx scripts/screenshot-report.ts --db FILE | --fixture-48h [--out DIR] [--width PX] [--chromium PATH]');
     process.exit(2);
   }
-  const paths = await screenshotReport({
-    db: values.db, out: values.out!, width: Number(values.width), chromiumPath: values.chromium, since: values.since, until: values.until,
+  const db = values.db ?? (await import('../test/analysis/fixture-48h.ts').then((m) => m.build48hFixture())).path;
+  const { written, cut } = await screenshotReport({
+    db, out: values.out!, width: Number(values.width), chromiumPath: values.chromium, since: values.since, until: values.until,
   });
-  for (const p of paths) console.log(`wrote ${p}`);
+  for (const p of written) console.log(`wrote ${p}`);
+  if (cut.length > 0) console.warn(`tables wider than the page at ${values.width} px (they scroll): ${cut.join(', ')}`);
 }

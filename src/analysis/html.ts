@@ -2,7 +2,7 @@
 // style sheets, fonts or images: it opens offline and can be mailed as one file.
 import type { Figure } from './plots.ts';
 import type { Report } from './report.ts';
-import { databaseText, formatCell, type ReportTable } from './tables.ts';
+import { databaseText, formatCell, hoursText, type ReportTable } from './tables.ts';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -56,10 +56,10 @@ h1 { font-size: 1.5em; margin-bottom: .2em; }
 h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
 .meta { color: #555; margin: 0; }
 table { border-collapse: collapse; font-size: .9em; }
-th, td { padding: .25em .55em; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
+th, td { padding: .25em .4em; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
 th { background: #f4f4f4; border-bottom: 1px solid #ccc; white-space: normal; vertical-align: bottom; }
 /* names and URLs wrap, so a wide table fits the page instead of being cut at its edge */
-td.t { white-space: normal; overflow-wrap: anywhere; min-width: 7em; max-width: 22em; }
+td.t { white-space: normal; overflow-wrap: anywhere; min-width: 5.5em; max-width: 22em; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.empty { color: #777; font-style: italic; }
 tbody tr:hover { background: #fafafa; }
@@ -88,7 +88,7 @@ export function renderHtml(report: Report, tables: ReportTable[], figures: Figur
 </head>
 <body>
 <h1>btda report</h1>
-<p class="meta">Window: ${escapeHtml(windowText)} (${report.window.measuredHours.toFixed(1)} measured hours in ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}).
+<p class="meta">Window: ${escapeHtml(windowText)} (${hoursText(report.window.measuredHours)} measured hours in ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}).
 Set: ${escapeHtml(report.set ?? 'all')}. Generated ${escapeHtml(report.generatedAt)}.<br>
 Countries: ${escapeHtml(databaseText(report.databases.country))}. Networks: ${escapeHtml(databaseText(report.databases.network))}.
 ${report.databases.network?.name.includes('DB-IP') ? 'IP to ASN data by DB-IP (db-ip.com), RouteViews (routeviews.org) and the NRO (nro.net), CC BY 4.0.' : ''}</p>

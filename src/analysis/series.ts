@@ -1,6 +1,8 @@
 // Time series behind the report's figures. Bins start at the start of the measured span (not at a round
-// clock time before it) and are sized so a plot has at most ~200 bins whatever its length (5 s for a
-// one-minute demo, 15 min for a 48 h crawl); the last bin ends where the data ends. Cumulative counts
+// clock time before it) and are sized so a plot has at most 100 bins whatever its length (5 s for a
+// one-minute demo, 30 min for a 48 h crawl): a 640-px panel gives each bin 6 px or more, and a bin is no
+// shorter than the usual 30-minute announce interval on a crawl of days, so one torrent's announces do not
+// alternate with empty bins. The last bin ends where the data ends. Cumulative counts
 // (fig 5.4) are not binned at all: each step sits at the time of its event.
 import { readerOf, type ReadSource } from '../store/queries/reader.ts';
 import { outcomesPerRun, receivedPerBin, statisticsBefore, statisticsRows, waitsPerSecond } from '../store/queries/series.ts';
@@ -10,6 +12,8 @@ import { downloadSeries } from './series-downloads.ts';
 
 const BUCKETS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86_400, 7 * 86_400];
 const MAX_POINTS = 200;
+/** Bins per time plot (fig 5.3). */
+const MAX_BINS = 100;
 
 export interface Span {
   /** First and last moment measured in the window (ISO). */
@@ -46,7 +50,7 @@ export interface Series {
 export const LOAD_METRICS = ['queue (peers waiting)', 'in flight (open contacts)', 'contacts finished per second', 'memory (RSS, MB)', 'load average (1 min)'];
 
 export function bucketFor(spanSeconds: number): number {
-  return BUCKETS.find((b) => spanSeconds / b <= MAX_POINTS) ?? BUCKETS[BUCKETS.length - 1];
+  return BUCKETS.find((b) => spanSeconds / b <= MAX_BINS) ?? BUCKETS[BUCKETS.length - 1];
 }
 
 export function bucketLabel(seconds: number): string {
@@ -76,7 +80,7 @@ export async function buildSeries(source: ReadSource, report: Report, opts: Repo
   const iso = (ms: number) => new Date(ms).toISOString();
   const span: Span = { start: iso(startMs), end: iso(endMs) };
   const bins: number[] = [];
-  if (measured) for (let t = startMs; t < endMs && bins.length <= MAX_POINTS + 1; t += b * 1000) bins.push(t);
+  if (measured) for (let t = startMs; t < endMs && bins.length <= MAX_BINS + 1; t += b * 1000) bins.push(t);
 
   // fig 5.3: addresses per source per bin, zero where a source received nothing while a run was measuring
   const received = new Map<string, Map<number, number>>();

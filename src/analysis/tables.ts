@@ -32,7 +32,7 @@ export interface ReportTable {
 const col = (key: string, title: string, kind: ColumnKind = 'int'): Column => ({ key, title, kind });
 
 export function reportTables(r: Report): ReportTable[] {
-  const hours = `${r.window.measuredHours.toFixed(1)} measured hours`;
+  const hours = `${hoursText(r.window.measuredHours)} measured hours`;
   return [
     {
       name: 'torrents-measured',
@@ -246,6 +246,7 @@ export function formatCell(value: Cell, kind: ColumnKind, short = true): string 
     case 'bytes':
       return bytesText(value);
     case 'hours':
+      return hoursText(value);
     case 'rate':
       return value.toFixed(1);
     default:
@@ -261,6 +262,11 @@ export function tableCsv(t: ReportTable): string {
 /** "name, date (licence)" of an offline database, or what its absence means. */
 export function databaseText(d: DatabaseInfo | null): string {
   return d === null ? 'none' : `${d.name}, data of ${d.date ?? 'an unknown date'} (${d.licence})`;
+}
+
+/** Hours with one decimal, but two significant digits below one hour: a one-minute demo is 0.017 h, not 0.0. */
+export function hoursText(h: number): string {
+  return h > 0 && h < 1 ? h.toPrecision(2) : h.toFixed(1);
 }
 
 /** 1536 → "1.5 KiB": sizes of files and pieces are binary by custom. */

@@ -5,7 +5,7 @@
 // One run, T0 = 2026-03-01T00:00Z to T0+48h. Two torrents (X: 400 pieces of 256 KiB, set S; Y: 100 pieces, set S).
 // Peers by network (public addresses whose country and AS are stable allocations):
 //   DE Hetzner AS24940  5.9.N.1 (14 peers, 2 over IPv6 2a01:4f8:N::1): seeds, reached twice, all with a speed
-//   NL Feral.io AS200052 185.21.216.N (10 peers): seedboxes, seeds
+//   NL Feral.io AS200052 185.21.216.N (10 peers): seedboxes, complete at both contacts: seeds, no download, no speed
 //   US Comcast AS7922  73.N.2.3 (16 peers): leechers that finish: confirmed downloads
 //   JP SoftBank AS17676 126.N.2.3 (4 peers): confirmed
 //   GB Andrews & Arnold AS20712 81.2.69.N (3 peers): seen once only
@@ -67,7 +67,8 @@ function plan(): PlannedPeer[] {
   // seeds that keep downloading nothing: no speed. Hetzner's "seeds" gain their last pieces between contacts.
   for (let i = 0; i < 12; i++) add('X', `5.9.${10 + i}.1`, 'DE', 24940, i, 360 + i, 400);
   for (let i = 0; i < 2; i++) add('Y', `2a01:4f8:${10 + i}::1`, 'DE', 24940, 12 + i, 90, 100);
-  for (let i = 0; i < 10; i++) add('X', `185.21.216.${10 + i}`, 'NL', 200052, 20 + i, 300 + 5 * i, 400);
+  // seedboxes: complete whenever seen, so many seeds and no confirmed download (thesis 4.4.3: they stand out)
+  for (let i = 0; i < 10; i++) add('X', `185.21.216.${10 + i}`, 'NL', 200052, 20 + i, 400, 400);
   for (let i = 0; i < 16; i++) add(i % 4 === 0 ? 'Y' : 'X', `73.${10 + i}.2.3`, 'US', 7922, 40 + i, 10 + i, i % 4 === 0 ? 100 : 400);
   for (let i = 0; i < 4; i++) add('X', `126.${10 + i}.2.3`, 'JP', 17676, 60 + i, 50, 400);
   for (let i = 0; i < 3; i++) add('X', `81.2.69.${10 + i}`, 'GB', 20712, 70 + i, 5, null);

@@ -10,7 +10,7 @@ import { writeCsvTables, writeHtmlReport } from '../../src/analysis/output.ts';
 import { renderFigures, speedText } from '../../src/analysis/plots.ts';
 import { buildReport, type Report } from '../../src/analysis/report.ts';
 import { buildSeries, type Series } from '../../src/analysis/series.ts';
-import { reportTables } from '../../src/analysis/tables.ts';
+import { hoursText, reportTables } from '../../src/analysis/tables.ts';
 import { textWidth } from '../../src/analysis/text-width.ts';
 import { reportText } from '../../src/cli/commands/report.ts';
 import { Database } from '../../src/store/database.ts';
@@ -119,7 +119,7 @@ test('html: one self-contained page with the tables and the figures as inline SV
 });
 
 test('the figures\' series: buckets, cumulative downloads, contact rates, outcomes per run', () => {
-  assert.equal(series.bucketSeconds, 120); // 4 h of runs → 2 min bins (at most 200)
+  assert.equal(series.bucketSeconds, 300); // 4 h of runs → 5 min bins (at most 100)
   assert.deepEqual(series.span, { start: '2026-01-01T10:00:00.000Z', end: '2026-01-01T14:00:00.000Z' });
   const sum = (kind: string) => series.addresses.filter((a) => a.kind === kind).reduce((n, a) => n + (a.received ?? 0), 0);
   assert.deepEqual(['http', 'udp', 'dht', 'incoming'].map(sum), [55, 8, 14, 3]);
@@ -155,6 +155,8 @@ test('units and text widths', () => {
   assert.deepEqual([0, 999, 1000, 12_345, 5_600_000].map(speedText), ['0 B/s', '999 B/s', '1.0 kB/s', '12.3 kB/s', '5.6 MB/s']);
   assert.equal(textWidth('i', 1000), 278);
   assert.ok(textWidth('WWW', 12, true) > textWidth('WWW', 12));
+  // a one-minute demo is 0.017 measured hours, not "0.0" (its unique/h divides by it)
+  assert.deepEqual([0, 1 / 60, 0.5, 1, 47.96].map(hoursText), ['0.0', '0.017', '0.50', '1.0', '48.0']);
 });
 
 test('an empty database still renders every format', async () => {

@@ -50,7 +50,7 @@ test('48 h: speed per country only where at least 10 peers have a speed; median,
   const speeds = new Map<string, number[]>();
   for (const p of PLAN) if (p.speed !== null && p.country) speeds.set(p.country, [...(speeds.get(p.country) ?? []), p.speed]);
   const eligible = [...speeds.entries()].filter(([, v]) => v.length >= 10).map(([c]) => c).sort();
-  assert.deepEqual(eligible, ['DE', 'NL', 'US']); // JP (4) and GB (no second contact) are left out
+  assert.deepEqual(eligible, ['DE', 'US']); // JP (4), GB (no second contact) and NL (seedboxes: no progress, no speed) are left out
   assert.deepEqual(report.countrySpeeds.map((c) => c.country).sort(), eligible);
   for (const c of report.countrySpeeds) {
     const v = speeds.get(c.country)!.sort((a, b) => a - b);
@@ -78,6 +78,9 @@ test('48 h: networks: peers, seeds and confirmed downloads per autonomous system
   }
   assert.deepEqual([rows.get(24940)!.org, rows.get(24940)!.country], ['Hetzner Online GmbH', 'DE']);
   assert.deepEqual([rows.get(200052)!.org, rows.get(200052)!.country], ['Feral.io Ltd', 'NL']);
+  // the seedbox provider: every peer a seed, not one confirmed download; the access ISP: its peers' downloads
+  assert.deepEqual([rows.get(200052)!.seeds, rows.get(200052)!.confirmed], [10, 0]);
+  assert.ok(rows.get(7922)!.confirmed === rows.get(7922)!.peers);
   assert.equal(rows.get(null)!.org, null);
   assert.deepEqual(report.networks.map((n) => n.peers), [...report.networks.map((n) => n.peers)].sort((a, b) => b - a));
 });
@@ -96,13 +99,15 @@ test('48 h: table 5.4 and reported downloads: highest − first per tracker; a f
   assert.equal(x.confirmed, PLAN.filter((p) => p.torrent === 'X' && p.confirmed).length);
 });
 
-test('48 h: series: 15-minute bins over exactly the 48 hours; steps at event times; load from every statistics row', () => {
+test('48 h: series: 30-minute bins over exactly the 48 hours; steps at event times; load from every statistics row', () => {
   assert.deepEqual(series.span, { start: new Date(T0).toISOString(), end: new Date(END).toISOString() });
-  assert.equal(series.bucketSeconds, 900);
+  // at most 100 bins; 15-minute bins would alternate with the half-hourly announces: a barcode of empty bins
+  assert.equal(series.bucketSeconds, 1800);
   assert.deepEqual(timeTicks(48 * HOUR), { tickCount: { interval: 'hours', step: 6 }, format: '%b %d %H:%M' });
   for (const kind of ['http', 'udp', 'dht']) {
     const bins = series.addresses.filter((a) => a.kind === kind);
-    assert.equal(bins.length, 192, kind);
+    assert.equal(bins.length, 96, kind);
+    assert.ok(bins.every((b) => (b.received ?? 0) > 0), `${kind}: no empty bin between announces`);
     assert.equal(bins.reduce((s, b) => s + (b.received ?? 0), 0), 96 * 2 * (kind === 'dht' ? 20 : 50), kind);
   }
   assert.equal(series.addresses[0].from, series.span.start);
@@ -128,7 +133,7 @@ test('48 h: every format carries the new tables; the HTML map colours the countr
   assert.deepEqual(networks[0], ['asn', 'org', 'country', 'peers', 'share', 'evaluated', 'seeds', 'confirmed']);
   assert.ok(networks.some((r) => r[0] === 'AS7922' && r[1] === 'Comcast Cable Communications, LLC' && r[3] === '16'));
   const speeds = parseCsv(readFileSync(join(dir, 'country-speeds.csv'), 'utf8'));
-  assert.deepEqual(speeds.slice(1).map((r) => r[0]).sort(), ['DE', 'NL', 'US']);
+  assert.deepEqual(speeds.slice(1).map((r) => r[0]).sort(), ['DE', 'US']);
   const json = JSON.parse(JSON.stringify(report));
   for (const key of ['databases', 'countrySpeeds', 'networks', 'confirmedByCountry']) assert.ok(key in json, key);
 
@@ -143,6 +148,11 @@ test('48 h: every format carries the new tables; the HTML map colours the countr
   // fig 5.3's time axis: ticks every 6 hours, labelled with the date
   assert.ok(svgOf('fig-5.3-addresses-per-source').includes('>Mar 01 06:00<'));
   assert.ok(svgOf('fig-5.2-load').includes('>memory (RSS, MB)<'));
+  // 0.04 contacts/s is labelled 0.04, not "40m" (an SI milli that reads as minutes)
+  assert.ok(svgOf('fig-5.2-load').includes('>0.04<'));
+  assert.ok(!/>\d+(\.\d+)?m</.test(svgOf('fig-5.2-load')), 'no SI milli on the load axes');
+  // contacts finished and successful contacts coincide where every contact succeeds: the second line is dashed
+  assert.ok(svgOf('contacts-over-time').includes('stroke-dasharray="6,3"'));
   const html = readFileSync(writeHtmlReport(report, tables, figures, dir)[0], 'utf8');
   assert.ok(html.includes('id="networks"') && html.includes('id="country-speeds"') && html.includes('id="torrents-measured"'));
   assert.ok(!/(src|href)="(?!#)/.test(html), 'links only within the page');

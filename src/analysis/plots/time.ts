@@ -104,7 +104,12 @@ export function contactsSpec(series: Series): TopLevelSpec {
     encoding: {
       x: timeX(series.span),
       y: { field: 'perMinute', type: 'quantitative', title: 'count per minute' },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: names, range: ['#4c78a8', '#54a24b', '#f58518'] } },
+      color: {
+        field: 'series', type: 'nominal', title: null, scale: { domain: names, range: ['#4c78a8', '#54a24b', '#f58518'] },
+        legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolSize: 300 },
+      },
+      // where every contact succeeds the first two lines coincide: the dashes keep both visible
+      strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: names, range: [[1, 0], [6, 3], [2, 2]] } },
       detail: { field: 'run', type: 'nominal' },
     },
   };
@@ -131,7 +136,11 @@ export function loadSpec(series: Series): TopLevelSpec {
       mark: { type: 'line', strokeWidth: 1.6, color: '#4c78a8', point: series.load.length <= 5 * 80 ? { size: 14, filled: true } : false },
       encoding: {
         x: timeX(series.span),
-        y: { field: 'value', type: 'quantitative', title: null, axis: { tickCount: 3, format: '~s' } },
+        // "1.5k" for large counts, but plain decimals below 1,000: '~s' wrote 0.04 contacts/s as "40m"
+        y: {
+          field: 'value', type: 'quantitative', title: null,
+          axis: { tickCount: 3, labelExpr: "abs(datum.value) >= 1000 ? format(datum.value, '~s') : format(datum.value, ',~r')" },
+        },
         detail: { field: 'run', type: 'nominal' },
       },
     },

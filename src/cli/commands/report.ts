@@ -8,7 +8,7 @@ import { writeCsvTables, writeHtmlReport } from '../../analysis/output.ts';
 import { renderFigures } from '../../analysis/plots.ts';
 import { buildReport, type Report } from '../../analysis/report.ts';
 import { buildSeries } from '../../analysis/series.ts';
-import { databaseText, formatCell, reportTables, type ReportTable } from '../../analysis/tables.ts';
+import { databaseText, formatCell, hoursText, reportTables, type ReportTable } from '../../analysis/tables.ts';
 import { parseWindow, WindowError } from '../../analysis/window.ts';
 import { Geolocator } from '../../store/geolocation.ts';
 import { openReader, READ_DB } from '../open-database.ts';
@@ -80,7 +80,7 @@ export function reportText(report: Report, tables: ReportTable[]): string {
   const w = report.window;
   const windowText = w.since === null && w.until === null ? 'everything measured' : `${w.since ?? 'the beginning'} .. ${w.until ?? 'the end'}`;
   const lines = [
-    `btda report — window: ${windowText} (${w.measuredHours.toFixed(1)} measured hours in ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}), ` +
+    `btda report — window: ${windowText} (${hoursText(w.measuredHours)} measured hours in ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}), ` +
       `set: ${report.set ?? 'all'}, generated ${report.generatedAt}`,
     `country database: ${databaseText(report.databases.country)}; network database: ${databaseText(report.databases.network)}`,
   ];
