@@ -124,4 +124,9 @@ test('btda demo: a database written with another address key is refused with one
   const r = await runCli(['demo', '--duration', '10', '--db', db], { timeoutMs: 30_000 });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, new RegExp(`address key file ${join(dir, 'btda.key').replace(/[.]/g, '\\.')} does not exist, but database .*demo\\.sqlite was written with key 0123456789abcdef`));
+  assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+  const after = Database.open(db, { readonly: true });
+  assert.equal(after.torrents().length, 0, 'nothing written into a database of another key');
+  after.close();
+  assert.ok(!existsSync(join(dir, 'btda.key')), 'no key made');
 });

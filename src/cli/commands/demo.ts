@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { defaultConfig, thresholdPieces, type Config } from '../../config.ts';
 import { createLogger } from '../../log.ts';
-import { AddressKeyError } from '../../store/address-key.ts';
+import { AddressKeyError, openAddressKey } from '../../store/address-key.ts';
 import { Database } from '../../store/database.ts';
 import { parseTorrentFile } from '../../torrents/parse-torrent.ts';
 import { runCrawl, type CrawlProgress } from '../crawl.ts';
@@ -107,6 +107,13 @@ export async function demoCommand(argv: Record<string, unknown>): Promise<number
       const text = e.what === 'failed' ? `could not start: ${p.failed}` : e.what;
       status.event(`${e.t.toFixed(1).padStart(5)} s  ${p.plan.label} (${p.plan.imitates}, ${p.host}) ${text}`);
     };
+    // the key is checked before the swarm starts or anything is written: a database of another key gets one line
+    const keyed = openForWriting(dbPath);
+    try {
+      openAddressKey(keyed, dbPath, config.keyFile);
+    } finally {
+      keyed.close();
+    }
     swarm = await DemoSwarm.start({
       dir: workDir,
       durationS,
