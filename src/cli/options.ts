@@ -69,7 +69,7 @@ export const SETTINGS: Setting[] = [
   { key: 'setLabel', flag: 'set', kind: 'string', describe: 'set label of imported torrents; run measures only the torrents of this set' },
   { key: 'geoipDb', flag: 'geoip', kind: 'string', describe: 'MaxMind City/Country .mmdb for geolocation (default: the built-in @ip-location-db country database; none: off)' },
   { key: 'storeIp', flag: 'store-ip', kind: 'bool', describe: 'store raw IP addresses (default: anonymized)' },
-  { key: 'keyFile', flag: 'key-file', kind: 'string', describe: 'secret key of the address hash' },
+  { key: 'keyFile', flag: 'key-file', kind: 'string', describe: 'secret key of the address hash (default: btda.key beside the database; the database refuses another key)' },
   { key: 'maxIncoming', flag: 'max-incoming', kind: 'int', describe: 'inbound connections open at once' },
   { key: 'maxIncomingPerIp', flag: 'max-incoming-per-ip', kind: 'int', describe: 'inbound connections from one IP at once' },
   { key: 'flushIntervalMs', flag: 'flush-interval', kind: 'duration', unit: 'ms', positive: true, describe: 'longest time results are kept in memory unwritten' },

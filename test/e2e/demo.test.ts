@@ -1,11 +1,13 @@
 // `btda demo` through the real CLI: the embedded swarm on loopback, a 20-second crawl, and the printed
 // comparison — btda's confirmed downloads must equal the simulated peers that finished while reachable.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
+import { FINGERPRINT } from '../../src/store/address-key.ts';
+import { Database } from '../../src/store/database.ts';
 import { runCli } from '../helpers/run-cli.ts';
 
 function count(stdout: string, label: string): number {
@@ -66,6 +68,15 @@ test('btda demo: confirmed downloads equal the simulated peers that finished whi
   } finally {
     sqlite.close();
   }
+
+  // the address key stays beside the database (not in the demo's temporary folder): explain --address finds
+  // the sessions of an address, and the database's fingerprint is that key's
+  assert.ok(existsSync(join(dir, 'btda.key')), 'btda.key beside the demo database');
+  const [, ip, port] = /^early\s+(\S+):(\d+)\s/.exec(rowOf(out, 'early'))!;
+  const explained = await runCli(['explain', '--db', db, '--address', ip], { timeoutMs: 30_000 });
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.match(explained.stdout, new RegExp(`port ${port}, qBittorrent 4\\.5\\.2`));
+  assert.match(explained.stdout, /confirmed download: at /);
 });
 
 test('btda demo: Ctrl-C stops it cleanly and still prints the comparison', { timeout: 60_000 }, async (t) => {
@@ -101,4 +112,21 @@ test('btda demo: a bad duration is a usage error', async () => {
   const r = await runCli(['demo', '--duration', '5'], { timeoutMs: 20_000 });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--duration/);
+});
+
+test('btda demo: a database written with another address key is refused with one line, exit 2', { timeout: 40_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'btda-demo-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'demo.sqlite');
+  const other = Database.open(db);
+  other.setMeta(FINGERPRINT, '0123456789abcdef');
+  other.close();
+  const r = await runCli(['demo', '--duration', '10', '--db', db], { timeoutMs: 30_000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`address key file ${join(dir, 'btda.key').replace(/[.]/g, '\\.')} does not exist, but database .*demo\\.sqlite was written with key 0123456789abcdef`));
+  assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+  const after = Database.open(db, { readonly: true });
+  assert.equal(after.torrents().length, 0, 'nothing written into a database of another key');
+  after.close();
+  assert.ok(!existsSync(join(dir, 'btda.key')), 'no key made');
 });

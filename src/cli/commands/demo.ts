@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { defaultConfig, thresholdPieces, type Config } from '../../config.ts';
 import { createLogger } from '../../log.ts';
+import { AddressKeyError, openAddressKey } from '../../store/address-key.ts';
 import { Database } from '../../store/database.ts';
 import { parseTorrentFile } from '../../torrents/parse-torrent.ts';
 import { runCrawl, type CrawlProgress } from '../crawl.ts';
@@ -19,6 +20,8 @@ import { DEMO_PIECE_LENGTH, DEMO_PIECES, DemoSwarm, type SwarmEvent } from '../d
 import { StatusLine } from '../demo/status-line.ts';
 
 export const DEMO_MIN_S = 10;
+/** A key that is not the database's (README "Exit codes"), as for `btda run`. */
+const EXIT_USAGE = 2;
 export const DEMO_MAX_S = 600;
 
 export const demoOptions = {
@@ -45,7 +48,9 @@ export function demoConfig(durationS: number, db: string, workDir: string, port:
   return {
     ...defaultConfig,
     db,
-    keyFile: join(workDir, 'btda.key'),
+    // beside the database, as for every command (README "Privacy"): a later demo, explain --address or run on
+    // the same file finds the key that wrote it; in the temporary folder it would be gone with the folder
+    keyFile: join(dirname(db), 'btda.key'),
     inputPath: join(workDir, 'no-input'),
     magnetFile: join(workDir, 'no-magnets'),
     dhtState: join(workDir, 'dht-state.json'),
@@ -102,6 +107,13 @@ export async function demoCommand(argv: Record<string, unknown>): Promise<number
       const text = e.what === 'failed' ? `could not start: ${p.failed}` : e.what;
       status.event(`${e.t.toFixed(1).padStart(5)} s  ${p.plan.label} (${p.plan.imitates}, ${p.host}) ${text}`);
     };
+    // the key is checked before the swarm starts or anything is written: a database of another key gets one line
+    const keyed = openForWriting(dbPath);
+    try {
+      openAddressKey(keyed, dbPath, config.keyFile);
+    } finally {
+      keyed.close();
+    }
     swarm = await DemoSwarm.start({
       dir: workDir,
       durationS,
@@ -173,6 +185,13 @@ export async function demoCommand(argv: Record<string, unknown>): Promise<number
       ? `The demo database stays in ${dbPath}; try: sqlite3 ${dbPath} 'SELECT * FROM confirmed_downloads'`
       : `Results are in ${dbPath}.`);
     return 0;
+  } catch (err) {
+    if (err instanceof AddressKeyError) {
+      status.done();
+      process.stderr.write(`btda: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
   } finally {
     status.done();
     live?.close();
