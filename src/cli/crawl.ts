@@ -280,7 +280,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   };
 
   collectors = buildCollectors(config, { torrents, peerId, handleIncoming, log, policy });
-  store.pull?.start({ addPeers: ctx.addPeers, infoHashes, signal: stopController.signal }); // other hosts' finds of our shard
+  store.pull?.start({ addPeers: ctx.addPeers, infoHashes, writer, signal: stopController.signal }); // other hosts' finds of our shard
   const statisticsRow = () => {
     const w = watchPool.stats();
     writer.statistics({

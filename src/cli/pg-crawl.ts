@@ -11,7 +11,7 @@ import { Database } from '../store/database.ts';
 import { AddressHasher } from '../store/peer-identity.ts';
 import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
 import { PgStore } from '../store/pg/pg-store.ts';
-import { OtherHostsPeers } from '../store/pg/pull-peers.ts';
+import { OtherHostsPeers, spoolTorrents } from '../store/pg/pull-peers.ts';
 import { PgPusher } from '../store/pg/push.ts';
 import { defaultSpoolPath, pullTorrents, Spool, verifySpool } from '../store/pg/spool.ts';
 import { RunLock } from '../store/run-lock.ts';
@@ -119,7 +119,7 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
     log.info(`spool ${spoolPath} (block ${spool.block}), pushed to ${label} every ${config.pushInterval}s`);
     // nothing to pull without a shard (this host dials every endpoint) or without addresses (--store-ip)
     const pull = shard && config.storeIp && config.pullInterval > 0
-      ? new PeerPull(new OtherHostsPeers(spool, store), shard, log, away ? () => verifySpool(spool, store) : null) : null;
+      ? new PeerPull(new OtherHostsPeers(spool, store), spoolTorrents(spool, store), shard, log, away ? () => verifySpool(spool, store) : null) : null;
     return {
       db: spool.db, hasher, label: `${label} (spool ${spoolPath})`,
       started: async (runId) => {

@@ -6,7 +6,7 @@ import type { CollectorContext, PeerAddress } from '../collectors/collector.ts';
 import type { Logger } from '../log.ts';
 import { DueQueue } from '../queue/due-queue.ts';
 import type { Shard } from '../queue/shard.ts';
-import type { OtherHostPeer, OtherHostsPeers } from '../store/pg/pull-peers.ts';
+import type { OtherHostPeer, OtherHostsPeers, SpoolTorrents } from '../store/pg/pull-peers.ts';
 import type { ResultWriter } from '../store/result-writer.ts';
 import { SOURCE_ORDER } from '../store/sources.ts';
 import type { PeerSource } from '../types.ts';
@@ -44,6 +44,8 @@ export interface PullCounts {
   known: number;
   /** Kept out by the address policy. */
   skipped: number;
+  /** Of torrents this run does not crawl: stored in the spool for a later run. */
+  kept: number;
 }
 
 /** What the crawl hands the pull: where pulled peers go (the collectors' addPeers) and the run's torrents. */
@@ -51,6 +53,8 @@ export interface PullSink {
   addPeers: CollectorContext['addPeers'];
   /** The run's torrents: spool id → info hash. */
   infoHashes: ReadonlyMap<number, string>;
+  /** Stores an endpoint of a torrent this run does not crawl, for a later run's resume. */
+  writer: Pick<ResultWriter, 'peerDiscovered'>;
   /** Set when the crawl stops: no pull hands peers over after it. */
   signal: AbortSignal;
 }
@@ -60,7 +64,7 @@ export interface PullSink {
  * the next one reads what it missed (the watermarks moved only past what was handed over).
  */
 export class PeerPull {
-  readonly counts: PullCounts = { pulls: 0, failures: 0, read: 0, ours: 0, new: 0, known: 0, skipped: 0 };
+  readonly counts: PullCounts = { pulls: 0, failures: 0, read: 0, ours: 0, new: 0, known: 0, skipped: 0, kept: 0 };
   private sink: PullSink | null = null;
   private byHash = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -69,6 +73,7 @@ export class PeerPull {
 
   constructor(
     private readonly source: Pick<OtherHostsPeers, 'pull'>,
+    private readonly torrents: SpoolTorrents,
     private readonly shard: Shard,
     private readonly log: Logger,
     /** Must hold before the first pull (a spool opened while the server was away: the same database). */
@@ -106,8 +111,9 @@ export class PeerPull {
   /** The run's last line about the pulls. */
   summary(): string {
     const c = this.counts;
-    return `pulled ${c.ours} endpoints of shard ${this.shard.label} that other hosts learnt (${c.new} new, ${c.known} known, ${c.skipped} skipped; ` +
-      `${c.read} rows read) in ${c.pulls} pulls${c.failures > 0 ? `; ${c.failures} pulls failed` : ''}`;
+    const kept = c.kept > 0 ? `, ${c.kept} of torrents this run does not crawl kept for a later run` : '';
+    return `pulled ${c.ours + c.kept} endpoints of shard ${this.shard.label} that other hosts learnt (${c.new} new, ${c.known} known, ` +
+      `${c.skipped} skipped${kept}; ${c.read} rows read) in ${c.pulls} pulls${c.failures > 0 ? `; ${c.failures} pulls failed` : ''}`;
   }
 
   private async pullNow(): Promise<void> {
@@ -131,23 +137,35 @@ export class PeerPull {
     }
   }
 
-  /** Hands the rows of this shard's share to addPeers, per torrent and source (as a collector hands a request's). */
-  private queue(rows: OtherHostPeer[]): void {
+  /**
+   * Hands the rows of this shard's share to addPeers, per torrent and source (as a collector hands a request's).
+   * An endpoint of a torrent this run does not crawl (another --set, or imported by another host since the
+   * start) is stored as a discovery in the spool instead: the watermark moves past it, a later run resumes it.
+   */
+  private async queue(rows: OtherHostPeer[]): Promise<void> {
+    if (this.sink === null) throw new Error('the crawl stopped'); // the watermarks stay: the next run reads these rows
+    const ours = rows.filter((r) => r.ip !== null && this.shard.owns(r.infoHash, r.ip, r.port) &&
+      // a session known only from its inbound contact, with no listen port, was at an ephemeral port (as resume-peers.ts)
+      (r.sources !== 'incoming' || r.listenPort === r.port));
+    if (ours.some((r) => !this.byHash.has(r.infoHash) && this.torrents.idOf(r.infoHash) === undefined)) await this.torrents.refresh();
     const sink = this.sink;
-    if (sink === null) throw new Error('the crawl stopped'); // the watermarks stay: the next run reads these rows
+    if (sink === null) throw new Error('the crawl stopped');
     this.counts.read += rows.length;
     const groups = new Map<string, { torrentId: number; source: PeerSource; peers: PeerAddress[] }>();
-    for (const r of rows) {
-      const torrentId = this.byHash.get(r.infoHash);
-      // not this run's torrent, no address (stored without --store-ip), or another shard's
-      if (torrentId === undefined || r.ip === null || !this.shard.owns(r.infoHash, r.ip, r.port)) continue;
-      // a session known only from its inbound contact, with no listen port, was at an ephemeral port (as resume-peers.ts)
-      if (r.sources === 'incoming' && r.listenPort !== r.port) continue;
+    const now = Date.now();
+    for (const r of ours) {
       const source = queueSource(r.sources);
+      const torrentId = this.byHash.get(r.infoHash);
+      if (torrentId === undefined) {
+        const other = this.torrents.idOf(r.infoHash);
+        if (other !== undefined) sink.writer.peerDiscovered(other, r.ip!, r.port, source, now);
+        this.counts.kept++;
+        continue;
+      }
       const key = `${torrentId}\t${source}`;
       let g = groups.get(key);
       if (g === undefined) groups.set(key, (g = { torrentId, source, peers: [] }));
-      g.peers.push({ ip: r.ip, port: r.port });
+      g.peers.push({ ip: r.ip!, port: r.port });
       this.counts.ours++;
     }
     for (const g of groups.values()) {

@@ -11,9 +11,11 @@ import { test } from 'node:test';
 import type { Config } from '../../src/config.ts';
 import { runCrawl } from '../../src/cli/crawl.ts';
 import type { Logger } from '../../src/log.ts';
-import { shardOf } from '../../src/queue/shard.ts';
+import { PeerPull, queueSource } from '../../src/cli/pull-peers.ts';
+import { silentLogger } from '../../src/log.ts';
+import { Shard, shardOf } from '../../src/queue/shard.ts';
 import { PgStore } from '../../src/store/pg/pg-store.ts';
-import { OtherHostsPeers, type OtherHostPeer } from '../../src/store/pg/pull-peers.ts';
+import { OtherHostsPeers, spoolTorrents, type OtherHostPeer } from '../../src/store/pg/pull-peers.ts';
 import { BLOCK_IDS, Spool } from '../../src/store/pg/spool.ts';
 import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { startCrawl, testConfig } from '../helpers/crawl.ts';
@@ -156,7 +158,9 @@ test('the watermark: a second pull reads nothing new, a new row of another block
     await addRows(0, 1); // a row written without a spool (a merge into PostgreSQL)
     const pull = async (p: OtherHostsPeers) => {
       const got: OtherHostPeer[] = [];
-      const read = await p.pull((rows) => got.push(...rows));
+      const read = await p.pull((rows) => {
+        got.push(...rows);
+      });
       assert.equal(read, got.length);
       return got.map((r) => r.port).sort();
     };
@@ -177,4 +181,75 @@ test('the watermark: a second pull reads nothing new, a new row of another block
     other.db.close();
     await store.close();
   }
+});
+
+test('pulled rows: the run\'s torrents are queued with the source the other host recorded, another torrent\'s are kept in the spool', { skip, timeout: 60_000 }, async () => {
+  const url = await pgServer().createDatabase('kept');
+  const store = PgStore.connect(url);
+  await store.ready();
+  const mine = await Spool.open(join(root, 'kept-mine.sqlite'), store);
+  const other = await Spool.open(join(root, 'kept-other.sqlite'), store);
+  try {
+    // two torrents another host imported after this run started: the spool has neither yet
+    const hashes = ['cd'.repeat(20), 'ef'.repeat(20)];
+    const ids: number[] = [];
+    for (const h of hashes) {
+      ids.push((await store.pool.query<{ id: number }>(`INSERT INTO torrents (info_hash, source, added_at, trackers)
+        VALUES ('${h}', 'test', '2026-01-01T00:00:00Z', '[]') RETURNING id`)).rows[0].id);
+    }
+    let n = 0;
+    const ports: Record<string, number[]> = { [hashes[0]]: [], [hashes[1]]: [] };
+    for (const [t, h] of hashes.entries()) {
+      for (let port = 2000; ports[h].length < 3; port++) {
+        n++;
+        // shard 1's rows, one of shard 2's, one without an address
+        const shard = shardOf(h, '127.0.0.1', port, 2);
+        if (shard === 1) ports[h].push(port);
+        else if (n % 3 !== 0) continue;
+        await store.pool.query(`INSERT INTO peers (id, torrent_id, address, address_key, ip, port, sources, discovered_at)
+          VALUES ($1, $2, '127.0.0.0/24', $3, $4, $5, 'dht,pex', '2026-01-01T00:00:00Z')`,
+        [other.block * BLOCK_IDS + n, ids[t], `k${n}`, shard === 1 || n % 2 === 0 ? '127.0.0.1' : null, port]);
+      }
+    }
+    // the run crawls the first torrent (as if in the spool at the start)
+    const [first] = hashes;
+    mine.db.sqlite.prepare(`INSERT INTO torrents (info_hash, source, added_at, trackers) VALUES (?, 'test', '2026-01-01T00:00:00Z', '[]')`).run(first);
+    const firstId = mine.db.sqlite.prepare('SELECT id FROM torrents WHERE info_hash = ?').pluck().get(first) as number;
+    const queued: { torrentId: number; ports: number[]; source: string }[] = [];
+    const kept: { torrentId: number; port: number; source: string }[] = [];
+    const pull = new PeerPull(new OtherHostsPeers(mine, store), spoolTorrents(mine, store), Shard.parse('1/2')!, silentLogger);
+    const controller = new AbortController();
+    pull.start({
+      addPeers: (torrentId, peers, source) => {
+        queued.push({ torrentId, ports: peers.map((p) => p.port), source });
+        return { new: peers.length, duplicates: 0, skipped: 0 };
+      },
+      infoHashes: new Map([[firstId, first]]),
+      writer: { peerDiscovered: (torrentId, _ip, port, source) => kept.push({ torrentId, port, source }) },
+      signal: controller.signal,
+    }, 60_000);
+    await pull.pull();
+    controller.abort();
+    await pull.stop();
+    assert.deepEqual(queued, [{ torrentId: firstId, ports: ports[first], source: 'dht' }]);
+    const secondId = mine.db.sqlite.prepare('SELECT id FROM torrents WHERE info_hash = ?').pluck().get(hashes[1]) as number;
+    assert.ok(secondId > 0, 'the torrent imported by another host was taken into the spool');
+    assert.deepEqual(kept, ports[hashes[1]].map((port) => ({ torrentId: secondId, port, source: 'dht' })));
+    assert.equal(pull.counts.failures, 0);
+    assert.equal(pull.counts.kept, 3);
+    assert.equal(pull.counts.new, 3);
+    assert.match(pull.summary(), /^pulled 6 endpoints of shard 1\/2 that other hosts learnt \(3 new, 0 known, 0 skipped, 3 of torrents this run does not crawl kept for a later run; \d+ rows read\) in 1 pulls$/);
+  } finally {
+    mine.db.close();
+    other.db.close();
+    await store.close();
+  }
+});
+
+test('the source a pulled peer is queued with', () => {
+  assert.equal(queueSource('http,udp,dht'), 'http');
+  assert.equal(queueSource('dht,pex'), 'dht');
+  assert.equal(queueSource('incoming,file'), 'file', 'incoming belongs to this host\'s listener');
+  assert.equal(queueSource('incoming'), 'pex');
+  assert.equal(queueSource(''), 'file');
 });

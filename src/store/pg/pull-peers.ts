@@ -10,7 +10,7 @@
 // (what an earlier run pulled is in the spool as a discovery, and resumed from there).
 import type pg from 'pg';
 import type { PgStore } from './pg-store.ts';
-import { BLOCK_IDS, type Spool } from './spool.ts';
+import { BLOCK_IDS, pullTorrents, type Spool } from './spool.ts';
 
 /** A peers row of another host, as the pull needs it. */
 export interface OtherHostPeer {
@@ -55,7 +55,7 @@ export class OtherHostsPeers {
    * page; a page's watermark moves (in the spool) after `handle` returns. Throws on a database error: what
    * was not handed over is read again by the next call.
    */
-  async pull(handle: (rows: OtherHostPeer[]) => void): Promise<number> {
+  async pull(handle: (rows: OtherHostPeer[]) => void | Promise<void>): Promise<number> {
     let blocks = await this.otherBlocks();
     let read = 0;
     while (blocks.length > 0 && read < this.limits.maxRows) {
@@ -79,7 +79,7 @@ export class OtherHostsPeers {
         return { id: Number(r.id), infoHash: r.info_hash as string, ip: r.ip as string | null, port: r.port as number,
           sources: r.sources as string, listenPort: r.listen_port as number | null };
       });
-      handle(page);
+      await handle(page);
       for (const p of page) {
         const block = Math.floor(p.id / BLOCK_IDS);
         if (p.id > (this.marks.get(block) ?? 0)) this.marks.set(block, p.id);
@@ -102,6 +102,20 @@ export class OtherHostsPeers {
     for (let b = 0; b <= last; b++) if (b !== this.spool.block) blocks.push(b);
     return blocks;
   }
+}
+
+/** The spool's torrents, as the pull needs them. */
+export interface SpoolTorrents {
+  /** The spool's id of a torrent, or undefined. */
+  idOf(infoHash: string): number | undefined;
+  /** Takes the database's torrents the spool lacks (one imported by another host since this run started). */
+  refresh(): Promise<unknown>;
+}
+
+/** The spool's torrents by info hash, and the database's taken into the spool when one is missing. */
+export function spoolTorrents(spool: Spool, store: PgStore): SpoolTorrents {
+  const byHash = spool.db.sqlite.prepare('SELECT id FROM torrents WHERE info_hash = ?').pluck();
+  return { idOf: (infoHash) => byHash.get(infoHash) as number | undefined, refresh: () => pullTorrents(spool, store) };
 }
 
 function readMarks(spool: Spool): Map<number, number> {
