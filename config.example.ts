@@ -39,8 +39,9 @@ const config: ConfigFile = {
    *  another host: its tracker answer, PEX from a peer it dialled, an inbound peer's listen port there), and
    *  queues them; in turn it stores the endpoints of the other shards' shares it learns (once per run each), so
    *  that their owners pull them. A minute: the other hosts push every --push-interval, and an address waits at
-   *  most about a minute more than on the host that learnt it, while a pull is one cheap query per minute (at
-   *  most 50,000 rows, a 30-s timeout; a failed pull is one line and the next one reads what it missed).
+   *  most about a minute more than on the host that learnt it, while a pull is a few range reads of the
+   *  primary key a minute (at most 50,000 rows, a 30-s timeout; a failed pull is one line and the next one
+   *  reads what it missed).
    *  0 = off (nothing pulled, nothing of other shards stored). Without --shard or --store-ip nothing is pulled:
    *  an unsharded host dials every endpoint, and a row without its address cannot be dialled. */
   pullInterval: '1m',
