@@ -34,6 +34,17 @@ const config: ConfigFile = {
    *  it) within seconds of the crawl while each push carries thousands of rows (a batch, not a round trip
    *  per row). A push that fails (the server unreachable) loses nothing: the spool keeps it for the next. */
   pushInterval: '10s',
+  /** [--pull-interval] With a PostgreSQL --db, --shard and --store-ip: how often this host reads from PostgreSQL
+   *  the endpoints of its own share that other hosts learnt and it does not know (an address named only to
+   *  another host: its tracker answer, PEX from a peer it dialled, an inbound peer's listen port there), and
+   *  queues them; in turn it stores the endpoints of the other shards' shares it learns (once per run each), so
+   *  that their owners pull them. A minute: the other hosts push every --push-interval, and an address waits at
+   *  most about a minute more than on the host that learnt it, while a pull is a few range reads of the
+   *  primary key a minute (at most 50,000 rows, a 30-s timeout; a failed pull is one line and the next one
+   *  reads what it missed).
+   *  0 = off (nothing pulled, nothing of other shards stored). Without --shard or --store-ip nothing is pulled:
+   *  an unsharded host dials every endpoint, and a row without its address cannot be dialled. */
+  pullInterval: '1m',
 
   // --- what is measured ---
   /** [--input] Folder scanned recursively for .torrent files at the start of every run (2015: input/). */

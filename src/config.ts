@@ -124,6 +124,11 @@ export interface Config {
   spool: string;
   /** With a PostgreSQL `db`: seconds between pushes of what changed in the spool. */
   pushInterval: number;
+  /**
+   * With a PostgreSQL `db`, --shard and --store-ip: seconds between pulls of the endpoints of this host's share
+   * that other hosts learnt (README "Running on several hosts"); 0 = no pull (and nothing of other shards stored).
+   */
+  pullInterval: number;
   /** Log file (appended); empty = standard error. */
   log: string;
   /** Debug logging. */
@@ -192,6 +197,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   flushIntervalMs: 1000,
   spool: '',
   pushInterval: 10,
+  pullInterval: 60,
   log: '',
   debug: false,
   quiet: false,

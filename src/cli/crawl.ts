@@ -29,6 +29,7 @@ import { buildCollectors } from './collectors.ts';
 import { magnetResolverFor } from './magnets.ts';
 import { isOwnAddress } from './own-address.ts';
 import { openCrawlStore } from './pg-crawl.ts';
+import { shareOtherShards } from './pull-peers.ts';
 import { resumeKnownPeers } from './resume-peers.ts';
 import { contactOptionsFor, queuePolicyFor, watchPoolFor } from './stage-options.ts';
 import { unmapIPv4 } from '../wire/ip.ts';
@@ -185,6 +186,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   const infoHashes = new Map(torrents.map((t) => [t.id, t.infoHash]));
   /** Inbound peers' advertised addresses since the listener's last `requests` row: new, known, skipped by the policy. */
   const incomingCounts = { new: 0, duplicates: 0, skipped: 0 };
+  const share = store.pull ? shareOtherShards(writer) : null; // --pull-interval: their owners pull them
   const ctx: CollectorContext = {
     // Every address any source names passes the address policy here, before the queue or the magnet resolver.
     addPeers: (torrentId: number, peers: PeerAddress[], source: PeerSource) => {
@@ -202,7 +204,10 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
         // trackers list the announcing peer too: never queue our own listener
         if (p.port === config.port && isOwnAddress(p.ip)) continue;
         // --shard: another host dials it (counted with the duplicates: named, but not new work here)
-        if (shard && !shard.owns(infoHash, p.ip, p.port)) continue;
+        if (shard && !shard.owns(infoHash, p.ip, p.port)) {
+          share?.(torrentId, p.ip, p.port, source, now);
+          continue;
+        }
         let isNew: boolean;
         let newSource = false;
         if (dial) {
@@ -275,6 +280,7 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   };
 
   collectors = buildCollectors(config, { torrents, peerId, handleIncoming, log, policy });
+  store.pull?.start({ addPeers: ctx.addPeers, infoHashes, writer, signal: stopController.signal }); // other hosts' finds of our shard
   const statisticsRow = () => {
     const w = watchPool.stats();
     writer.statistics({

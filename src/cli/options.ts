@@ -75,6 +75,7 @@ export const SETTINGS: Setting[] = [
   { key: 'flushIntervalMs', flag: 'flush-interval', kind: 'duration', unit: 'ms', positive: true, describe: 'longest time results are kept in memory unwritten' },
   { key: 'spool', flag: 'spool', kind: 'string', describe: 'with --db postgres://...: local SQLite file the crawl writes and pushes from (default: beside the key file, one per database and shard)' },
   { key: 'pushInterval', flag: 'push-interval', kind: 'duration', positive: true, describe: 'with --db postgres://...: delay between pushes of the spool to PostgreSQL' },
+  { key: 'pullInterval', flag: 'pull-interval', kind: 'duration', describe: 'with --db postgres://..., --shard and --store-ip: delay between pulls of the endpoints of this shard other hosts learnt (0 = off; nothing is pulled without --shard or --store-ip)' },
   { key: 'log', flag: 'log', kind: 'string', describe: 'append log lines to this file' },
   { key: 'debug', flag: 'debug', kind: 'bool', describe: 'debug logging' },
   { key: 'quiet', flag: 'quiet', kind: 'bool', describe: 'no progress line, warnings only' },

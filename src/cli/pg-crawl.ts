@@ -11,9 +11,11 @@ import { Database } from '../store/database.ts';
 import { AddressHasher } from '../store/peer-identity.ts';
 import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
 import { PgStore } from '../store/pg/pg-store.ts';
+import { OtherHostsPeers, spoolTorrents } from '../store/pg/pull-peers.ts';
 import { PgPusher } from '../store/pg/push.ts';
 import { defaultSpoolPath, pullTorrents, Spool, verifySpool } from '../store/pg/spool.ts';
 import { RunLock } from '../store/run-lock.ts';
+import { PeerPull, type PullSink } from './pull-peers.ts';
 
 export interface CrawlStore {
   /** The SQLite database the crawl writes: the database itself, or the spool. */
@@ -25,6 +27,11 @@ export interface CrawlStore {
   started(runId: number): Promise<void>;
   /** After the run's last write: the last push, then everything closed and unlocked. Never throws. */
   finish(): Promise<void>;
+  /**
+   * A sharded PostgreSQL crawl with --store-ip and --pull-interval: starts pulling the endpoints of this shard
+   * other hosts learnt (src/cli/pull-peers.ts), and the crawl stores the other shards' it learns. Else null.
+   */
+  pull: { start(sink: PullSink): void } | null;
 }
 
 export async function openCrawlStore(config: Config, log: Logger): Promise<CrawlStore> {
@@ -41,6 +48,7 @@ function openSqlite(config: Config, log: Logger): CrawlStore {
     return {
       db: opened, hasher, label: config.db,
       started: async () => {},
+      pull: null,
       finish: async () => {
         try {
           opened.checkpoint(); // the .sqlite file alone holds the whole run, even while an analyst has it open
@@ -109,6 +117,9 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
       log.warn(`${err.message} (failed pushes: ${pusher.failures}; the spool keeps everything, the next push retries)`);
     };
     log.info(`spool ${spoolPath} (block ${spool.block}), pushed to ${label} every ${config.pushInterval}s`);
+    // nothing to pull without a shard (this host dials every endpoint) or without addresses (--store-ip)
+    const pull = shard && config.storeIp && config.pullInterval > 0
+      ? new PeerPull(new OtherHostsPeers(spool, store), spoolTorrents(spool, store), shard, log, away ? () => verifySpool(spool, store) : null) : null;
     return {
       db: spool.db, hasher, label: `${label} (spool ${spoolPath})`,
       started: async (runId) => {
@@ -117,7 +128,12 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
         void pusher.push().then(pushed('first push'), failed);
         pusher.start(config.pushInterval * 1000, failed);
       },
+      pull: pull && { start: (sink) => pull.start(sink, config.pullInterval * 1000) },
       finish: async () => {
+        if (pull) {
+          await pull.stop(); // before the pool and the spool close
+          log.info(pull.summary());
+        }
         pusher.stop();
         pusher.liveRun = null;
         await pusher.push().then(pushed('last push'), (err: Error) =>
