@@ -349,3 +349,48 @@ test('a dual-stack client whose two families belong to two hosts counts once, ho
     }
   }
 });
+
+test('a session that was contacted outranks another host\'s discovery at its endpoint, whichever came first', { skip }, async () => {
+  const url = await pgServer().createDatabase('push_discovery_rank');
+  const owner = await host(url, 'owner');
+  const learner = await host(url, 'learner');
+  try {
+    const rows = async () => (await owner.store.pool.query('SELECT id, latest, first_seen IS NOT NULL AS contacted FROM peers ORDER BY id')).rows;
+    const standing = async () => (await owner.store.pool.query('SELECT count(*)::int AS n FROM peers p WHERE NOT (p.latest = 0 AND p.first_seen IS NULL)')).rows[0].n;
+    // the owner of the endpoint learns it first; another host learns it later and stores it for the owner to pull
+    owner.writer.peerDiscovered(owner.torrentId, '81.2.69.70', 6881, 'http', at(0));
+    assert.ok(owner.writer.flush());
+    await owner.pusher.push();
+    learner.writer.peerDiscovered(learner.torrentId, '81.2.69.70', 6881, 'dht', at(60));
+    assert.ok(learner.writer.flush());
+    await learner.pusher.push();
+    const [o, l] = (await rows()).map((r) => r.id as number);
+    assert.deepEqual(await rows(), [{ id: o, latest: 0, contacted: false }, { id: l, latest: 1, contacted: false }], 'two discoveries: the newer stands');
+    // the owner contacts it: its session takes the endpoint back
+    owner.writer.contact(contactResult({ torrentId: owner.torrentId, ip: '81.2.69.70', port: 6881, openingPieces: 5, endPieces: 5, startedAt: at(120), openedAt: at(120) }), 'http', FACTS);
+    assert.ok(owner.writer.flush());
+    const counts = await owner.pusher.push();
+    assert.equal(counts.demoted, 1);
+    assert.deepEqual(await rows(), [{ id: o, latest: 1, contacted: true }, { id: l, latest: 0, contacted: false }]);
+    assert.equal(await standing(), 1, 'the endpoint is discovered once');
+    // the other host learns it again in a later run: its discovery stays below the session
+    learner.writer.peerDiscovered(learner.torrentId, '81.2.69.70', 6881, 'pex', at(600));
+    assert.ok(learner.writer.flush());
+    await learner.pusher.push();
+    assert.deepEqual(await rows(), [{ id: o, latest: 1, contacted: true }, { id: l, latest: 0, contacted: false }]);
+    // a discovery arriving after the session never takes its place
+    const third = await host(url, 'third');
+    try {
+      third.writer.peerDiscovered(third.torrentId, '81.2.69.70', 6881, 'udp', at(900));
+      assert.ok(third.writer.flush());
+      await third.pusher.push();
+      assert.equal(await standing(), 1);
+      assert.equal((await rows()).filter((r) => r.latest === 1)[0].id, o);
+    } finally {
+      await third.close();
+    }
+  } finally {
+    await owner.close();
+    await learner.close();
+  }
+});

@@ -64,6 +64,8 @@ interface Round {
   peers: Values[];
   /** The largest peers id this round sends (its ids wait in push_sending until the commit). */
   maxPeerId: number;
+  /** Rows of the round first contacted since the last push (taken from push_contacted; put back if the push fails). */
+  recheck: number[];
   /** Peers rows with a larger id are new to PostgreSQL (the spool's ids only grow). */
   peersPushed: number;
   appends: { name: (typeof APPENDS)[number]['name']; plan: Plan; rows: Values[]; watermark: number }[];
@@ -133,6 +135,7 @@ export class PgPusher {
   private async pushNow(): Promise<PushCounts> {
     this.busy = true;
     const counts = zero();
+    let unsettled: number[] = [];
     try {
       if (this.prepare) {
         await this.prepare();
@@ -140,10 +143,12 @@ export class PgPusher {
       }
       for (let round = 0; round < MAX_ROUNDS; round++) {
         const r = this.read();
+        unsettled = r.recheck;
         await this.send(r, counts);
         const twins = await this.setApartTwins(r);
         counts.twins += twins.length;
         this.commitRead(r, twins);
+        unsettled = [];
         if (!r.more) break;
       }
       this.pushes++;
@@ -153,6 +158,7 @@ export class PgPusher {
       this.failures++;
       try {
         returnUnsent(this.spool.db); // the rows of the round that failed are sent by the next push
+        for (const id of unsettled) this.statement('INSERT INTO push_contacted (id) VALUES (?) ON CONFLICT (id) DO NOTHING').run(id);
       } catch {
         // the spool itself failed (disk): they go back when it is opened again
       }
@@ -177,10 +183,13 @@ export class PgPusher {
     // push_sending at once, so that a change from now on marks the row again
     const ids = this.statement('SELECT id FROM push_dirty ORDER BY id LIMIT ?').pluck().all(this.roundRows) as number[];
     const maxId = ids.length > 0 ? ids[ids.length - 1] : 0;
+    let recheck: number[] = [];
     if (ids.length > 0) {
       db.sqlite.transaction(() => {
         this.statement('INSERT INTO push_sending (id) SELECT id FROM push_dirty WHERE id <= ?').run(maxId);
         this.statement('DELETE FROM push_dirty WHERE id <= ?').run(maxId);
+        recheck = this.statement('SELECT id FROM push_contacted WHERE id <= ?').pluck().all(maxId) as number[];
+        this.statement('DELETE FROM push_contacted WHERE id <= ?').run(maxId);
       })();
     }
     const peers = ids.length > 0 ? raw(PEERS, 'WHERE id IN (SELECT id FROM push_sending) ORDER BY id') : [];
@@ -197,7 +206,7 @@ export class PgPusher {
     // after this push, only the live run's counters can still change
     const maxRun = allRuns.length > 0 ? (allRuns[allRuns.length - 1].id as number) : 0;
     const peersPushed = Number(db.meta('push_peers') ?? 0);
-    return { torrents, runs, peers, maxPeerId: maxId, peersPushed, appends, counters, countersFrom: this.liveRun ?? maxRun + 1, more };
+    return { torrents, runs, peers, maxPeerId: maxId, recheck, peersPushed, appends, counters, countersFrom: this.liveRun ?? maxRun + 1, more };
   }
 
   private readonly statements = new Map<string, Sqlite.Statement>();
@@ -220,7 +229,7 @@ export class PgPusher {
       await this.sendRuns(client, r.runs);
       counts.torrents += r.torrents.length;
       counts.runs += r.runs.length;
-      if (r.peers.length > 0) counts.demoted += await this.sendPeers(client, r.peers, r.peersPushed);
+      if (r.peers.length > 0) counts.demoted += await this.sendPeers(client, r.peers, r.peersPushed, r.recheck);
       counts.peers += r.peers.length;
       for (const a of r.appends) {
         if (a.rows.length === 0) continue;
@@ -324,8 +333,8 @@ export class PgPusher {
     }
   }
 
-  private async sendPeers(client: pg.ClientBase, rows: Values[], pushedBefore: number): Promise<number> {
-    return upsertPeers(client, this.columns(PEERS, rows), rows.length, pushedBefore, this.timeoutMs);
+  private async sendPeers(client: pg.ClientBase, rows: Values[], pushedBefore: number, recheck: number[]): Promise<number> {
+    return upsertPeers(client, this.columns(PEERS, rows), rows.length, pushedBefore, this.timeoutMs, new Set(recheck));
   }
 
   /** A plan's columns from spool rows (arrays in the plan's column order), run and torrent ids mapped to PostgreSQL's. */

@@ -162,6 +162,11 @@ async function reserveBlock(store: PgStore): Promise<number> {
  * and so they do here when the spool opens after a crash in the middle of a push.
  * Made here, not by a migration: only spools have it (an ordinary database pays nothing).
  */
+/**
+ * push_dirty: the peers rows changed since the last push. push_contacted: rows first contacted since (a
+ * discovery that became a session), whose endpoint the push settles again: a contacted session outranks
+ * another host's discovery there (push-peers.ts).
+ */
 function trackChangedPeers(db: Database): void {
   // an upsert, not INSERT OR IGNORE: a trigger fired by an upsert of peers takes the outer statement's conflict policy
   const mark = 'BEGIN INSERT INTO push_dirty (id) VALUES (new.id) ON CONFLICT (id) DO NOTHING; END';
@@ -169,7 +174,11 @@ function trackChangedPeers(db: Database): void {
     CREATE TABLE IF NOT EXISTS push_dirty (id INTEGER PRIMARY KEY);
     CREATE TABLE IF NOT EXISTS push_sending (id INTEGER PRIMARY KEY);
     CREATE TRIGGER IF NOT EXISTS push_dirty_insert AFTER INSERT ON peers ${mark};
-    CREATE TRIGGER IF NOT EXISTS push_dirty_update AFTER UPDATE ON peers ${mark};`);
+    CREATE TRIGGER IF NOT EXISTS push_dirty_update AFTER UPDATE ON peers ${mark};
+    CREATE TABLE IF NOT EXISTS push_contacted (id INTEGER PRIMARY KEY);
+    CREATE TRIGGER IF NOT EXISTS push_contacted_update AFTER UPDATE OF first_seen ON peers
+      WHEN old.first_seen IS NULL AND new.first_seen IS NOT NULL
+      BEGIN INSERT INTO push_contacted (id) VALUES (new.id) ON CONFLICT (id) DO NOTHING; END;`);
   returnUnsent(db);
 }
 

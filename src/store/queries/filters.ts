@@ -39,3 +39,11 @@ export function evaluated(f: Filter): string {
 export function flag(condition: string): string {
   return `CASE WHEN ${condition} THEN 1 ELSE 0 END`;
 }
+
+/**
+ * A discovery that stands for its endpoint: not a row that was never contacted and that a session of another
+ * host at the same endpoint superseded (`latest = 0`). On PostgreSQL with several hosts, every host that learns
+ * an endpoint of another's share stores it for the owner to pull (README "Pulling what other hosts learnt");
+ * counted once.
+ */
+export const STANDS_FOR_ENDPOINT = 'NOT (p.latest = 0 AND p.first_seen IS NULL)';

@@ -1,6 +1,6 @@
 // The peer tables (clients, countries, networks, speeds): per-client counts, and one row per peer that was
 // discovered, evaluated or confirmed in the window, for the single pass that tallies countries and networks.
-import { evaluated, filterParams, flag, inSet, inWindow, type Filter } from './filters.ts';
+import { evaluated, filterParams, flag, inSet, inWindow, STANDS_FOR_ENDPOINT, type Filter } from './filters.ts';
 import type { Reader } from './reader.ts';
 import type { CountRow } from './torrents.ts';
 
@@ -56,7 +56,7 @@ export async function hasStoredNetworks(r: Reader): Promise<boolean> {
 export async function eachPeerToTally(r: Reader, f: Filter, storedAsn: boolean, onRow: (row: PeerTallyRow) => void): Promise<void> {
   const sql = `SELECT * FROM (SELECT p.id, p.address, p.ip, p.country, ${storedAsn ? 'p.asn, p.as_org' : 'NULL asn, NULL as_org'}, p.max_speed,
        ${flag('t.pieces IS NOT NULL AND p.last_pieces >= t.pieces')} seed,
-       ${flag(inWindow('p.discovered_at', f))} discovered, ${flag(evaluated(f))} evaluated,
+       ${flag(`${inWindow('p.discovered_at', f)} AND ${STANDS_FOR_ENDPOINT}`)} discovered, ${flag(evaluated(f))} evaluated,
        ${flag(`p.id IN (SELECT peer_row FROM confirmed_downloads WHERE ${inWindow('crossed_at', f)} AND ${inSet('torrent_id', f)})`)} confirmed
      FROM peers p JOIN torrents t ON t.id = p.torrent_id WHERE ${inSet('p.torrent_id', f)}) x
      WHERE discovered = 1 OR evaluated = 1 OR confirmed = 1 ORDER BY id`;

@@ -1,5 +1,5 @@
 // Thesis tables 5.5 (peer addresses per source) and 5.7 (outcomes of contacts per event and reason).
-import { filterParams, flag, inSet, inWindow, type Filter } from './filters.ts';
+import { filterParams, flag, inSet, inWindow, STANDS_FOR_ENDPOINT, type Filter } from './filters.ts';
 import type { Reader } from './reader.ts';
 import type { CountRow } from './torrents.ts';
 
@@ -22,7 +22,7 @@ export function requestsPerKind(r: Reader, f: Filter): Promise<RequestKindRow[]>
   );
 }
 
-const discovered = (f: Filter) => `${inWindow('p.discovered_at', f)} AND ${inSet('p.torrent_id', f)}`;
+const discovered = (f: Filter) => `${inWindow('p.discovered_at', f)} AND ${inSet('p.torrent_id', f)} AND ${STANDS_FOR_ENDPOINT}`;
 
 /** The first source in the comma-separated `sources` list: SQLite's instr/substr, PostgreSQL's split_part. */
 export function peersPerFirstSource(r: Reader, f: Filter): Promise<CountRow[]> {
