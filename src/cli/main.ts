@@ -9,8 +9,6 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-export const COMMANDS = ['run', 'add', 'torrents', 'report', 'export', 'rederive', 'merge', 'demo'] as const;
-
 type Handler = (argv: Record<string, unknown>) => Promise<number>;
 interface CommandModule {
   handler: Handler;
@@ -51,6 +49,9 @@ const MODULES: Record<string, () => Promise<CommandModule>> = {
     return { handler: m.mergeCommand, options: m.mergeOptions };
   },
 };
+
+/** The commands, in the order of `btda --help`: one list for the parser's modules and the "unknown command" line. */
+export const COMMANDS: readonly string[] = Object.keys(MODULES);
 
 /**
  * The modules the command line needs: the command its first argument names, `run` when no argument names
@@ -131,8 +132,9 @@ export async function main(args: string[]): Promise<number> {
     .strictOptions()
     .exitProcess(false)
     .fail((msg, err) => {
-      // throwing stops yargs from running the command after a usage error
-      throw err ?? new ConfigError(msg);
+      // throwing stops yargs from running the command after a usage error; yargs' own messages (invalid
+      // choices) span lines: one line, like every other error
+      throw err ?? new ConfigError(msg.replace(/\s*\n\s*/g, ' '));
     })
     .help()
     .version();

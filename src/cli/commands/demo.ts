@@ -25,7 +25,7 @@ const EXIT_USAGE = 2;
 export const DEMO_MAX_S = 600;
 
 export const demoOptions = {
-  duration: { requiresArg: true, default: '60s', describe: `length of the demo (${DEMO_MIN_S}s to ${DEMO_MAX_S / 60}m) [duration]` },
+  duration: { requiresArg: true, default: '60s', defaultDescription: '60s', describe: `length of the demo (${DEMO_MIN_S}s to ${DEMO_MAX_S / 60}m) [duration]` },
   db: { requiresArg: true, describe: 'SQLite database of the demo (default: a new one in a temporary folder, kept)' },
 } as const;
 

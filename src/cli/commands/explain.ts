@@ -5,7 +5,7 @@ import type { Options } from 'yargs';
 import { explainText } from '../../analysis/explain.ts';
 import { keyFileOf } from '../../config.ts';
 import { readEvidence, type EvidenceQuery } from '../../store/queries/evidence.ts';
-import { isPostgresUrl } from '../../store/pg/connection.ts';
+import { redactUrl } from '../../store/pg/connection.ts';
 import { AddressHasher } from '../../store/peer-identity.ts';
 import { openReader, READ_DB } from '../open-database.ts';
 import { ConfigError, resolveConfig, yargsOptions } from '../options.ts';
@@ -16,19 +16,18 @@ export function explainOptions(): Record<string, Options> {
   return {
     ...yargsOptions(['db', 'keyFile'], { db: READ_DB }),
     peer: { type: 'number', array: true, describe: 'peer row(s) (peers.id, confirmed_downloads.peer_row)' },
-    address: { type: 'string', describe: 'an IP address: its sessions (needs the address key)' },
-    class: { type: 'string', choices: CLASSES, default: 'confirmed', describe: 'without --peer/--address: which crossings' },
+    address: { requiresArg: true, describe: 'an IP address: its sessions (needs the address key)' },
+    class: { requiresArg: true, choices: CLASSES, default: 'confirmed', describe: 'without --peer/--address: which crossings' },
     limit: { type: 'number', default: 100, describe: 'most sessions shown' },
-    format: { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'output format' },
+    format: { requiresArg: true, choices: ['text', 'json'], default: 'text', describe: 'output format' },
   };
 }
 
 export async function explainCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv, { postgres: true });
-  if (!isPostgresUrl(config.db) && !existsSync(config.db)) throw new ConfigError(`no database ${config.db}`);
   const db = await openReader(config.db);
   try {
-    if (!(await db.hasTable('observations'))) throw new ConfigError(`${config.db} was written by an older btda: run btda once on it to migrate it`);
+    if (!(await db.hasTable('observations'))) throw new ConfigError(`${redactUrl(config.db)} was written by an older btda: run btda once on it to migrate it`);
     let query: EvidenceQuery;
     const peers = (argv.peer as number[] | undefined)?.filter((n) => Number.isInteger(n));
     if (peers && peers.length > 0) query = { rows: peers };

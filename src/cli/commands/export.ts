@@ -9,7 +9,7 @@ import { resolveConfig, yargsOptions } from '../options.ts';
 export function exportOptions(): Record<string, Options> {
   return {
     ...yargsOptions(['db'], { db: READ_DB }),
-    format: { choices: ['csv', 'jsonl'], demandOption: true, describe: 'CSV with a header row, or one JSON object per line' },
+    format: { requiresArg: true, choices: ['csv', 'jsonl'], demandOption: true, describe: 'CSV with a header row, or one JSON object per line' },
     out: { requiresArg: true, demandOption: true, describe: 'folder for the files (created if needed)' },
   };
 }

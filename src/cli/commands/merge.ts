@@ -14,7 +14,7 @@ import type { ClassOrNone } from '../../store/rederive.ts';
 export function mergeOptions(): Record<string, Options> {
   return {
     ...perRunOptions(['threshold', 'suspectRate']),
-    out: { alias: 'o', type: 'string', demandOption: true, describe: 'the new database to write: a file, or postgres://... (a database without runs)' },
+    out: { alias: 'o', requiresArg: true, demandOption: true, describe: 'the new database to write: a file, or postgres://... (a database without runs)' },
   };
 }
 

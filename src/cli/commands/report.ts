@@ -22,7 +22,7 @@ const DEFAULT_OUT = 'report';
 export function reportOptions(): Record<string, Options> {
   return {
     ...yargsOptions(['db', 'setLabel', 'geoipDb'], { setLabel: 'only the torrents of this set', db: READ_DB }),
-    format: { choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
+    format: { requiresArg: true, choices: REPORT_FORMATS, default: 'text', describe: 'output format' },
     out: { requiresArg: true, describe: `folder for the output files (csv and html: default ${DEFAULT_OUT}/; text and json: stdout)` },
     since: { requiresArg: true, describe: 'only what happened at or after this date/time, e.g. 2026-11-22 or 2026-11-22T18:00 (ISO 8601, UTC unless an offset is given)' },
     until: { requiresArg: true, describe: 'only what happened before this date/time (ISO 8601, like --since)' },
