@@ -74,7 +74,7 @@ test('announce replies: compact, dictionary and IPv6 peers; ports above 32767', 
   const dictPeers = parseAnnounceReply(
     encode({
       interval: 60,
-      peers: [{ ip: '10.1.1.1', port: 40000, 'peer id': 'x' }, { ip: 'host.example', port: 1 }, { ip: '2001:DB8:0:0::2', port: 7 }, { ip: '::FFFF:10.1.1.2', port: 8 }, 'junk'],
+      peers: [{ ip: '10.1.1.1', port: 40000, 'peer id': 'x' }, { ip: 'host.example', port: 1 }, { ip: '2001:DB8:0:0::2', port: 7 }, { ip: '::FFFF:10.1.1.2', port: 8 }, { ip: '::ffff:a01:103', port: 9 }, 'junk'],
     }),
   );
   assert.ok(dictPeers.ok);
@@ -83,6 +83,7 @@ test('announce replies: compact, dictionary and IPv6 peers; ports above 32767', 
     { ip: '10.1.1.1', port: 40000 },
     { ip: '2001:db8::2', port: 7 },
     { ip: '10.1.1.2', port: 8 },
+    { ip: '10.1.1.3', port: 9 },
   ]);
 });
 

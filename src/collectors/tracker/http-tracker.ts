@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { BencodeError, decodePrefix, intField, isDict, textField, type BDict, type BValue } from '../../bencode/decode.ts';
 import { boundedGet } from './bounded-get.ts';
 import type { PeerAddress } from '../collector.ts';
+import { unmapIPv4 } from '../../wire/ip.ts';
 import {
   parseCompactPeers,
   type AnnounceReply,
@@ -205,12 +206,7 @@ function parseDictPeers(list: BValue[]): PeerAddress[] {
  * IPv4-mapped one becomes the dotted IPv4 it is, so that the queue sees one peer, not two.
  */
 function canonicalIpv6(ip: string): string {
-  const text = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(text);
-  if (!mapped) return text;
-  const hi = parseInt(mapped[1], 16);
-  const lo = parseInt(mapped[2], 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  return unmapIPv4(new URL(`http://[${ip}]/`).hostname.slice(1, -1));
 }
 
 export function parseScrapeReply(body: Buffer, status = 200): Outcome<ScrapeReply> {
