@@ -88,6 +88,9 @@ test('trackers, the DHT and the listener feed one queue; every step is logged', 
   const outcome = (event: string, reason: string) =>
     (s.prepare('SELECT coalesce(sum(count), 0) AS n FROM outcomes WHERE event = ? AND reason = ?').get(event, reason) as { n: number }).n;
   assert.equal(outcome('incoming', 'success'), 1);
+  // the listener's rows count the inbound peer's advertised address (port 7777) as new to the queue: not always 0
+  const incoming = s.prepare("SELECT sum(received) AS received, sum(new) AS new, sum(duplicates) AS duplicates FROM requests WHERE kind = 'incoming'").get();
+  assert.deepEqual(incoming, { received: 3, new: 1, duplicates: 0 });
   assert.equal(outcome('incoming', 'unknown-info-hash'), 1);
   assert.equal(outcome('incoming', 'unknown-protocol'), 1);
   const scrapes = s.prepare('SELECT tracker, seeders, leechers FROM scrapes').all() as { tracker: string; leechers: number }[];
