@@ -1,13 +1,13 @@
 // The real `btda report` and `btda export` executables on a database with known contents.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { runCli } from '../helpers/run-cli.ts';
 import { buildFixture, HASH_A } from './fixture.ts';
 import { parseCsv } from './parse-csv.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 let path: string;
 before(async () => {
@@ -33,7 +33,7 @@ test('btda report: text to stdout; csv and html into --out (csv defaults to repo
   assert.match(text.stdout, /== Confirmed vs reported downloads per torrent set \(thesis table 5\.6\) ==/);
   assert.match(text.stdout, /^A\s+2\s+3\s+5\s+0\.60/m);
 
-  const cwd = mkdtempSync(join(tmpdir(), 'btda-report-cli-'));
+  const cwd = tempDir('btda-report-cli-');
   const csv = await runCli(['report', '--db', path, '--format', 'csv'], { cwd });
   assert.equal(csv.code, 0, csv.stderr);
   assert.match(csv.stdout, /^wrote report\/sources\.csv$/m);
@@ -59,7 +59,7 @@ test('btda report: a bad --since is a usage error (2); a missing database fails 
   assert.match(bad.stderr.trim(), /^btda: --since: /);
   const format = await runCli(['report', '--db', path, '--format', 'pdf']);
   assert.equal(format.code, 2);
-  const dir = mkdtempSync(join(tmpdir(), 'btda-report-cli-'));
+  const dir = tempDir('btda-report-cli-');
   const missing = await runCli(['report', '--db', join(dir, 'nope.sqlite')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /cannot open database/);
@@ -67,7 +67,7 @@ test('btda report: a bad --since is a usage error (2); a missing database fails 
 });
 
 test('btda export --format csv --out DIR: every table with its row count', async () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'btda-export-cli-')), 'csv');
+  const out = join(tempDir('btda-export-cli-'), 'csv');
   const r = await runCli(['export', '--db', path, '--format', 'csv', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   for (const [table, rows] of [['runs', 2], ['torrents', 3], ['peers', 7], ['requests', 8], ['scrapes', 10], ['outcomes', 9], ['statistics', 4]] as const) {
@@ -86,9 +86,9 @@ test('a database of an older btda (no contact_waits, no peers.encrypted) still r
   const json = await runCli(['report', '--db', old, '--format', 'json']);
   assert.equal(json.code, 0, json.stderr);
   assert.ok(JSON.parse(json.stdout).clients.every((c: { encrypted: number }) => c.encrypted === 0));
-  const html = await runCli(['report', '--db', old, '--format', 'html', '--out', join(mkdtempSync(join(tmpdir(), 'btda-old-')), 'r')]);
+  const html = await runCli(['report', '--db', old, '--format', 'html', '--out', join(tempDir('btda-old-'), 'r')]);
   assert.equal(html.code, 0, html.stderr);
-  const exported = await runCli(['export', '--db', old, '--format', 'csv', '--out', mkdtempSync(join(tmpdir(), 'btda-old-export-'))]);
+  const exported = await runCli(['export', '--db', old, '--format', 'csv', '--out', tempDir('btda-old-export-')]);
   assert.equal(exported.code, 0, exported.stderr);
   // read-only: the report did not migrate the file
   const check = new Sqlite(old, { readonly: true });

@@ -1,13 +1,13 @@
 // `btda export` writes every table, row for row, as CSV (header + proper quoting) or JSON Lines.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { EXPORT_TABLES, exportTables } from '../../src/analysis/export.ts';
 import { Database } from '../../src/store/database.ts';
 import { buildFixture, HASH_C } from './fixture.ts';
 import { parseCsv } from './parse-csv.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 // the fixture's rows (see fixture.ts): 7 outcome rows in run 1 and 2 in run 2; p1, p3 and p5 confirmed in 3 different hours
 const ROWS: Record<string, number> = {
@@ -20,7 +20,7 @@ before(async () => {
 });
 
 async function exportTo(format: 'csv' | 'jsonl') {
-  const dir = mkdtempSync(join(tmpdir(), `btda-export-${format}-`));
+  const dir = tempDir(`btda-export-${format}-`);
   const db = Database.open(path, { readonly: true });
   try {
     return { dir, files: await exportTables(db, format, join(dir, 'out')) };
@@ -71,7 +71,7 @@ test('jsonl: one object per row with the column names as keys, nulls kept', asyn
 });
 
 test('an empty database exports header-only CSV files and empty JSON Lines files', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-export-empty-'));
+  const dir = tempDir('btda-export-empty-');
   const db = Database.open(join(dir, 'empty.sqlite'));
   const csv = await exportTables(db, 'csv', join(dir, 'csv'));
   const jsonl = await exportTables(db, 'jsonl', join(dir, 'jsonl'));
@@ -84,7 +84,7 @@ test('an empty database exports header-only CSV files and empty JSON Lines files
 });
 
 test('a large table streams through in chunks', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-export-big-'));
+  const dir = tempDir('btda-export-big-');
   const db = Database.open(join(dir, 'big.sqlite'));
   const insert = db.sqlite.prepare(`INSERT INTO requests (run_id, torrent_id, kind, url, started_at, duration_ms, received, new, duplicates, error)
     VALUES (1, 1, 'http', ?, '2026-01-01T00:00:00.000Z', 1, 1, 0, 1, NULL)`);

@@ -12,8 +12,6 @@
 //   private 10.0.0.N (3 peers): no country, no AS
 // Scrapes every 30 min from two trackers: "steady" grows by 1 an hour; "flapping" answers 1000, 990, 1000, ...
 // Statistics every 5 min; requests (http, udp, dht) every 30 min per torrent.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../../src/store/database.ts';
 import { Geolocator } from '../../src/store/geolocation.ts';
@@ -21,6 +19,7 @@ import { AddressHasher } from '../../src/store/peer-identity.ts';
 import { ResultWriter } from '../../src/store/result-writer.ts';
 import type { PeerSource } from '../../src/types.ts';
 import { contactResult } from '../helpers/contact-result.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 export const T0 = Date.parse('2026-03-01T00:00:00Z');
 export const HOUR = 3_600_000;
@@ -79,7 +78,7 @@ function plan(): PlannedPeer[] {
 export const PLAN = plan();
 
 export async function build48hFixture(): Promise<{ dir: string; path: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-48h-'));
+  const dir = tempDir('btda-48h-');
   const path = join(dir, 'btda.sqlite');
   const db = Database.open(path);
   const add = (hash: string, name: string, pieces: number) =>

@@ -1,8 +1,7 @@
 // Every report format produces what it promises: JSON keeps the contract keys, text is readable tables, CSV is
 // one file per table with a header, HTML is one self-contained page with the figures inline.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { csvField, csvLine } from '../../src/analysis/csv.ts';
@@ -16,6 +15,7 @@ import { reportText } from '../../src/cli/commands/report.ts';
 import { Database } from '../../src/store/database.ts';
 import { buildFixture, HASH_A, HASH_C, T0 } from './fixture.ts';
 import { parseCsv } from './parse-csv.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 let report: Report;
 let series: Series;
@@ -54,7 +54,7 @@ test('text: one readable table per section, numbers formatted', () => {
 });
 
 test('csv: one file per table, a header row, quoting that round-trips', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-csv-'));
+  const dir = tempDir('btda-csv-');
   const paths = writeCsvTables(reportTables(report), dir);
   const names = ['torrents-measured', 'sets', 'torrents', 'classes', 'trackers', 'sources', 'outcomes', 'clients', 'countries', 'country-speeds', 'networks',
     'speeds', 'speed-histogram', 'watch', 'runs'];
@@ -86,7 +86,7 @@ test('csv quoting', () => {
 });
 
 test('html: one self-contained page with the tables and the figures as inline SVG; SVG files next to it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-html-'));
+  const dir = tempDir('btda-html-');
   const figures = await renderFigures(report, series);
   assert.deepEqual(figures.map((f) => f.id), ['fig-5.1-longest-wait', 'fig-5.2-load', 'fig-5.3-addresses-per-source', 'fig-5.4-confirmed-vs-reported',
     'map-confirmed-by-country', 'contacts-over-time', 'outcomes-per-run', 'download-speeds']);
@@ -160,7 +160,7 @@ test('units and text widths', () => {
 });
 
 test('an empty database still renders every format', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-empty-'));
+  const dir = tempDir('btda-empty-');
   const db = Database.open(join(dir, 'empty.sqlite'));
   const r = await buildReport(db);
   const figures = await renderFigures(r, await buildSeries(db, r));

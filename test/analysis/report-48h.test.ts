@@ -1,8 +1,7 @@
 // The report at the scale of a real crawl: a synthetic 48-hour database (fixture-48h.ts) with public addresses
 // located by the built-in databases. Every expectation is derived from the fixture's plan.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { writeCsvTables, writeHtmlReport } from '../../src/analysis/output.ts';
@@ -15,6 +14,7 @@ import { Database } from '../../src/store/database.ts';
 import { Geolocator } from '../../src/store/geolocation.ts';
 import { build48hFixture, END, FLAPPING, HOUR, PLAN, STEADY, T0 } from './fixture-48h.ts';
 import { parseCsv } from './parse-csv.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 let report: Report;
 let series: Series;
@@ -127,7 +127,7 @@ test('48 h: every format carries the new tables; the HTML map colours the countr
   const text = reportText(report, tables);
   for (const title of ['Torrents measured (thesis table 5.4)', 'Download speed per country', 'Networks (thesis 4.4.3', 'Hetzner Online GmbH', 'AS24940',
     'Feral.io Ltd', 'Germany', 'country database: @ip-location-db/geo-whois-asn-country-mmdb']) assert.ok(text.includes(title), title);
-  const dir = mkdtempSync(join(tmpdir(), 'btda-48h-out-'));
+  const dir = tempDir('btda-48h-out-');
   writeCsvTables(tables, dir);
   const networks = parseCsv(readFileSync(join(dir, 'networks.csv'), 'utf8'));
   assert.deepEqual(networks[0], ['asn', 'org', 'country', 'peers', 'share', 'evaluated', 'seeds', 'confirmed']);

@@ -5,9 +5,8 @@
 // address policy to fail, btda would dial a trap; since only lo exists, nothing could leave the machine.
 // Prints one JSON line of facts for the parent test to judge.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bencode from 'bencode';
 import Sqlite from 'better-sqlite3';
@@ -20,6 +19,7 @@ import { createLocalDht } from '../helpers/local-dht.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { connectScriptedPeer, startScriptedPeer } from '../helpers/scripted-peer.ts';
 import { announceHttpPeer, startRealTracker, waitFor } from '../helpers/tracker-server.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 export const TRAP_PORT = 40_001;
 /** Special-purpose addresses given to lo, each with a trap listening on TRAP_PORT. 127.0.0.2 is allowed but excluded. */
@@ -59,7 +59,7 @@ for (const host of [...TRAPS_V4, ...TRAPS_V6, '127.0.0.1']) {
   trapServers.push(server);
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'btda-policy-'));
+const dir = tempDir('btda-policy-');
 const tracker = await startRealTracker(1);
 const dht = await createLocalDht({ size: 8, settleMs: 500 });
 const made = await makeTorrent({ size: 20 * 16_384, pieceLength: 16_384, dir, trackers: [[tracker.httpUrl], [tracker.udpUrl]] });

@@ -1,9 +1,8 @@
 // The address policy: every special-purpose range edge (IPv4, IPv6, IPv4-mapped), port 0, --allow overriding
 // the built-in ranges, --exclude winning over everything, and the exclude file's errors.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { BlockList } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -11,6 +10,7 @@ import { AddressListError, AddressPolicy, parseCidr, parseExcludeList, RangeSet,
 import { SPECIAL_IPV4, SPECIAL_IPV6 } from '../../src/collectors/special-ranges.ts';
 import { resolveConfig, ConfigError } from '../../src/cli/options.ts';
 import { formatIPv4, parseIPv6 } from '../../src/wire/ip.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 const policy = new AddressPolicy();
 
@@ -167,7 +167,7 @@ test('RangeSet agrees with node:net BlockList on random ranges and addresses', (
 });
 
 test('exclude file: comments, blank lines and CRLF are fine; a bad line is one error naming the file and line', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-exclude-'));
+  const dir = tempDir('btda-exclude-');
   const good = join(dir, 'optout.txt');
   writeFileSync(good, '# opt-out requests\r\n\r\n81.2.69.0/24   # asked 2026-01-02\r\n2a00:1450::/32\r\n1.2.3.4\r\n');
   assert.equal(readExcludeFile(good).length, 3);
@@ -184,7 +184,7 @@ test('the flags: --allow repeatable and comma-separated, a bad --allow or --excl
   assert.deepEqual((await resolveConfig({ allow: '127.0.0.1' })).allow, ['127.0.0.1']);
   assert.deepEqual((await resolveConfig({})).allow, []);
   await assert.rejects(resolveConfig({ allow: 'localhost' }), (err: Error) => err instanceof ConfigError && err.message.includes('--allow') && err.message.includes('localhost'));
-  const dir = mkdtempSync(join(tmpdir(), 'btda-exclude-'));
+  const dir = tempDir('btda-exclude-');
   const bad = join(dir, 'bad.txt');
   writeFileSync(bad, 'nonsense\n');
   await assert.rejects(resolveConfig({ exclude: bad }), (err: Error) => err instanceof ConfigError && err.message.includes(`${bad} line 1`));

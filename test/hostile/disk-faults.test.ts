@@ -2,15 +2,15 @@
 // written stays intact. Uses a small tmpfs (needs root); skipped where mounting is not allowed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { runCli } from '../helpers/run-cli.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 function mountTmpfs(sizeKb: number): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-tmpfs-'));
+  const dir = tempDir('btda-tmpfs-');
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k`, 'tmpfs', dir], { stdio: 'ignore' });
     return dir;
@@ -34,7 +34,7 @@ const canMount = (() => {
 test('a full disk stops the run with a clear error and keeps what was written', { skip: !canMount && 'cannot mount a tmpfs here', timeout: 60_000 }, async (t) => {
   const disk = mountTmpfs(1024)!;
   t.after(() => unmount(disk));
-  const dir = mkdtempSync(join(tmpdir(), 'btda-full-'));
+  const dir = tempDir('btda-full-');
   const db = join(disk, 'btda.sqlite');
   const hash = 'ab'.repeat(20);
   assert.equal((await runCli(['add', `magnet:?xt=urn:btih:${hash}`, '--db', db])).code, 0);
@@ -64,7 +64,7 @@ test('a read-only database gives a clear error and exit code 1', { skip: !canMou
   const db = join(disk, 'btda.sqlite');
   assert.equal((await runCli(['add', `magnet:?xt=urn:btih:${'cd'.repeat(20)}`, '--db', db])).code, 0);
   execFileSync('mount', ['-o', 'remount,ro', disk]);
-  const r = await runCli(['--db', db, '--key-file', join(mkdtempSync(join(tmpdir(), 'btda-ro-')), 'key'), '--duration', '2', '--quiet'], { timeoutMs: 20_000 });
+  const r = await runCli(['--db', db, '--key-file', join(tempDir('btda-ro-'), 'key'), '--duration', '2', '--quiet'], { timeoutMs: 20_000 });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /btda: .*btda\.sqlite.*(read-only|readonly)/i);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

@@ -1,8 +1,7 @@
 // kill -9 in the middle of a run loses at most the last flush interval (1 s) of results, leaves the
 // database intact, and the next run resumes.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
@@ -10,9 +9,10 @@ import { parseTorrentFile } from '../../src/torrents/parse-torrent.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { runCli, when } from '../helpers/run-cli.ts';
 import { startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 test('kill -9 loses at most the last second of results; the next run resumes', { timeout: 90_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-kill9-'));
+  const dir = tempDir('btda-kill9-');
   const made = await makeTorrent({ size: 100 * 16_384, pieceLength: 16_384, dir });
   const infoHash = Buffer.from(parseTorrentFile(made.torrent).infoHash, 'hex');
   const peers: ScriptedPeer[] = [];

@@ -1,10 +1,9 @@
 // Abuse of the inbound listener during a crawl — a connection flood from one address, slowloris
 // clients, handshake floods and garbage — while honest peers (outgoing and inbound) are measured exactly.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
@@ -14,6 +13,7 @@ import { buildHandshake } from '../../src/wire/handshake.ts';
 import { freePort, startCrawl, testConfig } from '../helpers/crawl.ts';
 import { makeTorrent } from '../helpers/make-torrent.ts';
 import { connectScriptedPeer, startScriptedPeer, type ScriptedPeer } from '../helpers/scripted-peer.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 /** Opens a connection from `localAddress`, runs `play`, and always destroys it within `maxMs`. */
 function attacker(port: number, localAddress: string, play: (s: net.Socket) => void, maxMs: number): Promise<void> {
@@ -32,7 +32,7 @@ function attacker(port: number, localAddress: string, play: (s: net.Socket) => v
 }
 
 test('listener abuse: limits hold, memory stays bounded, honest peers are measured exactly', { timeout: 90_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-abuse-'));
+  const dir = tempDir('btda-abuse-');
   const made = await makeTorrent({ size: 100 * 16_384, pieceLength: 16_384, dir });
   const parsed = parseTorrentFile(made.torrent);
   const infoHash = Buffer.from(parsed.infoHash, 'hex');

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Database } from '../../src/store/database.ts';
@@ -8,12 +6,13 @@ import { Geolocator } from '../../src/store/geolocation.ts';
 import { AddressHasher, anonymizeAddress } from '../../src/store/peer-identity.ts';
 import { ResultWriter } from '../../src/store/result-writer.ts';
 import { contactResult } from '../helpers/contact-result.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 const GEO = new URL('../fixtures/geoip/GeoLite2-City-Test.mmdb', import.meta.url).pathname;
 const T0 = Date.parse('2026-01-01T10:00:00Z');
 
 async function setup(opts: { storeIp?: boolean; geo?: string } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'btda-store-'));
+  const dir = tempDir('btda-store-');
   const db = Database.open(join(dir, 'btda.sqlite'));
   const t = db.addTorrent(
     { infoHash: 'aa'.repeat(20), infoHashV2: null, name: 'x', pieces: 100, pieceSize: 16_384, totalSize: 1_638_400, trackers: [] },
