@@ -28,7 +28,7 @@ interface Setting {
 
 /** Every setting and its flag. Units and the reasons for the defaults: config.example.ts. */
 export const SETTINGS: Setting[] = [
-  { key: 'db', flag: 'db', kind: 'string', describe: 'SQLite database file, or postgres://user:password@host/db (run only)' },
+  { key: 'db', flag: 'db', kind: 'string', describe: 'SQLite database file (btda run also takes postgres://user:password@host/db)' },
   { key: 'active', flag: 'active', kind: 'int', describe: 'concurrent outgoing peer contacts (0 = none)' },
   { key: 'passive', flag: 'passive', kind: 'bool', describe: 'accept inbound BitTorrent connections on --port' },
   { key: 'port', flag: 'port', kind: 'port', describe: 'TCP port of the inbound listener, announced to trackers (withdrawn at once without --passive)' },

@@ -190,6 +190,12 @@ test('--db with a URL: run takes postgres:// (an unreachable server is one line,
   assert.equal(report.code, 2);
   assert.match(report.stderr, /--db: postgres URLs are not supported by this command yet/);
   assert.doesNotMatch(report.stderr, /secret/);
+  const demo = await runCli(['demo', '--db', 'postgres://btda:secret@127.0.0.1:1/btda'], { cwd: dir });
+  assert.equal(demo.code, 2);
+  assert.equal(demo.stderr, 'btda: --db: the demo writes a SQLite file; postgres URLs are not supported (--db path/to/demo.sqlite)\n');
+  const merge = await runCli(['merge', 'postgres://btda:secret@127.0.0.1:1/btda', 'b.sqlite', '-o', 'out.sqlite'], { cwd: dir });
+  assert.equal(merge.code, 2);
+  assert.match(merge.stderr, /^btda: merge: postgres:\/\/btda:\*\*\*@127\.0\.0\.1:1\/btda: the inputs are SQLite files written by btda/);
   assert.deepEqual(readdirSync(dir), []);
 });
 

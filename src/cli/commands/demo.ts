@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { defaultConfig, thresholdPieces, type Config } from '../../config.ts';
+import { defaultConfig, isDatabaseUrl, thresholdPieces, type Config } from '../../config.ts';
 import { createLogger } from '../../log.ts';
 import { AddressKeyError, openAddressKey } from '../../store/address-key.ts';
 import { Database } from '../../store/database.ts';
@@ -85,6 +85,10 @@ export async function demoCommand(argv: Record<string, unknown>): Promise<number
   const durationS = parseDuration(String(argv.duration ?? '60'));
   if (durationS === undefined || durationS < DEMO_MIN_S || durationS > DEMO_MAX_S) {
     throw new ConfigError(`--duration: expected ${DEMO_MIN_S}s to ${DEMO_MAX_S / 60}m, e.g. 60s or 2m (got ${JSON.stringify(argv.duration)})`);
+  }
+  // a URL would become a folder named "postgres:" holding the demo's SQLite file
+  if (typeof argv.db === 'string' && isDatabaseUrl(argv.db)) {
+    throw new ConfigError(`--db: the demo writes a SQLite file; ${argv.db.split(':')[0]} URLs are not supported (--db path/to/demo.sqlite)`);
   }
   const workDir = mkdtempSync(join(tmpdir(), 'btda-demo-'));
   const dbPath = typeof argv.db === 'string' && argv.db !== '' ? resolve(argv.db) : join(workDir, 'demo.sqlite');

@@ -2,7 +2,7 @@
 // hosts or shards into one new database, counts re-derived from the merged observations (README "Merging
 // databases"). Inputs whose address keys differ are refused (exit 2).
 import type { Options } from 'yargs';
-import { defaultConfig } from '../../config.ts';
+import { defaultConfig, isDatabaseUrl } from '../../config.ts';
 import { MergeError, mergeDatabases, type MergeReport } from '../../store/merge.ts';
 import { isPostgresUrl, redactUrl } from '../../store/pg/connection.ts';
 import { mergeIntoPostgres } from '../../store/pg/merge-into.ts';
@@ -23,6 +23,8 @@ export async function mergeCommand(argv: Record<string, unknown>): Promise<numbe
   const inputs = (argv.inputs as string[] | undefined) ?? [];
   const out = String(argv.out);
   if (inputs.length === 0) throw new ConfigError('merge: name the databases to merge');
+  const url = inputs.find(isDatabaseUrl);
+  if (url) throw new ConfigError(`merge: ${redactUrl(url)}: the inputs are SQLite files written by btda (a postgres:// URL can only be the output, -o)`);
   const overrides = overridesOf(argv, config);
   const options = { ...overrides, defaultSuspectRate: defaultConfig.suspectRate };
   let report: MergeReport;
