@@ -125,7 +125,7 @@ export function reportTables(r: Report): ReportTable[] {
       notes: [
         'received: addresses in the replies (incoming: connections accepted); new: addresses not known before.',
         'unique: peers discovered in the window that this source reported; first source: ... that it reported first.',
-        `unique/h: unique / ${hours}. incoming "new" counts peers first reported by an inbound connection (the listener's rows cannot tell).`,
+        `unique/h: unique / ${hours}. incoming "new": peers first reported by an inbound connection (from the peers, as unique; an inbound peer's advertised address is not known before its handshake).`,
         ...(r.set !== null ? ['the listener\'s rows (incoming) name no torrent: with --set their received count is left out.'] : []),
       ],
     },
@@ -134,7 +134,7 @@ export function reportTables(r: Report): ReportTable[] {
       title: 'Outcomes of contacts per event and reason (thesis table 5.7)',
       columns: [col('event', 'event', 'text'), col('reason', 'reason', 'text'), col('count', 'count'), col('share', 'share of event', 'share')],
       rows: r.outcomes.map((o) => [o.event, o.reason, o.count, o.share]),
-      notes: ['first: first attempt at a peer in a run; later: any further attempt; incoming: inbound connections. Outcomes have no time: a window selects the runs that overlap it.'],
+      notes: ['first: the first attempt ever at an address:port in this database; later: any further attempt, in this run or a later one; incoming: inbound connections. Outcomes have no time: a window selects the runs that overlap it.'],
     },
     {
       name: 'clients',

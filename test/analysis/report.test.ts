@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { buildReport, quantile, ReportedDownloads, type Report } from '../../src/analysis/report.ts';
+import { reportTables } from '../../src/analysis/tables.ts';
 import { parseTime, parseWindow, WindowError } from '../../src/analysis/window.ts';
 import { Database } from '../../src/store/database.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
@@ -87,6 +88,9 @@ test('table 5.7 outcomes: count and share within the event, most frequent first'
     { event: 'incoming', reason: 'success', count: 1, share: 0.5 },
     { event: 'incoming', reason: 'unknown-info-hash', count: 1, share: 0.5 },
   ]);
+  // the note says what 'first' means since issue 13 item 9: first ever at the endpoint, not first in the run
+  const notes = reportTables(r).find((t) => t.name === 'outcomes')!.notes.join(' ');
+  assert.match(notes, /first: the first attempt ever at an address:port in this database; later: any further attempt, in this run or a later one/);
 });
 
 test('clients, countries and speed quantiles', async () => {
