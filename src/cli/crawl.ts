@@ -127,6 +127,11 @@ export async function runCrawl(config: Config, opts: CrawlOptions): Promise<Craw
   };
   for (const t of torrents) if (t.pieces !== null) registerContactTorrent({ ...t, pieces: t.pieces });
   log.info(`run ${runId}: ${torrents.length} torrents${config.setLabel ? ` of set ${config.setLabel}` : ''}, database ${store.label}`);
+  // a new user's first `btda` in an empty folder: say why nothing happens rather than crawl nothing in silence
+  if (torrents.length === 0) {
+    log.warn(`no torrents to measure${config.setLabel ? ` in set ${config.setLabel}` : ''}: import some with btda add FILE|FOLDER|MAGNET, ` +
+      `or put .torrent files in ${config.inputPath}/ and magnet links in ${config.magnetFile}`);
+  }
 
   const writer = new ResultWriter(db, {
     runId,

@@ -152,6 +152,8 @@ test('an unknown command is an error listing the commands, not a crawl; no comma
   }
   const run = await runCli(['--active', '512', ...quickRun(dir)]);
   assert.equal(run.code, 0, run.stderr);
+  // nothing to measure is said, once, not left to an idle crawl
+  assert.equal(run.stderr.split('\n').filter((l) => l.includes(' warn no torrents to measure: import some with btda add')).length, 1, run.stderr);
   const sqlite = new Sqlite(join(dir, 'btda.sqlite'), { readonly: true });
   assert.equal((sqlite.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n, 1);
   sqlite.close();

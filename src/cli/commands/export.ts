@@ -19,7 +19,7 @@ export async function exportCommand(argv: Record<string, unknown>): Promise<numb
   const db = await openReader(config.db);
   try {
     await exportTables(db, argv.format as ExportFormat, String(argv.out), (f) =>
-      process.stdout.write(`wrote ${f.path}: ${f.rows.toLocaleString('en-US')} rows, ${formatBytes(f.bytes)}\n`));
+      process.stdout.write(`wrote ${f.path}: ${f.rows.toLocaleString('en-US')} ${f.rows === 1 ? 'row' : 'rows'}, ${formatBytes(f.bytes)}\n`));
     return 0;
   } finally {
     await db.close();
