@@ -110,8 +110,8 @@ export async function main(args: string[]): Promise<number> {
     .usage('$0 [command] [options]\n\nCounts confirmed downloads in BitTorrent swarms. Without a command: run.')
     .command(['run', '$0'], 'crawl the torrents in the database (and the input folder) until stopped', (y) =>
       y.options(yargsOptions()).epilogue(DURATION_HELP), guard('run'))
-    .command('add <inputs..>', 'import .torrent files, folders, magnet links or files of magnet links', (y) =>
-      y.positional('inputs', { type: 'string', array: true, describe: 'paths or magnet links' })
+    .command('add [inputs..]', 'import .torrent files, folders, magnet links or files of magnet links', (y) =>
+      y.positional('inputs', { type: 'string', array: true, default: undefined, describe: 'paths or magnet links' })
         .options(yargsOptions(['db', 'setLabel'], { setLabel: 'set label given to the torrents imported now' })), guard('add'))
     .command('torrents', 'list the torrents in the database', (y) =>
       y.options(yargsOptions(['db', 'setLabel'], { setLabel: 'list only the torrents of this set' })), guard('torrents'))
@@ -124,8 +124,8 @@ export async function main(args: string[]): Promise<number> {
     .command('export', 'write every table as CSV or JSON Lines files', (y) => y.options(options('export')), guard('export'))
     .command('rederive', 'compute every crossing again from the observations (--threshold: one threshold for all)',
       (y) => y.options(options('rederive')), guard('rederive'))
-    .command('merge <inputs..>', 'merge databases (shards, hosts) into a new one (-o), counts re-derived',
-      (y) => y.positional('inputs', { type: 'string', array: true, describe: 'SQLite files written by btda' })
+    .command('merge [inputs..]', 'merge databases (shards, hosts) into a new one (-o), counts re-derived',
+      (y) => y.positional('inputs', { type: 'string', array: true, default: undefined, describe: 'SQLite files written by btda' })
         .options(options('merge')), guard('merge'))
     // `--no-pex` for every switch; values stay text for our own parser (`--set 007` keeps its zeros)
     .parserConfiguration({ 'boolean-negation': true, 'parse-numbers': false, 'parse-positional-numbers': false })

@@ -77,7 +77,8 @@ function expand(path: string, fail: (source: string, err: unknown) => void): str
   try {
     st = statSync(path);
   } catch (err) {
-    fail(path, new Error(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+    const code = (err as NodeJS.ErrnoException).code;
+    fail(path, new Error(code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${code ?? (err as Error).message}`));
     return [];
   }
   if (!st.isDirectory()) return [path];

@@ -174,6 +174,17 @@ test('a bad choice or a missing value is one line and exit 2; explain names a mi
     assert.equal(r.stderr, `btda: cannot open database ${join(dir, 'typo.sqlite')}: no such file (btda add or btda run creates one)\n`);
   }
   assert.deepEqual(readdirSync(dir), [], 'nothing created');
+  // add and merge without inputs say what to name; a path that does not exist says so
+  const add = await runCli(['add', '--db', join(dir, 'x.sqlite')], { cwd: dir });
+  assert.equal(add.code, 2);
+  assert.equal(add.stderr, 'btda: add: name the .torrent files, folders, magnet links or files of magnet links to import (btda add --help)\n');
+  const merge = await runCli(['merge', '-o', join(dir, 'o.sqlite')], { cwd: dir });
+  assert.equal(merge.code, 2);
+  assert.match(merge.stderr, /^btda: merge: name the databases to merge \(btda merge A\.sqlite B\.sqlite \.\.\. -o OUT\.sqlite\)\n$/);
+  assert.deepEqual(readdirSync(dir), [], 'nothing created');
+  const missing = await runCli(['add', 'no-such.torrent', '--db', join(dir, 'x.sqlite')], { cwd: dir });
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stdout, 'error: no-such.torrent: no such file or folder\n');
 });
 
 test('--db with a URL: run takes postgres:// (an unreachable server is one line, exit 1); other URLs and other commands get one line and exit 2; no folder named "postgres:"', async () => {

@@ -1,14 +1,16 @@
 // `btda add PATH|MAGNET... [--set LABEL] [--db FILE]`
 import { importTorrents, type ImportReport } from '../../torrents/import-torrents.ts';
 import { openForWriting } from '../open-database.ts';
-import { resolveConfig } from '../options.ts';
+import { ConfigError, resolveConfig } from '../options.ts';
 
 export async function addCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv);
+  const inputs = ((argv.inputs as unknown[] | undefined) ?? []).filter((x): x is string => typeof x === 'string' && x !== '');
+  if (inputs.length === 0) throw new ConfigError('add: name the .torrent files, folders, magnet links or files of magnet links to import (btda add --help)');
   const db = openForWriting(config.db);
   try {
     const report: ImportReport = { added: [], duplicates: [], errors: [] };
-    for (const input of (argv.inputs as string[]) ?? []) {
+    for (const input of inputs) {
       let one: ImportReport;
       try {
         one = importTorrents(db, [input], config.setLabel ?? null);

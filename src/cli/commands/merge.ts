@@ -20,9 +20,9 @@ export function mergeOptions(): Record<string, Options> {
 
 export async function mergeCommand(argv: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(argv);
-  const inputs = (argv.inputs as string[] | undefined) ?? [];
+  const inputs = ((argv.inputs as unknown[] | undefined) ?? []).filter((x): x is string => typeof x === 'string' && x !== '');
   const out = String(argv.out);
-  if (inputs.length === 0) throw new ConfigError('merge: name the databases to merge');
+  if (inputs.length === 0) throw new ConfigError('merge: name the databases to merge (btda merge A.sqlite B.sqlite ... -o OUT.sqlite)');
   const url = inputs.find(isDatabaseUrl);
   if (url) throw new ConfigError(`merge: ${redactUrl(url)}: the inputs are SQLite files written by btda (a postgres:// URL can only be the output, -o)`);
   const overrides = overridesOf(argv, config);
