@@ -116,7 +116,7 @@ export async function main(args: string[]): Promise<number> {
     .command('torrents', 'list the torrents in the database', (y) =>
       y.options(yargsOptions(['db', 'setLabel'], { setLabel: 'list only the torrents of this set' })), guard('torrents'))
     .command('demo', 'the main job on a local swarm of simulated peers (loopback only), then btda vs the truth', (y) =>
-      y.options(options('demo')).epilogue(DURATION_HELP), guard('demo'))
+      y.options(options('demo')).epilogue('--duration: a number with a unit (30s, 2m); a plain number is seconds.'), guard('demo'))
     .command('report', 'confirmed vs reported downloads, sources, outcomes, clients (text, json, csv or html)',
       (y) => y.options(options('report')), guard('report'))
     .command('explain', 'the observations behind each confirmed download (or a peer row, or an address)', (y) =>

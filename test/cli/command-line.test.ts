@@ -87,6 +87,9 @@ test('--help shows the duration syntax, units in the defaults, and no [string] f
   for (const command of COMMANDS) {
     assert.doesNotMatch((await runCli([command, '--help'])).stdout, /\[string\]/, command);
   }
+  const demo = (await runCli(['demo', '--help'])).stdout;
+  assert.match(demo, /--duration\s+length of the demo \(10s to 10m\) \[duration\]\s+\[default: 60s\]/);
+  assert.doesNotMatch(demo, /flush-interval/, 'the demo has no --flush-interval');
   const torrents = await runCli(['torrents', '--help']);
   assert.match(torrents.stdout, /--set\s+list only the torrents of this set/);
   const report = await runCli(['report', '--help']);
