@@ -31,6 +31,10 @@ test('btda add imports files, folders and magnets, skips duplicates, names corru
   const lines = list.stdout.trim().split('\n');
   assert.equal(lines.length, 2 + 3);
   assert.match(list.stdout, /one\.bin\s+A\s+19\s+293\.0 KiB\s+1/);
+  // a set that holds nothing (a typo) names the sets there are, rather than print an empty table
+  const typo = await runCli(['torrents', '--db', db, '--set', 'a']);
+  assert.equal(typo.code, 0, typo.stderr);
+  assert.equal(typo.stdout, `no torrents in set a; the sets in ${db}: A\n`);
 
   const sqlite = new Sqlite(db, { readonly: true });
   const names = (sqlite.prepare("SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name").all() as { name: string }[]).map((r) => r.name);

@@ -16,6 +16,14 @@ export async function torrentsCommand(argv: Record<string, unknown>): Promise<nu
       t.totalSize === null ? '?' : formatBytes(t.totalSize),
       String(t.trackers.length),
     ]);
+    if (rows.length === 0) {
+      // an empty table after a typo in --set says nothing: name the sets there are
+      const sets = [...new Set(db.torrents().map((t) => t.setLabel).filter((l) => l !== null))];
+      process.stdout.write(config.setLabel
+        ? `no torrents in set ${config.setLabel}; the sets in ${config.db}: ${sets.length > 0 ? sets.join(', ') : 'none'}\n`
+        : `no torrents in ${config.db}: import some with btda add FILE|FOLDER|MAGNET\n`);
+      return 0;
+    }
     process.stdout.write(formatTable(['id', 'info hash', 'name', 'set', 'pieces', 'size', 'trackers'], rows) + '\n');
     return 0;
   } finally {
