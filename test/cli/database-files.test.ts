@@ -25,7 +25,8 @@ test('a run writes everything into the .sqlite file itself, even while an analys
   const dir = tempDir('btda-wal-');
   const db = join(dir, 'btda.sqlite');
   assert.equal((await runCli(['add', `magnet:?xt=urn:btih:${'ab'.repeat(20)}`, '--db', db])).code, 0);
-  const analyst = new Sqlite(db, { readonly: true }); // keeps btda from being the last connection
+  const analyst = new Sqlite(db, { readonly: true }); // keeps btda from being the last connection...
+  analyst.prepare('SELECT count(*) FROM torrents').get(); // ...once it has read: SQLite opens the WAL index lazily
   try {
     const r = await runCli(['--db', db, '--key-file', join(dir, 'key'), '--input', join(dir, 'none'), '--duration', '200ms', '--quiet']);
     assert.equal(r.code, 0, r.stderr);
@@ -33,6 +34,16 @@ test('a run writes everything into the .sqlite file itself, even while an analys
     copyFileSync(db, copy); // the file alone, as a user would mail it
     assert.equal(count(copy, 'SELECT count(*) AS n FROM runs WHERE ended_at IS NOT NULL'), 1);
     assert.equal(count(copy, 'SELECT count(*) AS n FROM torrents'), 1);
+    // add and rederive write too, and end the same way
+    assert.equal((await runCli(['add', `magnet:?xt=urn:btih:${'ef'.repeat(20)}`, '--db', db])).code, 0);
+    const copy2 = join(dir, 'copy2.sqlite');
+    copyFileSync(db, copy2);
+    assert.equal(count(copy2, 'SELECT count(*) AS n FROM torrents'), 2);
+    const rederive = await runCli(['rederive', '--db', db, '--threshold', '0.9']);
+    assert.equal(rederive.code, 0, rederive.stderr);
+    const copy3 = join(dir, 'copy3.sqlite');
+    copyFileSync(db, copy3);
+    assert.equal(count(copy3, "SELECT count(*) AS n FROM meta WHERE key = 'rederived'"), 1);
   } finally {
     analyst.close();
   }
