@@ -2,7 +2,7 @@
 // Everything that could leave loopback is off: DHT, LPD, PEX, UPnP/NAT-PMP, blocklist updates; uTP unless asked.
 // Its tracker announces go through libcurl bound to bind-address-ipv4, so the tracker sees the client
 // at its own address (and lists it there to others).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { poll, type Managed, type ProcessGroup } from './processes.ts';
 
@@ -88,6 +88,22 @@ export class Transmission {
     };
     writeFileSync(join(configDir, 'settings.json'), JSON.stringify(settings, null, 2));
     this.process = group.start(opts.name, 'transmission-daemon', ['--foreground', '--config-dir', configDir]);
+    void this.process.exited.then(() => this.removeSessionIdFile());
+    process.once('exit', () => this.removeSessionIdFile());
+  }
+
+  /**
+   * transmission 3.00 keeps a lock file named after its RPC session id in /tmp itself (not $TMPDIR), and
+   * leaves it there when it is killed before its shutdown ends: removed here, so tests leave nothing in /tmp.
+   */
+  private removeSessionIdFile(): void {
+    const file = this.sessionIdFile;
+    if (file) rmSync(file, { force: true });
+  }
+
+  /** The daemon's lock file, known once an RPC call has read the session id. */
+  get sessionIdFile(): string | null {
+    return /^[A-Za-z0-9]+$/.test(this.sessionId) ? `/tmp/tr_session_id_${this.sessionId}` : null;
   }
 
   private get url(): string {
