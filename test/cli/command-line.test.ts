@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { formatDuration, parseDuration } from '../../src/cli/durations.ts';
 import { COMMANDS } from '../../src/cli/main.ts';
-import { resolveConfig, SETTINGS } from '../../src/cli/options.ts';
+import { resolveConfig, SETTINGS, yargsOptions } from '../../src/cli/options.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
@@ -215,12 +215,20 @@ test('--db with a URL: run takes postgres:// (an unreachable server is one line,
   assert.deepEqual(readdirSync(dir), []);
 });
 
-test('every setting has its flag in the README table and in config.example.ts', async () => {
+test('every setting has its flag in the README table (with the default --help shows) and in config.example.ts', async () => {
   const { readFileSync } = await import('node:fs');
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const example = readFileSync(EXAMPLE, 'utf8');
+  const help = yargsOptions() as Record<string, { default?: unknown; defaultDescription?: string }>;
   for (const s of SETTINGS) {
     assert.match(readme, new RegExp(`^\\| \`--${s.flag}[ \`,]`, 'm'), `README lacks --${s.flag}`);
     assert.ok(example.includes(`[--${s.flag}`), `config.example.ts lacks --${s.flag}`);
+    // the README's default is the one --help shows (switches as on/off; the bootstrap list is named, not spelt)
+    const row = readme.split('\n').find((l) => new RegExp(`^\\| \`--${s.flag}[ \`,]`).test(l))!;
+    const readmeDefault = row.split(/(?<!\\)\|/)[2].trim().replaceAll('`', '');
+    const o = help[s.flag];
+    const shown = o.defaultDescription ?? (o.default === undefined ? '' : String(o.default));
+    if (shown === '' || s.flag === 'dht-bootstrap') continue;
+    assert.equal(readmeDefault, shown === 'false' ? 'off' : shown === 'true' ? 'on' : shown, `README default of --${s.flag}`);
   }
 });
