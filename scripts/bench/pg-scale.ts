@@ -7,16 +7,17 @@
 // revisits of the host's known sessions and 15 % new ones. A host's contact writes one peers row, so the
 // peers rows/s the server takes is the contacts/s of all hosts together; a host at full rate makes 4,100.
 // Server variants (--variants), each a fresh server, fsync on, synchronous_commit off:
-//   default    128 MB shared_buffers, peers at fillfactor 100 (what `initdb` and the migrations give)
-//   fill       peers at fillfactor 70 (a revisit rewrites a row in its own page: a HOT update, no index touched)
-//   tuned      fill, and the server settings a write-heavy database is given: shared_buffers 1 GB (the
+//   packed     peers at fillfactor 100, 128 MB shared_buffers (what `initdb` and the migrations before 0002 gave)
+//   default    peers at fillfactor 70 (migration 0002: a revisit rewrites a row in its own page, a HOT update
+//              that touches no index), 128 MB shared_buffers
+//   tuned      default, and the server settings a write-heavy database is given: shared_buffers 1 GB (the
 //              million-peer table and its indexes in memory), max_wal_size 8 GB and checkpoint_timeout 15 min
 //              (fewer checkpoints, so fewer full-page images of randomly updated pages in the WAL),
 //              wal_compression on
 // The minimal loop beside: the same rounds appended into a table with only a primary key (no upsert, no
 // other index), on the same server: what the disk and the protocol allow.
 //
-//   node --import tsx scripts/bench/pg-scale.ts [--peers 1000000] [--hosts 1,2,4] [--seconds 20] [--variants default,fill,tuned]
+//   node --import tsx scripts/bench/pg-scale.ts [--peers 1000000] [--hosts 1,2,4] [--seconds 20] [--variants packed,default,tuned]
 import type pg from 'pg';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -34,7 +35,7 @@ const PEER_COUNT = Number(a.peers ?? 1_000_000);
 const HOSTS = (a.hosts ?? '1,2,4').split(',').map(Number);
 const SECONDS = Number(a.seconds ?? 20);
 const ROUND = Number(a.round ?? 10_000);
-const VARIANTS = (a.variants ?? 'default,fill,tuned').split(',');
+const VARIANTS = (a.variants ?? 'packed,default,tuned').split(',');
 const OBS_PER_CONTACT = 0.9;
 const MAX_HOSTS = Math.max(...HOSTS);
 const BLOCK = 2 ** 40;
@@ -52,7 +53,7 @@ const perHost = Math.floor(PEER_COUNT / MAX_HOSTS);
 
 async function preload(client: pg.ClientBase, fill: boolean): Promise<number> {
   const t0 = performance.now();
-  if (fill) await client.query('ALTER TABLE peers SET (fillfactor = 70)');
+  await client.query(`ALTER TABLE peers SET (fillfactor = ${fill ? 70 : 100})`);
   for (let h = 1; h <= MAX_HOSTS; h++) {
     const base = h * BLOCK;
     // the columns as a crawl fills them: keyed-hash address key, 40 hex of peer id, ISO times
@@ -189,7 +190,7 @@ if (skip) {
 }
 const figures: Record<string, unknown> = { peers: PEER_COUNT, seconds: SECONDS, round: ROUND, obsPerContact: OBS_PER_CONTACT };
 for (const variant of VARIANTS) {
-  const fill = variant === 'fill' || variant === 'tuned';
+  const fill = variant !== 'packed';
   const tuned = variant === 'tuned' ? ['shared_buffers=1GB', 'max_wal_size=8GB', 'checkpoint_timeout=15min', 'wal_compression=on'] : [];
   const server = await startPostgres({ durable: true, timeoutMs: 60_000, settings: [...tuned, ...(STATEMENTS ? ['shared_preload_libraries=pg_stat_statements'] : [])] });
   try {

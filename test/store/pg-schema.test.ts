@@ -100,3 +100,13 @@ test('crossings, confirmed_downloads and hourly_confirmed give the same rows on 
     await pgs.close();
   }
 });
+
+test('peers leaves room in its pages for revisits (fillfactor 70: HOT updates, migration 0002)', { skip }, async () => {
+  const pgs = await PgStore.open(await server!.createDatabase(`fill_${++n}`));
+  try {
+    const r = await pgs.pool.query(`SELECT reloptions FROM pg_class WHERE relname = 'peers'`);
+    assert.deepEqual(r.rows[0].reloptions, ['fillfactor=70']);
+  } finally {
+    await pgs.close();
+  }
+});
