@@ -1,9 +1,9 @@
 // The watch against rtorrent on loopback (issue "The blind spot" item 2, README "The watch"). rtorrent 0.9.8
 // holds its `have`s back and sends them only when it writes to the connection for its own reasons (its
-// keep-alive tick, about every 2 minutes, or a change of interest; SPEC), and it closes the connection to us
-// (a peer that is never interested) the moment it completes, dropping the haves queued since its last write (measured:
-// bitfield 190 at 4 s, haves 190-192 at 64 s, 193-194 at 89 s, closed at its completion at 163 s with 195-199
-// unsent). A silent watcher, never interested, therefore sees an rtorrent's crossing live only when one of
+// keep-alive tick, about every 2 minutes, or a change of interest; SPEC), and it closes the connection the
+// moment it completes (whether we stayed silent, sent an empty bitfield or said interested), dropping the haves
+// queued since its last write (measured: bitfield 190 at 4 s, haves 190-192 at 64 s, 193-194 at 89 s, closed at
+// its completion at 163 s with 195-199 unsent). The watch therefore sees an rtorrent's crossing live only when one of
 // rtorrent's writes falls between the crossing and the completion; otherwise the watch ends when rtorrent
 // closes, and the peer goes back to the queue: an rtorrent that keeps seeding is confirmed by the next visit.
 //
