@@ -89,7 +89,7 @@ export interface ContactResult {
   crossedPieces: number | null;
   /** The extension handshake said `upload_only` (BEP 21: a seed, or a partial seed that wants nothing more). */
   uploadOnly: boolean;
-  /** The extension handshake's `complete_ago` (libtorrent): seconds since the peer completed, when it says. */
+  /** The extension handshake's `complete_ago` (libtorrent): seconds since the peer last saw a complete copy (its own completion, or a peer finishing in front of it), when it says. */
   completeAgo: number | null;
   peerId: Uint8Array | null;
   /** Extension handshake `v`. */

@@ -36,7 +36,8 @@ let measuring = true;
 const p = await createPipeline({
   torrents,
   active: ACTIVE,
-  config: { timeout: TIMEOUT_S },
+  // no watch: contacts per worker as before the watch (a quiet leecher's connection would be handed over)
+  config: { timeout: TIMEOUT_S, watch: 0 },
   onResult: (r: ContactResult) => {
     if (!measuring) return;
     ended++;

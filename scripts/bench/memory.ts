@@ -53,7 +53,8 @@ const swarm = await startSwarm({
   idleMs: 20_000,
   lifetimeMs: 120_000,
 });
-const p = await createPipeline({ torrents, active: ACTIVE });
+// no watch: this measures the queue and the contacts in flight, as before the watch (its cost: watch.ts)
+const p = await createPipeline({ torrents, active: ACTIVE, config: { watch: 0 } });
 const base = sample();
 
 // The swarm's peers first (they are contacted), then addresses nobody listens on, to reach PEERS

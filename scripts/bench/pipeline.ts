@@ -1,5 +1,5 @@
 // btda's contact pipeline as src/cli/crawl.ts wires it (DueQueue → Scheduler → visitPeer → record →
-// ResultWriter, the same calls in the same order), without the collectors, so a benchmark can hand
+// ResultWriter, the watch offered every outgoing contact, the same calls in the same order), without the collectors, so a benchmark can hand
 // it a known list of peers and time it until the last result is in the database.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { defaultConfig, thresholdPieces, type Config } from '../../src/config.ts
 import type { ContactTorrent } from '../../src/evaluator/contact.ts';
 import { visitPeer } from '../../src/evaluator/visit.ts';
 import { makePeerId } from '../../src/cli/crawl.ts';
-import { contactOptionsFor, queuePolicyFor } from '../../src/cli/stage-options.ts';
+import { contactOptionsFor, queuePolicyFor, watchPoolFor } from '../../src/cli/stage-options.ts';
 import { Scheduler } from '../../src/evaluator/scheduler.ts';
 import { DueQueue, type QueuedPeer } from '../../src/queue/due-queue.ts';
 import { Database } from '../../src/store/database.ts';
@@ -94,6 +94,8 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   });
   const queue = new DueQueue(queuePolicyFor(config));
   const contactOptions = contactOptionsFor(config, makePeerId());
+  // the watch as crawl.ts wires it: every outgoing contact is offered to it (config.watch, unset: 2 x active)
+  const watchPool = watchPoolFor(config, contactOptions, (segment) => record(segment, null));
   const counters = { contacts: 0, successes: 0, failures: 0, confirmed: 0, reasons: new Map<string, number>() };
   let waiter: { n: number; resolve: () => void } | null = null;
 
@@ -104,6 +106,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       pieceSize: torrent?.pieceSize ?? null,
       thresholdPieces: contactTorrents.get(result.torrentId)?.thresholdPieces ?? null,
     });
+    if (result.event === 'watch') return; // a watch segment is stored, not counted as a contact (as in crawl.ts)
     counters.contacts++;
     if (result.reason === 'success') counters.successes++;
     else counters.failures++;
@@ -162,6 +165,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     },
     async stop() {
       await scheduler.stop();
+      watchPool.stopAll(); // each watch stores what it read and closes, before the final flush
       const t0 = performance.now();
       const flushed = writer.close();
       return { flushMs: performance.now() - t0, flushed };

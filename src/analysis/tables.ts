@@ -91,7 +91,8 @@ export function reportTables(r: Report): ReportTable[] {
       notes: [
         'across a restart: below the threshold, then a new peer id of the same client name and version at the same address:port at or above it.',
         'suspect: a crossing faster than --suspect-rate, or by a peer that said upload_only while below the threshold, or (PostgreSQL, several hosts) a dual-stack twin another host counted (suspect_reason).',
-        'reported by the peer: first seen complete, its extension handshake\'s complete_ago puts the completion inside a run (libtorrent clients).',
+        'reported by the peer: first seen complete, its extension handshake\'s complete_ago (libtorrent: seconds since it last saw a complete copy, '
+          + 'its own completion or a peer finishing in front of it) falls inside a run; an upper bound.',
         'None of these is in the confirmed column; `btda explain --class restart|suspect` shows their evidence.',
       ],
     },

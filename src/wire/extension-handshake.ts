@@ -28,7 +28,7 @@ export interface ExtensionHandshake {
   uploadOnly: boolean;
   /** `metadata_size` (BEP 9). */
   metadataSize: number | null;
-  /** `complete_ago` (libtorrent): seconds since the peer completed the torrent; null when absent or -1 (never). */
+  /** `complete_ago` (libtorrent): seconds since the peer last saw a complete copy (its own completion, or a peer completing in front of it); null when absent or -1 (never). */
   completeAgo: number | null;
   /** `m`: extension name → the id the peer wants for it; 0 (disabled) is left out. Null when `m` is absent. */
   extensions: Record<string, number> | null;

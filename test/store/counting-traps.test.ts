@@ -6,6 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { buildReport } from '../../src/analysis/report.ts';
+import { reportTables } from '../../src/analysis/tables.ts';
+import { reportText } from '../../src/cli/commands/report.ts';
 import { Database } from '../../src/store/database.ts';
 import { Geolocator } from '../../src/store/geolocation.ts';
 import { AddressHasher } from '../../src/store/peer-identity.ts';
@@ -196,6 +199,16 @@ test('reported by the peer: first seen complete, complete_ago inside the run; it
   assert.deepEqual(rows.map((r) => r.reported_complete_at), [new Date(T0 + 20 * MIN + 100).toISOString(), null, null]);
   assert.equal(s.count('confirmed_downloads'), 0);
   assert.equal(s.count('crossings'), 0);
+  // the report: its own column beside the headline (per torrent, per set, in the text), never in confirmed
+  const report = await buildReport(s.db, { now: new Date(T0 + 60 * MIN) });
+  assert.deepEqual(report.torrents.map((t) => [t.confirmed, t.reportedByPeer]), [[0, 1]]);
+  assert.deepEqual(report.sets.map((x) => [x.confirmed, x.reportedByPeer]), [[0, 1]]);
+  const text = reportText(report, reportTables(report));
+  assert.ok(text.includes('reported by the peer'), 'the column is named in the text report');
+  assert.match(text, /^bbbbbbbbbbbb\S*\s+x\s+0\s+0\s+0\s+1$/m, 'confirmed 0, restarts 0, suspect 0, reported by the peer 1');
+  // counted by the reported moment in the window
+  const later = await buildReport(s.db, { now: new Date(T0 + 60 * MIN), window: { since: new Date(T0 + 30 * MIN).toISOString(), until: null } });
+  assert.deepEqual(later.torrents.map((t) => t.reportedByPeer), [0]);
   s.db.close();
 });
 

@@ -88,7 +88,8 @@ export async function demoResult(dbPath: string, swarm: DemoSwarm, thresholdPiec
       : `btda confirmed ${result.confirmedLabels.join(', ') || 'none'}; finished while reachable: ${result.truthLabels.join(', ') || 'none'}.`;
     const notes = [
       'A confirmed download is a peer session (same address, port and peer id) seen below the threshold and later at or above it.',
-      'A peer that leaves the moment it finishes is never seen complete: the blind spot of counting by revisits.',
+      'A peer that leaves the moment it finishes is never seen complete: the blind spot of counting by revisits. The demo runs without',
+      'the watch; `btda run` keeps such a peer\'s connection open and reads its crossing live (README "The watch").',
       'A peer that never announces is missing from the scrape numbers; btda finds it through peer exchange (PEX).',
       "bittorrent-tracker's scrape reports as `downloaded` the peers complete right now, seeds included.",
     ];

@@ -108,6 +108,16 @@ export class Qbittorrent {
     if (!res.ok || text.trim() !== 'Ok.') throw new Error(`${this.opts.name} torrents/add: HTTP ${res.status} ${text}`);
   }
 
+  /** Adds the torrent to download into downloadDir (a leecher). */
+  async addDownload(torrentPath: string): Promise<void> {
+    const form = new FormData();
+    form.append('torrents', new Blob([readFileSync(torrentPath)]), 'x.torrent');
+    form.append('savepath', this.downloadDir);
+    const res = await fetch(this.url('torrents/add'), { method: 'POST', body: form, signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    if (!res.ok || text.trim() !== 'Ok.') throw new Error(`${this.opts.name} torrents/add: HTTP ${res.status} ${text}`);
+  }
+
   async torrents(): Promise<QbittorrentTorrent[]> {
     return this.get<QbittorrentTorrent[]>('torrents/info');
   }
