@@ -82,8 +82,17 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
   try {
     // two processes of one shard refuse; different shards crawl together
     const scope = shard ? `run shard ${shard.label}` : 'run';
+    // a lock whose connection ends (a server restart, the network) is gone: the pushes stop until it is taken
+    // again, so that two processes of one shard never both write to the database; the spool keeps everything
+    let pusher: PgPusher | undefined;
     const lockRun = async () => {
-      const lock = await store.acquireRunLock(scope, (err) => log.error(`lost the run lock of ${label}: ${err.message}`));
+      let lost = false;
+      const lock = await store.acquireRunLock(scope, (err) => {
+        if (lost) return; // a connection reports its end more than once: one retake per lock lost
+        lost = true;
+        log.warn(`lost the run lock of ${label} (${err.message}): pushes wait until it is taken again`);
+        pusher?.requirePrepare(lockRun);
+      });
       cleanup.push(() => lock.release());
     };
     const away = await store.ready().then(() => null, (err: Error) => err);
@@ -106,7 +115,7 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
       await checkAddressKey(store, spool, keyPath, label);
       await lockRun(); // another process of this shard took over meanwhile: this spool is not pushed (it keeps everything)
     };
-    const pusher = new PgPusher(spool, store, away ? { prepare: catchUp } : {});
+    pusher = new PgPusher(spool, store, away ? { prepare: catchUp } : {});
     const pushed = (what: string) => (counts: Record<string, number>) =>
       log.debug(`${what}: ${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing new'}`);
     // a long outage is one line every few minutes, not one per push interval

@@ -106,6 +106,12 @@ export class PgPusher {
   /** What must hold before rows are sent (a spool opened while the server was away: its checks), until it once succeeds. */
   private prepare: (() => Promise<void>) | null;
 
+  /** Makes every push from now on run `fn` first, until it once succeeds (the run lock lost: take it again). */
+  requirePrepare(fn: () => Promise<void>): void {
+    const before = this.prepare;
+    this.prepare = before ? async () => { await before(); await fn(); } : fn;
+  }
+
   /** Sends everything that changed; pushes run one after another. Throws StoreError (one line) on failure. */
   push(): Promise<PushCounts> {
     const next = this.running.then(() => this.pushNow());
