@@ -20,7 +20,7 @@ import { Geolocator } from '../../src/store/geolocation.ts';
 import { AddressHasher } from '../../src/store/peer-identity.ts';
 import { PgAppendWriter } from '../../src/store/pg/append-writer.ts';
 import { PgStore } from '../../src/store/pg/pg-store.ts';
-import { PgPusher, type PushCounts } from '../../src/store/pg/push.ts';
+import { PgPusher, rowsSent } from '../../src/store/pg/push.ts';
 import * as pgSchema from '../../src/store/pg/schema.ts';
 import { Spool } from '../../src/store/pg/spool.ts';
 import { ResultWriter } from '../../src/store/result-writer.ts';
@@ -73,7 +73,6 @@ async function openWriter(db: Database) {
   return { torrentId: t.id, runId, writer };
 }
 
-const total = (c: PushCounts) => Object.entries(c).filter(([k]) => k !== 'demoted').reduce((n, [, v]) => n + v, 0);
 
 async function once(url: string, rep: number) {
   const dir = mkdtempSync(join(tmpdir(), 'btda-bench-push-'));
@@ -109,7 +108,7 @@ async function once(url: string, rep: number) {
     const stalls = stall.stop();
 
     // the baseline: as many observation rows appended from memory by PgAppendWriter
-    const rows = total(full);
+    const rows = rowsSent(full);
     const w = new PgAppendWriter(store.pool);
     const b0 = performance.now();
     for (let i = 0; i < rows; i++) {
@@ -119,7 +118,7 @@ async function once(url: string, rep: number) {
     const baseline = (rows / (performance.now() - b0)) * 1000;
     spool.db.close();
     await store.close();
-    return { plainCpuUs, spoolCpuUs, full, fullRows: rows, fullPerSec: (rows / fullMs) * 1000, delta, deltaRows: total(delta), deltaMs, deltaPerSec: (total(delta) / deltaMs) * 1000, deltaCpuUsPerRow: (cpu.user + cpu.system) / total(delta), stallMs: stalls.maxMs, baseline };
+    return { plainCpuUs, spoolCpuUs, full, fullRows: rows, fullPerSec: (rows / fullMs) * 1000, delta, deltaRows: rowsSent(delta), deltaMs, deltaPerSec: (rowsSent(delta) / deltaMs) * 1000, deltaCpuUsPerRow: (cpu.user + cpu.system) / rowsSent(delta), stallMs: stalls.maxMs, baseline };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

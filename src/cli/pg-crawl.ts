@@ -12,7 +12,7 @@ import { AddressHasher } from '../store/peer-identity.ts';
 import { isPostgresUrl, redactUrl } from '../store/pg/connection.ts';
 import { PgStore } from '../store/pg/pg-store.ts';
 import { OtherHostsPeers, spoolTorrents } from '../store/pg/pull-peers.ts';
-import { PgPusher } from '../store/pg/push.ts';
+import { PgPusher, rowsSent } from '../store/pg/push.ts';
 import { defaultSpoolPath, pullTorrents, Spool, verifySpool } from '../store/pg/spool.ts';
 import { RunLock } from '../store/run-lock.ts';
 import { PeerPull, type PullSink } from './pull-peers.ts';
@@ -147,7 +147,7 @@ async function openPostgres(config: Config, log: Logger): Promise<CrawlStore> {
         pusher.liveRun = null;
         await pusher.push().then(pushed('last push'), (err: Error) =>
           log.error(`${err.message}: the spool keeps what this run measured, and the next run on this host pushes it`));
-        const rows = Object.entries(pusher.sent).reduce((n, [k, v]) => (k === 'demoted' ? n : n + v), 0);
+        const rows = rowsSent(pusher.sent);
         log.info(`pushed ${rows} rows to ${label} in ${pusher.pushes} pushes${pusher.failures > 0 ? `; ${pusher.failures} pushes failed` : ''}`);
         try {
           spool.db.checkpoint();

@@ -33,7 +33,7 @@ export async function mergeCommand(argv: Record<string, unknown>): Promise<numbe
     if (isPostgresUrl(out)) {
       const merged = await mergeIntoPostgres(inputs, out, options, (db) => recordRederivation(db, overrides));
       report = merged.report;
-      pushed = `sent to ${redactUrl(out)}: ${Object.entries(merged.pushed).filter(([k, n]) => n > 0 && k !== 'demoted').map(([k, n]) => `${n} ${k}`).join(', ')}\n`;
+      pushed = `sent to ${redactUrl(out)}: ${Object.entries(merged.pushed).filter(([k, n]) => n > 0 && k !== 'demoted' && k !== 'twins').map(([k, n]) => `${n} ${k}`).join(', ')}\n`;
     } else {
       const merged = mergeDatabases(inputs, out, options);
       report = merged.report;

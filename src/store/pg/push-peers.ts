@@ -9,11 +9,11 @@ export const PEERS = (() => {
   const plan = idPlan(schema.peers, 'upsert');
   return { ...plan, text: plan.text.replace('"latest" = excluded."latest"', '"latest" = least(peers.latest, excluded.latest)') };
 })();
+
 /**
- * Upserts peers rows (columns in PEERS' order) by id. First the newest session at an endpoint stays `latest`
- * (a contacted one before one that is only a discovery)
- * (identity.ts): another host's older latest session at the same (torrent, address key, port) is demoted,
- * and a row of ours that is older than another host's latest one there is sent as not latest. Older: first
+ * Upserts peers rows (columns in PEERS' order) by id. First one session at an endpoint stays `latest`
+ * (identity.ts): a contacted one before one that is only a discovery, then the newest. Another host's older
+ * latest session at the same (torrent, address key, port) is demoted, and a row of ours that is older than another host's latest one there is sent as not latest. Older: first
  * seen (else discovered) earlier, then the smaller id. Rows with ids up to `pushedBefore` were settled when
  * they first arrived, and again when first contacted (`recheck`: a discovery become a session takes its
  * endpoint back from another host's discovery). Returns the rows demoted.

@@ -55,6 +55,11 @@ const TORRENTS = insertPlan(schema.torrents, `ON CONFLICT (info_hash) DO UPDATE 
  */
 export type PushCounts = Record<'torrents' | 'runs' | 'peers' | 'demoted' | 'twins' | 'observations' | 'requests' | 'scrapes' | 'statistics' | 'outcomes' | 'contact_waits', number>;
 
+/** The rows a push sent: every count but those of rows it changed in place (demoted, twins). */
+export function rowsSent(c: PushCounts): number {
+  return Object.entries(c).reduce((n, [k, v]) => (k === 'demoted' || k === 'twins' ? n : n + v), 0);
+}
+
 const zero = (): PushCounts => ({ torrents: 0, runs: 0, peers: 0, demoted: 0, twins: 0, observations: 0, requests: 0, scrapes: 0, statistics: 0, outcomes: 0, contact_waits: 0 });
 
 /** What one round read from the spool, and where the watermarks go once it is committed. */
