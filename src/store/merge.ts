@@ -145,7 +145,7 @@ function copyRuns(out: Sqlite.Database, input: MergeInput, seen: Map<string, str
   let n = 0;
   for (const r of input.db.prepare('SELECT * FROM runs ORDER BY id').all() as RunRow[]) {
     // one run in two inputs (a database merged, then merged again with its source) would count its peers twice
-    const key = `${r.host}\t${r.started_at}\t${r.version}\t${r.args}`;
+    const key = `${r.host}\t${r.started_at}\t${r.version}\t${r.args}\t${r.shard}`; // two shards started in one millisecond are two runs
     const origin = r.origin ?? `${input.path} run ${r.id}`;
     const earlier = seen.get(key);
     if (earlier) throw new MergeError(`merge: run ${r.id} of ${input.path} (host ${r.host}, started ${r.started_at}) is also in the inputs as ${earlier}`);
